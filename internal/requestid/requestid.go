@@ -1,0 +1,48 @@
+// Package requestid gives every request a short random id that is shown to
+// the user on error pages and written to every log line about the request,
+// so a support ticket can be matched to the logs.
+package requestid
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"net/http"
+)
+
+type ctxKey struct{}
+
+// Header is the response header that carries the request id.
+const Header = "X-Request-Id"
+
+var enc = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// New returns a fresh random id of 16 characters.
+func New() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return enc.EncodeToString(b[:])
+}
+
+// NewContext returns ctx carrying id.
+func NewContext(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, id)
+}
+
+// FromContext returns the id stored in ctx, or "" if there is none.
+func FromContext(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
+
+// Ensure returns r's request id, creating one (and a request carrying it)
+// when r has none yet. Client-supplied X-Request-Id headers are ignored:
+// ids must not be forgeable into someone else's log lines.
+func Ensure(w http.ResponseWriter, r *http.Request) (*http.Request, string) {
+	if id := FromContext(r.Context()); id != "" {
+		return r, id
+	}
+	id := New()
+	w.Header().Set(Header, id)
+	return r.WithContext(NewContext(r.Context(), id)), id
+}
