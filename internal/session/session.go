@@ -1,0 +1,187 @@
+// Package session encodes rezigate's cookies: the signed-in session and the
+// per-attempt sign-in state.
+//
+// Cookies are sealed with github.com/gorilla/securecookie (AES-256-CTR, then
+// HMAC-SHA256 over name, timestamp and ciphertext), with keys derived from
+// each configured secret, so a cookie can be neither read nor forged, nor
+// moved from one cookie name to another. The first secret seals new
+// cookies; every secret opens them, which allows rotation.
+//
+// The plaintext is a compact, versioned binary encoding instead of gob:
+// a session is a version byte, the expiry and two short strings, so the
+// cookie stays far below browser limits and decoding does no reflection.
+package session
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gorilla/securecookie"
+)
+
+// MinSecretLen is the shortest secret accepted, in bytes.
+const MinSecretLen = 32
+
+// ErrInvalid means a cookie could not be opened: tampered, sealed with a
+// secret no longer configured, expired, or not a cookie of this kind.
+// Callers treat it as "not signed in".
+var ErrInvalid = errors.New("session: invalid cookie")
+
+// Session is what a signed-in browser carries: nothing but the identity
+// and when it ends. The provider's tokens are deliberately absent.
+type Session struct {
+	Email   string
+	UID     string
+	Expires time.Time
+}
+
+// State is one sign-in attempt in flight, kept in a short-lived cookie so
+// any replica can finish the flow.
+type State struct {
+	Nonce    string
+	Verifier string
+	Redirect string
+	Created  time.Time
+}
+
+// Codec seals and opens cookies. It is safe for concurrent use.
+type Codec struct {
+	codecs []securecookie.Codec
+}
+
+// NewCodec returns a Codec for cookies valid for at most maxAge. secrets
+// must hold at least one secret of MinSecretLen bytes or more; the first
+// seals new cookies.
+func NewCodec(secrets [][]byte, maxAge time.Duration) (*Codec, error) {
+	if len(secrets) == 0 {
+		return nil, errors.New("session: at least one secret is required")
+	}
+	if maxAge <= 0 {
+		return nil, errors.New("session: max age must be positive")
+	}
+	c := &Codec{}
+	for i, s := range secrets {
+		if len(s) < MinSecretLen {
+			return nil, fmt.Errorf("session: secret %d: must be at least %d bytes, got %d", i, MinSecretLen, len(s))
+		}
+		sc := securecookie.New(derive(s, "rezigate cookie mac v1"), derive(s, "rezigate cookie enc v1"))
+		sc.SetSerializer(serializer{})
+		sc.MaxAge(int(maxAge.Seconds()) + 1)
+		sc.MaxLength(4096)
+		c.codecs = append(c.codecs, sc)
+	}
+	return c, nil
+}
+
+// derive gives separate MAC and encryption keys per secret, so one secret
+// never keys two primitives.
+func derive(secret []byte, label string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
+
+// Encode seals v, a *Session or *State, for the cookie called name.
+func (c *Codec) Encode(name string, v any) (string, error) {
+	s, err := c.codecs[0].Encode(name, v)
+	if err != nil {
+		return "", fmt.Errorf("session: encode: %w", err)
+	}
+	return s, nil
+}
+
+// Decode opens value, read from the cookie called name, into dst, a
+// *Session or *State. Every failure is ErrInvalid.
+func (c *Codec) Decode(name, value string, dst any) error {
+	for _, sc := range c.codecs {
+		if sc.Decode(name, value, dst) == nil {
+			return nil
+		}
+	}
+	return ErrInvalid
+}
+
+const (
+	kindSession byte = 1
+	kindState   byte = 2
+)
+
+// serializer is the compact encoding: a kind byte, a unix time in seconds
+// as a varint, then length-prefixed strings.
+type serializer struct{}
+
+func (serializer) Serialize(src any) ([]byte, error) {
+	switch v := src.(type) {
+	case *Session:
+		return appendFields(kindSession, v.Expires, v.Email, v.UID), nil
+	case *State:
+		return appendFields(kindState, v.Created, v.Nonce, v.Verifier, v.Redirect), nil
+	}
+	return nil, fmt.Errorf("session: cannot encode %T", src)
+}
+
+func appendFields(kind byte, t time.Time, fields ...string) []byte {
+	n := 1 + binary.MaxVarintLen64
+	for _, f := range fields {
+		n += binary.MaxVarintLen64 + len(f)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, kind)
+	b = binary.AppendVarint(b, t.Unix())
+	for _, f := range fields {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return b
+}
+
+func (serializer) Deserialize(src []byte, dst any) error {
+	switch v := dst.(type) {
+	case *Session:
+		f, t, err := readFields(src, kindSession, 2)
+		if err != nil {
+			return err
+		}
+		*v = Session{Email: f[0], UID: f[1], Expires: t}
+		return nil
+	case *State:
+		f, t, err := readFields(src, kindState, 3)
+		if err != nil {
+			return err
+		}
+		*v = State{Nonce: f[0], Verifier: f[1], Redirect: f[2], Created: t}
+		return nil
+	}
+	return fmt.Errorf("session: cannot decode into %T", dst)
+}
+
+var errMalformed = errors.New("session: malformed cookie payload")
+
+func readFields(b []byte, kind byte, n int) ([]string, time.Time, error) {
+	if len(b) == 0 || b[0] != kind {
+		return nil, time.Time{}, errMalformed
+	}
+	b = b[1:]
+	sec, k := binary.Varint(b)
+	if k <= 0 {
+		return nil, time.Time{}, errMalformed
+	}
+	b = b[k:]
+	out := make([]string, n)
+	for i := range out {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return nil, time.Time{}, errMalformed
+		}
+		out[i] = string(b[k : k+int(l)])
+		b = b[k+int(l):]
+	}
+	if len(b) != 0 {
+		return nil, time.Time{}, errMalformed
+	}
+	return out, time.Unix(sec, 0), nil
+}

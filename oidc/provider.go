@@ -1,0 +1,334 @@
+package oidc
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// Errors that callers branch on.
+var (
+	// ErrNotReady means the discovery document has not been loaded yet:
+	// the provider was unreachable at start and is still being retried.
+	ErrNotReady = errors.New("oidc: provider not ready")
+	// ErrNonceMismatch means the ID token's nonce is not the one sent with
+	// this sign-in attempt: a replayed or injected token.
+	ErrNonceMismatch = errors.New("oidc: nonce mismatch")
+	// ErrNoEmail means the ID token carries no email claim.
+	ErrNoEmail = errors.New("oidc: id token has no email claim")
+)
+
+// Options configure a Provider. Only IssuerURL, ClientID and RedirectURL
+// are required.
+type Options struct {
+	// IssuerURL is the provider's issuer; discovery is loaded from
+	// IssuerURL + "/.well-known/openid-configuration" and the ID token's
+	// iss claim must equal it exactly. It must be https, except on a
+	// loopback host.
+	IssuerURL string
+	// ClientID is the client registered at the provider; ID tokens must
+	// name it in their audience.
+	ClientID string
+	// ClientSecret authenticates the client at the token endpoint. Empty
+	// means a public client, protected by PKCE alone. It is never logged.
+	ClientSecret string
+	// RedirectURL is the absolute callback URL registered at the provider.
+	RedirectURL string
+	// Scopes requested at sign-in. Nil means openid, email and profile;
+	// "openid" is added when missing, since without it there is no ID token.
+	Scopes []string
+	// HTTPClient makes every call to the provider. Nil means a client with
+	// a 10 s timeout. It is passed explicitly on every call rather than
+	// left in a context that go-oidc or x/oauth2 might forget.
+	HTTPClient *http.Client
+	// DiscoveryRetryMax caps the backoff between discovery attempts while
+	// the provider is unreachable. Zero means 30 s.
+	DiscoveryRetryMax time.Duration
+	// Logger receives discovery failures. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// LogValue keeps the client secret out of logs.
+func (o Options) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("issuer_url", o.IssuerURL),
+		slog.String("client_id", o.ClientID),
+		slog.String("client_secret", redacted(o.ClientSecret)),
+		slog.String("redirect_url", o.RedirectURL),
+	)
+}
+
+// String keeps the client secret out of fmt output.
+func (o Options) String() string { return o.LogValue().String() }
+
+func redacted(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "REDACTED"
+}
+
+// Validate reports every problem with o at once.
+func (o Options) Validate() error {
+	var errs []error
+	if err := checkURL(o.IssuerURL, true); err != nil {
+		errs = append(errs, fmt.Errorf("oidc: IssuerURL: %w", err))
+	}
+	if o.ClientID == "" {
+		errs = append(errs, errors.New("oidc: ClientID: required"))
+	}
+	if err := checkURL(o.RedirectURL, false); err != nil {
+		errs = append(errs, fmt.Errorf("oidc: RedirectURL: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// checkURL accepts absolute http(s) URLs with a host; with httpsOnly, plain
+// http only on loopback hosts, where there is no network to eavesdrop on.
+func checkURL(raw string, httpsOnly bool) error {
+	if raw == "" {
+		return errors.New("required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return errors.New("must be an absolute http(s) URL")
+	}
+	if httpsOnly && u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+		return errors.New("must be https (http is allowed only on loopback)")
+	}
+	return nil
+}
+
+// IsLoopback reports whether host names this machine: localhost or an
+// address in 127.0.0.0/8 or ::1.
+func IsLoopback(host string) bool {
+	if host == "localhost" || host == "::1" {
+		return true
+	}
+	return strings.HasPrefix(host, "127.") && strings.Count(host, ".") == 3
+}
+
+// Identity is what a verified ID token says about the user.
+type Identity struct {
+	// Issuer is the ID token's iss claim, equal to Options.IssuerURL.
+	Issuer string
+	// Subject is the provider's stable id for the user (sub claim).
+	Subject string
+	// Email is the email claim; Exchange fails with ErrNoEmail when absent.
+	Email string
+	// EmailVerified is the email_verified claim; false when absent.
+	EmailVerified bool
+}
+
+// discovered is the state loaded from the discovery document, swapped in
+// atomically once, so request paths never lock.
+type discovered struct {
+	oauth2     oauth2.Config
+	verifier   *gooidc.IDTokenVerifier
+	endSession string
+}
+
+// Provider signs users in with one OpenID provider. It is safe for
+// concurrent use.
+type Provider struct {
+	opts   Options
+	client *http.Client
+	log    *slog.Logger
+	state  atomic.Pointer[discovered]
+	ready  chan struct{}
+}
+
+// New validates opts and loads the discovery document. If the provider
+// cannot be reached, New still returns a Provider and keeps retrying in
+// the background until ctx is done; New only fails for invalid options.
+func New(ctx context.Context, opts Options) (*Provider, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Scopes == nil {
+		opts.Scopes = []string{gooidc.ScopeOpenID, "email", "profile"}
+	} else if !slices.Contains(opts.Scopes, gooidc.ScopeOpenID) {
+		opts.Scopes = append([]string{gooidc.ScopeOpenID}, opts.Scopes...)
+	}
+	if opts.DiscoveryRetryMax <= 0 {
+		opts.DiscoveryRetryMax = 30 * time.Second
+	}
+	p := &Provider{
+		opts:   opts,
+		client: opts.HTTPClient,
+		log:    opts.Logger,
+		ready:  make(chan struct{}),
+	}
+	if p.client == nil {
+		p.client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	if err := p.discover(ctx); err != nil {
+		p.log.Warn("oidc: discovery failed; retrying in the background", "issuer", opts.IssuerURL, "err", err)
+		go p.retryDiscovery(ctx)
+	}
+	return p, nil
+}
+
+func (p *Provider) discover(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	gp, err := gooidc.NewProvider(gooidc.ClientContext(ctx, p.client), p.opts.IssuerURL)
+	if err != nil {
+		return fmt.Errorf("oidc: discovery: %w", err)
+	}
+	var extra struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := gp.Claims(&extra); err != nil {
+		return fmt.Errorf("oidc: discovery: %w", err)
+	}
+	d := &discovered{
+		oauth2: oauth2.Config{
+			ClientID:     p.opts.ClientID,
+			ClientSecret: p.opts.ClientSecret,
+			Endpoint:     gp.Endpoint(),
+			RedirectURL:  p.opts.RedirectURL,
+			Scopes:       p.opts.Scopes,
+		},
+		verifier:   gp.Verifier(&gooidc.Config{ClientID: p.opts.ClientID}),
+		endSession: extra.EndSession,
+	}
+	if checkURL(d.endSession, true) != nil {
+		d.endSession = ""
+	}
+	p.state.Store(d)
+	close(p.ready)
+	return nil
+}
+
+func (p *Provider) retryDiscovery(ctx context.Context) {
+	wait := 250 * time.Millisecond
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		err := p.discover(ctx)
+		if err == nil {
+			p.log.Info("oidc: discovery succeeded", "issuer", p.opts.IssuerURL)
+			return
+		}
+		p.log.Warn("oidc: discovery failed", "issuer", p.opts.IssuerURL, "err", err, "retry_in", wait)
+		wait = min(wait*2, p.opts.DiscoveryRetryMax)
+	}
+}
+
+// Ready reports whether the discovery document has been loaded.
+func (p *Provider) Ready() bool { return p.state.Load() != nil }
+
+// WaitReady blocks until discovery succeeded or ctx is done.
+func (p *Provider) WaitReady(ctx context.Context) error {
+	select {
+	case <-p.ready:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("oidc: wait for discovery: %w", ctx.Err())
+	}
+}
+
+// Issuer returns the configured issuer URL.
+func (p *Provider) Issuer() string { return p.opts.IssuerURL }
+
+// ClientID returns the configured client id.
+func (p *Provider) ClientID() string { return p.opts.ClientID }
+
+// EndSessionURL returns the provider's end_session_endpoint (RP-Initiated
+// Logout), or "" when it has none or discovery has not succeeded.
+func (p *Provider) EndSessionURL() string {
+	if d := p.state.Load(); d != nil {
+		return d.endSession
+	}
+	return ""
+}
+
+// AuthCodeURL returns the authorization URL for one sign-in attempt. state
+// and nonce must be fresh random values (see NewState) and verifier a PKCE
+// verifier from oauth2.GenerateVerifier; all three are always sent.
+func (p *Provider) AuthCodeURL(state, nonce, verifier string) (string, error) {
+	d := p.state.Load()
+	if d == nil {
+		return "", ErrNotReady
+	}
+	return d.oauth2.AuthCodeURL(state, gooidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), nil
+}
+
+// Exchange redeems code with the PKCE verifier, verifies the ID token
+// (signature, issuer, audience, expiry) and its nonce, and returns the
+// identity it asserts. The provider's tokens are not returned: a session
+// needs none of them.
+func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (Identity, error) {
+	d := p.state.Load()
+	if d == nil {
+		return Identity{}, ErrNotReady
+	}
+	ctx = gooidc.ClientContext(ctx, p.client)
+	tok, err := d.oauth2.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		// x/oauth2's RetrieveError prints the provider's response body;
+		// keep only the OAuth2 error code.
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			return Identity{}, fmt.Errorf("oidc: exchange code: provider answered %d %q", re.Response.StatusCode, re.ErrorCode)
+		}
+		return Identity{}, fmt.Errorf("oidc: exchange code: %w", err)
+	}
+	raw, ok := tok.Extra("id_token").(string)
+	if !ok || raw == "" {
+		return Identity{}, errors.New("oidc: exchange code: no id_token in response")
+	}
+	idt, err := d.verifier.Verify(ctx, raw)
+	if err != nil {
+		return Identity{}, fmt.Errorf("oidc: verify id token: %w", err)
+	}
+	// go-oidc does not check the nonce; without this check a token minted
+	// for another sign-in attempt would be accepted.
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 || nonce == "" {
+		return Identity{}, ErrNonceMismatch
+	}
+	var claims struct {
+		Email         string `json:"email"`
+		EmailVerified any    `json:"email_verified"`
+	}
+	if err := idt.Claims(&claims); err != nil {
+		return Identity{}, fmt.Errorf("oidc: read id token claims: %w", err)
+	}
+	if claims.Email == "" {
+		return Identity{}, ErrNoEmail
+	}
+	return Identity{
+		Issuer:        idt.Issuer,
+		Subject:       idt.Subject,
+		Email:         claims.Email,
+		EmailVerified: claims.EmailVerified == true || claims.EmailVerified == "true",
+	}, nil
+}
+
+// NewState returns a fresh random value of 128 bits, URL-safe, for use as
+// an OAuth2 state or OIDC nonce.
+func NewState() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
