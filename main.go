@@ -1,0 +1,193 @@
+// Command rezigate is a single-sign-on reverse proxy that signs employees
+// in through the company's OpenID Connect provider and into the Rezi RMS.
+//
+//	rezigate -config config.yaml         serve
+//	rezigate -config config.yaml -check  validate the configuration and exit
+//	rezigate -demo                       the whole journey on loopback, nothing to configure
+//
+// This file is wiring only: every request is handled by the importable
+// packages middleware, proxy, oidc and rezi.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rezigate/rezigate/internal/config"
+	"github.com/rezigate/rezigate/middleware"
+	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/proxy"
+	"github.com/rezigate/rezigate/rezi"
+)
+
+func main() {
+	configPath := flag.String("config", "config.yaml", "configuration file (YAML)")
+	check := flag.Bool("check", false, "validate the configuration, print it with secrets redacted, and exit")
+	demoMode := flag.Bool("demo", false, "run the whole journey on loopback with a built-in provider, Rezi stand-in and RMS (not for production)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *configPath, *check, *demoMode); err != nil {
+		fmt.Fprintln(os.Stderr, "rezigate:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, path string, check, demoMode bool) error {
+	if demoMode {
+		return runDemo(ctx)
+	}
+	cfg, err := config.Load(path, os.Environ())
+	if check {
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: configuration is invalid:\n%v\n", path, err)
+			return errors.New("invalid configuration")
+		}
+		fmt.Print(cfg.Redacted())
+		for _, w := range cfg.Warnings() {
+			fmt.Fprintln(os.Stderr, "warning:", w)
+		}
+		fmt.Fprintf(os.Stderr, "%s: configuration is valid\n", path)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return serve(ctx, cfg, ln, nil)
+}
+
+func newLogger(c config.Log) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// serve builds every part from cfg and serves on ln until ctx is done,
+// then drains in-flight requests for at most shutdown_timeout. ready, when
+// not nil, is called once the server accepts requests.
+func serve(ctx context.Context, cfg *config.Config, ln net.Listener, ready func()) error {
+	log := newLogger(cfg.Log)
+	for _, w := range cfg.Warnings() {
+		log.Warn("unsafe setting: " + w)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := middleware.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	provider, err := oidc.New(ctx, oidc.Options{
+		IssuerURL: cfg.OIDC.IssuerURL, ClientID: cfg.OIDC.ClientID, ClientSecret: string(cfg.OIDC.ClientSecret),
+		RedirectURL: cfg.RedirectURL(), Scopes: cfg.OIDC.Scopes, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	cacheSize := cfg.Rezi.CacheSize
+	if cacheSize == 0 {
+		cacheSize = -1 // config: 0 turns the cache off
+	}
+	reziClient, err := rezi.New(rezi.Options{
+		APIURL: cfg.Rezi.APIURL, PrivateKey: string(cfg.Rezi.PrivateKey), Timeout: time.Duration(cfg.Rezi.Timeout),
+		CacheSize: cacheSize, CacheMargin: time.Duration(cfg.Rezi.CacheMargin), Logger: log, Observe: metrics.ObserveRezi,
+	})
+	if err != nil {
+		return err
+	}
+	secrets := make([][]byte, len(cfg.Session.Secrets))
+	for i, s := range cfg.Session.Secrets {
+		secrets[i] = []byte(s)
+	}
+	rateLimit := cfg.Rezi.RateLimit
+	if rateLimit == 0 {
+		rateLimit = -1 // config: 0 turns the limit off
+	}
+	auth, err := middleware.New(middleware.Options{
+		Provider: provider, Rezi: reziClient, PublicURL: cfg.PublicURL,
+		SessionSecrets: secrets, CookieName: cfg.Session.CookieName, SessionMaxAge: time.Duration(cfg.Session.MaxAge),
+		InsecureCookies: !cfg.Session.Secure, UIDSecret: []byte(cfg.Identity.UIDSecret),
+		AllowedEmailDomains: cfg.OIDC.AllowedEmailDomains, AllowUnverifiedEmail: !cfg.OIDC.RequireEmailVerified,
+		ProviderSignOut: cfg.OIDC.ProviderSignOut, LoginURL: cfg.Rezi.LoginURL,
+		OpenOnboarding: cfg.Rezi.OpenOnboarding, CloseOnboardingRedirect: cfg.Rezi.CloseOnboardingRedirect,
+		ReziRateLimit: rateLimit, ServeHealth: true, RedactEmail: cfg.Log.RedactEmail, Metrics: metrics, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	var app http.Handler = http.NotFoundHandler()
+	if cfg.Upstream != "" {
+		up, err := url.Parse(cfg.Upstream)
+		if err != nil {
+			return fmt.Errorf("upstream: %w", err)
+		}
+		app, err = proxy.New(proxy.Options{
+			Upstream:     up,
+			Transport:    proxy.NewTransport(proxy.TransportOptions{MaxIdleConns: cfg.UpstreamMaxIdleConns}),
+			Identity:     middleware.Identity,
+			StripHeaders: []string{"X-Auth-Request-Email", "X-Auth-Request-User"},
+			Logger:       log,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	srv := &http.Server{
+		Handler:           auth.Wrap(app),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		msrv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		servers = append(servers, msrv)
+		go func() { errc <- msrv.Serve(mln) }()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("rezigate listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "upstream", cfg.Upstream)
+	if ready != nil {
+		ready()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", time.Duration(cfg.ShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownTimeout))
+	defer cancel()
+	var errs []error
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,27 @@
+// Package middleware protects net/http handlers with single sign-on and
+// hands signed-in users over to the Rezi RMS.
+//
+// Build the collaborators first, then the middleware, then wrap:
+//
+//	provider, err := oidc.New(ctx, oidc.Options{IssuerURL: …, ClientID: …, ClientSecret: …, RedirectURL: publicURL + "/oauth2/callback"})
+//	client, err := rezi.New(rezi.Options{PrivateKey: os.Getenv("REZIGATE_REZI_PRIVATE_KEY")})
+//	auth, err := middleware.New(middleware.Options{Provider: provider, Rezi: client, PublicURL: publicURL, …})
+//	http.ListenAndServe(addr, auth.Wrap(app))
+//
+// The wrapped handler serves these paths itself:
+//
+//	/oauth2/start     begin sign-in (state, nonce and PKCE; ?rd= a local path to return to)
+//	/oauth2/callback  finish sign-in, set the session cookie
+//	/oauth2/sign_out  clear the session (and sign out at the provider when configured)
+//	/oauth2/auth      forward-auth check for nginx, Traefik and Caddy: 202 or 401
+//	/oauth2/userinfo  the signed-in user as JSON
+//	/rezi             mint a Rezi user token and redirect into the RMS
+//
+// Every other request reaches app only with a valid session; inside app,
+// [UserFromContext] returns the user. Without a session, a browser's
+// top-level navigation is sent to sign in and anything else gets 401.
+//
+// New does no network I/O, and a missing session is never an error: only
+// a failing identity provider or Rezi API produces an error page, with a
+// status, a fixed message and the request id that also appears in the log.
+package middleware

@@ -1,0 +1,175 @@
+package middleware
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/rezigate/rezigate/internal/localpath"
+	"github.com/rezigate/rezigate/rezi"
+)
+
+// serveRezi mints a Rezi user token for the signed-in user and redirects
+// the browser into the RMS. Without a session it starts sign-in and comes
+// back here with the same query, so one click from an intranet link ends
+// in the RMS.
+func (a *Auth) serveRezi(w http.ResponseWriter, r *http.Request) *User {
+	if a.opts.Rezi == nil {
+		a.errorPage(w, r, http.StatusNotFound, "There is nothing at this address.")
+		return nil
+	}
+	if r.Method != http.MethodGet {
+		a.methodNotAllowed(w, r, "GET")
+		return nil
+	}
+	u, ok := a.sessionUser(r)
+	if !ok {
+		a.redirectToStart(w, r)
+		return nil
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	q := r.URL.Query()
+	open := a.opts.OpenOnboarding
+	openSet := open
+	if v, ok := q["openOnboarding"]; ok {
+		b, err := strconv.ParseBool(v[0])
+		if err != nil || len(v) > 1 {
+			a.errorPage(w, r, http.StatusBadRequest, "openOnboarding must be true or false.")
+			return u
+		}
+		open, openSet = b, true
+	}
+	closeTo := a.opts.CloseOnboardingRedirect
+	if v, ok := q["closeOnboardingRedirect"]; ok {
+		if len(v) > 1 || !localpath.Valid(v[0]) {
+			a.errorPage(w, r, http.StatusBadRequest, "closeOnboardingRedirect must be a path on the RMS starting with a single /, such as /dashboard/education.")
+			return u
+		}
+		closeTo = v[0]
+	}
+	if a.limiter != nil {
+		if ok, retry := a.limiter.allow(u.UID); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds()+0.999)))
+			a.errorPage(w, r, http.StatusTooManyRequests, "Too many RMS sign-ins in a short time. Please wait a moment and try again.")
+			return u
+		}
+	}
+	token, err := a.opts.Rezi.UserToken(r.Context(), u.Email, u.UID)
+	if err != nil {
+		status, msg := http.StatusBadGateway, "The RMS sign-in service answered with an error. Please try again; if it persists, contact support with the request id."
+		if errors.Is(err, rezi.ErrTimeout) {
+			status, msg = http.StatusGatewayTimeout, "The RMS sign-in service took too long to answer. Please try again."
+		}
+		a.fail(w, r, status, msg, err)
+		return u
+	}
+	dst := *a.loginURL
+	lq := dst.Query()
+	lq.Set("token", token)
+	if openSet {
+		lq.Set("openOnboarding", strconv.FormatBool(open))
+	}
+	if closeTo != "" {
+		lq.Set("closeOnboardingRedirect", closeTo)
+	}
+	dst.RawQuery = encodeQuery(lq)
+	redirect(w, dst.String())
+	return u
+}
+
+// encodeQuery puts token first and keeps "/" readable in the options, as
+// in the vendor's examples; url.Values.Encode would sort and escape them.
+func encodeQuery(q url.Values) string {
+	order := []string{"token", "openOnboarding", "closeOnboardingRedirect"}
+	var b []byte
+	add := func(k, v string) {
+		if len(b) > 0 {
+			b = append(b, '&')
+		}
+		b = append(b, url.QueryEscape(k)...)
+		b = append(b, '=')
+		b = append(b, escapeQueryValue(v)...)
+	}
+	for _, k := range order {
+		for _, v := range q[k] {
+			add(k, v)
+		}
+	}
+	rest := url.Values{}
+	for k, vs := range q {
+		if k != order[0] && k != order[1] && k != order[2] {
+			rest[k] = vs
+		}
+	}
+	if s := rest.Encode(); s != "" {
+		if len(b) > 0 {
+			b = append(b, '&')
+		}
+		b = append(b, s...)
+	}
+	return string(b)
+}
+
+// escapeQueryValue escapes like url.QueryEscape but leaves "/" alone,
+// which is legal in a query and what the RMS documents.
+func escapeQueryValue(v string) string {
+	e := url.QueryEscape(v)
+	return strings.ReplaceAll(e, "%2F", "/")
+}
+
+// limiter is a token bucket per uid. Idle buckets are full, so they are
+// dropped when the map grows, which bounds memory under churn.
+type limiter struct {
+	mu      sync.Mutex
+	perMin  int
+	every   rate.Limit
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+const limiterSweepAt = 10000
+
+func newLimiter(perMinute int, per time.Duration) *limiter {
+	return &limiter{
+		perMin:  perMinute,
+		every:   rate.Every(per / time.Duration(perMinute)),
+		buckets: make(map[string]*bucket),
+	}
+}
+
+// allow takes a token for key, or reports how long until one is free.
+func (l *limiter) allow(key string) (bool, time.Duration) {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= limiterSweepAt {
+			for k, old := range l.buckets {
+				if now.Sub(old.seen) > time.Minute {
+					delete(l.buckets, k)
+				}
+			}
+		}
+		b = &bucket{lim: rate.NewLimiter(l.every, l.perMin)}
+		l.buckets[key] = b
+	}
+	b.seen = now
+	res := b.lim.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}

@@ -1,0 +1,246 @@
+package middleware
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/rezigate/rezigate/internal/localpath"
+	"github.com/rezigate/rezigate/internal/requestid"
+	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/oidc"
+)
+
+// exchangeTimeout bounds the code exchange and ID-token verification.
+const exchangeTimeout = 15 * time.Second
+
+// serveStart begins a sign-in attempt. Each attempt has its own state
+// cookie, so two tabs signing in at once both finish.
+func (a *Auth) serveStart(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		a.methodNotAllowed(w, r, "GET, HEAD")
+		return
+	}
+	if !a.opts.Provider.Ready() {
+		a.errorPage(w, r, http.StatusServiceUnavailable, "The identity provider cannot be reached right now. Please try again in a minute.")
+		return
+	}
+	st := session.State{
+		Nonce:    oidc.NewState(),
+		Verifier: oauth2.GenerateVerifier(),
+		Redirect: localpath.OrRoot(r.URL.Query().Get("rd")),
+		Created:  time.Now(),
+	}
+	state := oidc.NewState()
+	authURL, err := a.opts.Provider.AuthCodeURL(state, st.Nonce, st.Verifier)
+	if err != nil {
+		a.errorPage(w, r, http.StatusServiceUnavailable, "The identity provider cannot be reached right now. Please try again in a minute.")
+		return
+	}
+	name := a.statePrefix + state
+	value, err := a.stateCodec.Encode(name, &st)
+	if err != nil {
+		a.fail(w, r, http.StatusInternalServerError, "Sign-in could not be started.", err)
+		return
+	}
+	a.evictStates(w, r)
+	http.SetCookie(w, a.cookie(name, value, stateMaxAge))
+	a.metrics.signIn("started")
+	redirect(w, authURL)
+}
+
+// evictStates drops the oldest sign-in attempts so that, with the one
+// about to start, at most MaxStateCookies are in flight.
+func (a *Auth) evictStates(w http.ResponseWriter, r *http.Request) {
+	type attempt struct {
+		name    string
+		created time.Time
+	}
+	var live []attempt
+	for _, c := range r.Cookies() {
+		if !strings.HasPrefix(c.Name, a.statePrefix) {
+			continue
+		}
+		var st session.State
+		if a.stateCodec.Decode(c.Name, c.Value, &st) != nil {
+			http.SetCookie(w, a.cookie(c.Name, "", -1))
+			continue
+		}
+		live = append(live, attempt{c.Name, st.Created})
+	}
+	for len(live) >= a.opts.MaxStateCookies {
+		oldest := 0
+		for i := range live {
+			if live[i].created.Before(live[oldest].created) {
+				oldest = i
+			}
+		}
+		http.SetCookie(w, a.cookie(live[oldest].name, "", -1))
+		live = append(live[:oldest], live[oldest+1:]...)
+	}
+}
+
+// serveCallback finishes a sign-in attempt. Every failure is an error page
+// rather than another redirect to the provider, so a broken provider or
+// callback can never loop the browser.
+func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Method != http.MethodGet {
+		a.methodNotAllowed(w, r, "GET")
+		return nil
+	}
+	q := r.URL.Query()
+	if code := q.Get("error"); code != "" {
+		a.metrics.signIn("provider_error")
+		a.log.Warn("sign-in refused by the identity provider", "request_id", requestid.FromContext(r.Context()), "error", safeToken(code))
+		a.errorPage(w, r, http.StatusForbidden, "The identity provider did not sign you in ("+safeToken(code)+"). You can try again from the start page.")
+		return nil
+	}
+	state := q.Get("state")
+	if state == "" || len(state) > 64 {
+		a.metrics.signIn("bad_state")
+		a.errorPage(w, r, http.StatusBadRequest, "This sign-in link is missing its state. Please start again.")
+		return nil
+	}
+	name := a.statePrefix + state
+	c, err := r.Cookie(name)
+	var st session.State
+	if err != nil || a.stateCodec.Decode(name, c.Value, &st) != nil {
+		a.metrics.signIn("bad_state")
+		a.errorPage(w, r, http.StatusBadRequest, "This sign-in attempt is unknown or has expired (sign-ins must finish within 10 minutes, in the browser that started them). Please start again.")
+		return nil
+	}
+	// The attempt is used up whatever happens next; other attempts in
+	// other tabs keep their own cookies.
+	http.SetCookie(w, a.cookie(name, "", -1))
+	code := q.Get("code")
+	if code == "" {
+		a.metrics.signIn("bad_request")
+		a.errorPage(w, r, http.StatusBadRequest, "The identity provider sent no authorization code. Please start again.")
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), exchangeTimeout)
+	defer cancel()
+	id, err := a.opts.Provider.Exchange(ctx, code, st.Verifier, st.Nonce)
+	if err != nil {
+		status, outcome, msg := http.StatusBadRequest, "invalid_token", "The sign-in could not be verified. Please start again."
+		switch {
+		case errors.Is(err, oidc.ErrNotReady):
+			status, outcome, msg = http.StatusServiceUnavailable, "provider_unavailable", "The identity provider cannot be reached right now. Please try again in a minute."
+		case errors.Is(err, oidc.ErrNoEmail):
+			status, outcome, msg = http.StatusForbidden, "no_email", "Your account has no email address, which this site requires."
+		}
+		a.metrics.signIn(outcome)
+		a.fail(w, r, status, msg, err)
+		return nil
+	}
+	if !id.EmailVerified && !a.opts.AllowUnverifiedEmail {
+		a.metrics.signIn("unverified_email")
+		a.log.Warn("sign-in refused: email not verified", "request_id", requestid.FromContext(r.Context()), "uid", a.uid(id.Issuer, id.Subject))
+		a.errorPage(w, r, http.StatusForbidden, "Your email address is not verified at the identity provider, so you cannot be signed in here. Verify it there, then try again.")
+		return nil
+	}
+	if !a.domainAllowed(id.Email) {
+		a.metrics.signIn("denied_domain")
+		a.log.Warn("sign-in refused: email domain not allowed", "request_id", requestid.FromContext(r.Context()), "uid", a.uid(id.Issuer, id.Subject))
+		a.errorPage(w, r, http.StatusForbidden, "Your account is not allowed to use this site. Sign in with your company account.")
+		return nil
+	}
+	u := &User{Email: id.Email, UID: a.uid(id.Issuer, id.Subject)}
+	s := session.Session{Email: u.Email, UID: u.UID, Expires: time.Now().Add(a.opts.SessionMaxAge)}
+	value, err := a.codec.Encode(a.opts.CookieName, &s)
+	if err != nil {
+		a.metrics.signIn("internal_error")
+		a.fail(w, r, http.StatusInternalServerError, "The session could not be created.", err)
+		return nil
+	}
+	http.SetCookie(w, a.cookie(a.opts.CookieName, value, a.opts.SessionMaxAge))
+	a.metrics.signIn("ok")
+	redirect(w, localpath.OrRoot(st.Redirect))
+	return u
+}
+
+func (a *Auth) domainAllowed(email string) bool {
+	if len(a.domains) == 0 {
+		return true
+	}
+	at := strings.LastIndexByte(email, '@')
+	return at > 0 && a.domains[strings.ToLower(email[at+1:])]
+}
+
+// safeToken keeps a provider-sent error code printable and short, since it
+// is shown in a page and a log line.
+func safeToken(s string) string {
+	if len(s) > 40 {
+		s = s[:40]
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c == '-' || c == '.' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')) {
+			return "unknown error"
+		}
+	}
+	return s
+}
+
+// serveSignOut clears the session and, when configured and offered, ends
+// the session at the provider too (RP-Initiated Logout 1.0). No
+// id_token_hint is sent because the session keeps no ID token.
+func (a *Auth) serveSignOut(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		a.methodNotAllowed(w, r, "GET, POST")
+		return
+	}
+	http.SetCookie(w, a.cookie(a.opts.CookieName, "", -1))
+	rd := localpath.OrRoot(r.URL.Query().Get("rd"))
+	if end := a.opts.Provider.EndSessionURL(); a.opts.ProviderSignOut && end != "" {
+		if u, err := url.Parse(end); err == nil {
+			q := u.Query()
+			q.Set("client_id", a.opts.Provider.ClientID())
+			q.Set("post_logout_redirect_uri", a.publicURL.String()+rd)
+			u.RawQuery = q.Encode()
+			redirect(w, u.String())
+			return
+		}
+	}
+	redirect(w, rd)
+}
+
+// serveForwardAuth answers an edge proxy's subrequest (nginx auth_request,
+// Traefik forwardAuth, Caddy forward_auth). It never redirects: the edge
+// proxy decides what a 401 means.
+func (a *Auth) serveForwardAuth(w http.ResponseWriter, r *http.Request) *User {
+	w.Header().Set("Cache-Control", "no-store")
+	u, ok := a.sessionUser(r)
+	if !ok {
+		w.WriteHeader(http.StatusUnauthorized)
+		return nil
+	}
+	w.Header().Set("X-Auth-Request-Email", u.Email)
+	w.Header().Set("X-Auth-Request-User", u.UID)
+	w.WriteHeader(http.StatusAccepted)
+	return u
+}
+
+func (a *Auth) serveUserInfo(w http.ResponseWriter, r *http.Request) *User {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "application/json")
+	u, ok := a.sessionUser(r)
+	if !ok {
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error":"unauthorized","message":"sign in required"}` + "\n"))
+		return nil
+	}
+	_ = json.NewEncoder(w).Encode(struct {
+		Email string `json:"email"`
+		UID   string `json:"uid"`
+	}{u.Email, u.UID})
+	return u
+}
