@@ -289,7 +289,7 @@ func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (
 		// x/oauth2's RetrieveError prints the provider's response body;
 		// keep only the OAuth2 error code.
 		var re *oauth2.RetrieveError
-		if errors.As(err, &re) {
+		if errors.As(err, &re) && re.Response != nil {
 			return Identity{}, fmt.Errorf("oidc: exchange code: provider answered %d %q", re.Response.StatusCode, re.ErrorCode)
 		}
 		return Identity{}, fmt.Errorf("oidc: exchange code: %w", err)

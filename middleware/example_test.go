@@ -1,0 +1,78 @@
+package middleware_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/rezigate/rezigate/internal/demo"
+	"github.com/rezigate/rezigate/middleware"
+	"github.com/rezigate/rezigate/oidc"
+)
+
+// An application protects its own handlers; inside them, UserFromContext
+// names the signed-in user.
+func ExampleAuth_Wrap() {
+	// A stand-in for the company's OpenID provider.
+	idpSrv := httptest.NewUnstartedServer(nil)
+	idp, _ := demo.NewProvider(demo.ProviderOptions{
+		Issuer: "http://" + idpSrv.Listener.Addr().String(), ClientID: "my-app", ClientSecret: "example-client-secret",
+	})
+	idpSrv.Config.Handler = idp
+	idpSrv.Start()
+	defer idpSrv.Close()
+
+	ctx := context.Background()
+	provider, err := oidc.New(ctx, oidc.Options{
+		IssuerURL: idp.Issuer(), ClientID: "my-app", ClientSecret: "example-client-secret",
+		RedirectURL: "https://app.example.com/oauth2/callback",
+	})
+	if err != nil {
+		panic(err)
+	}
+	auth, err := middleware.New(middleware.Options{
+		Provider:       provider,
+		PublicURL:      "https://app.example.com",
+		SessionSecrets: [][]byte{[]byte("a-session-secret-of-at-least-32-bytes")},
+		UIDSecret:      []byte("a-uid-secret-of-at-least-32-bytes!!"),
+	})
+	if err != nil {
+		panic(err)
+	}
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := middleware.UserFromContext(r.Context())
+		fmt.Fprintf(w, "hello %s", u.Email)
+	})
+	h := auth.Wrap(app)
+
+	// Without a session, a browser is sent to sign in ...
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/reports?year=2026", nil)
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	h.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Header().Get("Location"))
+
+	// ... and a script gets 401.
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/reports", nil))
+	fmt.Println(rec.Code)
+	// Output:
+	// 302 /oauth2/start?rd=%2Freports%3Fyear%3D2026
+	// 401
+}
+
+func ExampleUserFromContext() {
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		u, ok := middleware.UserFromContext(r.Context())
+		if !ok {
+			http.Error(w, "not signed in", http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, "uid %s", u.UID)
+	}
+	rec := httptest.NewRecorder()
+	handler(rec, httptest.NewRequest("GET", "/", nil))
+	fmt.Println(rec.Code)
+	// Output: 401
+}
