@@ -203,7 +203,10 @@ func (e *env) do(c *http.Client, method, target string, hdr http.Header, form ur
 
 var navigate = http.Header{"Sec-Fetch-Mode": {"navigate"}, "Accept": {"text/html"}}
 
-func (e *env) get(path string) response { e.t.Helper(); return e.do(e.client, "GET", path, navigate, nil) }
+func (e *env) get(path string) response {
+	e.t.Helper()
+	return e.do(e.client, "GET", path, navigate, nil)
+}
 
 // signIn walks a browser from target through the provider's login form
 // and returns the callback's response (not followed).
