@@ -134,6 +134,10 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, ready func(
 	if err != nil {
 		return err
 	}
+	idle := cfg.UpstreamMaxIdleConns
+	if idle == 0 {
+		idle = -1 // config: 0 keeps no idle connections
+	}
 	var app http.Handler = http.NotFoundHandler()
 	if cfg.Upstream != "" {
 		up, err := url.Parse(cfg.Upstream)
@@ -142,7 +146,7 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, ready func(
 		}
 		app, err = proxy.New(proxy.Options{
 			Upstream:     up,
-			Transport:    proxy.NewTransport(proxy.TransportOptions{MaxIdleConns: cfg.UpstreamMaxIdleConns}),
+			Transport:    proxy.NewTransport(proxy.TransportOptions{MaxIdleConns: idle}),
 			Identity:     middleware.Identity,
 			StripHeaders: []string{"X-Auth-Request-Email", "X-Auth-Request-User"},
 			Logger:       log,

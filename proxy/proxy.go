@@ -194,7 +194,7 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 type TransportOptions struct {
 	// MaxIdleConns is the idle pool size, per host and in total. Zero
 	// means 256: enough that a busy proxy reuses connections instead of
-	// opening one per request.
+	// opening one per request. Negative keeps no idle connections at all.
 	MaxIdleConns int
 	// DialTimeout, TLSHandshakeTimeout and ResponseHeaderTimeout bound
 	// each phase of an upstream request. Zero means 10 s, 10 s and 60 s.
@@ -205,6 +205,7 @@ type TransportOptions struct {
 // for concurrency, HTTP/2 to TLS upstreams that offer it, and timeouts on
 // every phase. It ignores HTTP_PROXY: upstream traffic goes direct.
 func NewTransport(o TransportOptions) *http.Transport {
+	noPool := o.MaxIdleConns < 0
 	if o.MaxIdleConns <= 0 {
 		o.MaxIdleConns = 256
 	}
@@ -226,5 +227,6 @@ func NewTransport(o TransportOptions) *http.Transport {
 		TLSHandshakeTimeout:   o.TLSHandshakeTimeout,
 		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
 		ExpectContinueTimeout: time.Second,
+		DisableKeepAlives:     noPool,
 	}
 }

@@ -1,0 +1,347 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rezigate/rezigate/internal/demo"
+)
+
+var binary string // built once by TestMain
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "rezigate-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "rezigate")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const (
+	clientSecret = "client-secret-for-main-test"
+	privateKey   = "rezi-private-key-for-main-test"
+	sessionKey   = "session-secret-for-main-test-0123456789"
+	uidSecret    = "uid-secret-for-main-test-0123456789abcdef"
+)
+
+func secretEnv() []string {
+	return []string{
+		"REZIGATE_OIDC_CLIENT_SECRET=" + clientSecret,
+		"REZIGATE_REZI_PRIVATE_KEY=" + privateKey,
+		"REZIGATE_SESSION_SECRETS=" + sessionKey,
+		"REZIGATE_IDENTITY_UID_SECRET=" + uidSecret,
+	}
+}
+
+func writeConfig(t *testing.T, listen, issuer, upstream, extra string) string {
+	t.Helper()
+	cfg := fmt.Sprintf(`listen: %q
+public_url: "http://%s"
+upstream: %q
+shutdown_timeout: "5s"
+oidc:
+  issuer_url: %q
+  client_id: "rezigate"
+  allowed_email_domains: ["example.com"]
+session:
+  secure: false
+rezi:
+  api_url: "http://127.0.0.1:1/v1"
+  login_url: "/login/"
+%s`, listen, listen, upstream, issuer, extra)
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestCheck(t *testing.T) {
+	good := writeConfig(t, "127.0.0.1:4180", "https://login.example.com", "https://app.example.com", "")
+	bad := writeConfig(t, "127.0.0.1:4180", "ftp://login", "", "  timeout: \"soon\"\nsession2: {}\n")
+	tests := []struct {
+		name     string
+		path     string
+		env      []string
+		wantCode int
+		wantOut  []string
+	}{
+		{"valid", good, secretEnv(), 0, []string{"configuration is valid", "REDACTED"}},
+		{"missing secrets", good, nil, 1, []string{"oidc.client_secret", "session.secrets", "identity.uid_secret", "rezi.private_key"}},
+		{"several problems", bad, secretEnv(), 1, []string{"oidc.issuer_url", "rezi.timeout", "session2"}},
+		{"short secret", good, append(secretEnv(), "REZIGATE_SESSION_SECRETS=short-"+privateKey[:3]), 1, []string{"session.secrets"}},
+		{"missing file", filepath.Join(t.TempDir(), "nope.yaml"), secretEnv(), 1, []string{"nope.yaml"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(binary, "-config", tc.path, "-check")
+			cmd.Env = tc.env
+			out, err := cmd.CombinedOutput()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.wantCode {
+				t.Errorf("-check exit code = %d; want %d\n%s", code, tc.wantCode, out)
+			}
+			for _, w := range tc.wantOut {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("-check output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, s := range []string{clientSecret, privateKey, sessionKey, uidSecret} {
+				if strings.Contains(string(out), s) {
+					t.Errorf("-check output leaks a secret:\n%s", out)
+				}
+			}
+		})
+	}
+}
+
+// proc is a running rezigate process.
+type proc struct {
+	cmd    *exec.Cmd
+	addr   string
+	mu     sync.Mutex
+	stderr strings.Builder
+	done   chan error
+}
+
+func start(t *testing.T, cfgPath, addr string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary, "-config", cfgPath), addr: addr, done: make(chan error, 1)}
+	p.cmd.Env = secretEnv()
+	pipe, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		s := bufio.NewScanner(pipe)
+		for s.Scan() {
+			p.mu.Lock()
+			p.stderr.WriteString(s.Text() + "\n")
+			p.mu.Unlock()
+		}
+		p.done <- p.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("rezigate stderr:\n%s", p.log())
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			return p
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("rezigate did not come up:\n%s", p.log())
+	return nil
+}
+
+func (p *proc) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+// signedInClient signs alice in through the demo provider and returns a
+// client carrying the session.
+func signedInClient(t *testing.T, addr string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := c.Get("http://" + addr + "/oauth2/start?rd=/oauth2/userinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// Followed to the provider's login form; submit it and follow back.
+	resp, err = c.PostForm(resp.Request.URL.String(), url.Values{"login": {"alice@example.com"}, "password": {"pw"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = c.Get("http://" + addr + "/oauth2/userinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in failed: /oauth2/userinfo = %d", resp.StatusCode)
+	}
+	return c
+}
+
+func startDemoProvider(t *testing.T, redirect string) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	p, err := demo.NewProvider(demo.ProviderOptions{
+		Issuer: "http://" + srv.Listener.Addr().String(), ClientID: "rezigate", ClientSecret: clientSecret,
+		RedirectURIs: []string{redirect},
+		Users:        []demo.User{{Email: "alice@example.com", Password: "pw", Subject: "alice", EmailVerified: true}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = p
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return p.Issuer()
+}
+
+// SIGTERM while requests are in flight: each finishes, new connections are
+// refused, and the process exits 0.
+func TestGracefulShutdown(t *testing.T) {
+	release := make(chan struct{})
+	var started sync.WaitGroup
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/slow" {
+			http.NotFound(w, r)
+			return
+		}
+		started.Done()
+		<-release
+		io.WriteString(w, "finished")
+	}))
+	defer upstream.Close()
+	addr := freeAddr(t)
+	issuer := startDemoProvider(t, "http://"+addr+"/oauth2/callback")
+	p := start(t, writeConfig(t, addr, issuer, upstream.URL, ""), addr)
+	c := signedInClient(t, addr)
+
+	const inFlight = 8
+	started.Add(inFlight)
+	results := make(chan string, inFlight)
+	for i := 0; i < inFlight; i++ {
+		go func() {
+			resp, err := c.Get("http://" + addr + "/slow")
+			if err != nil {
+				results <- "error: " + err.Error()
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			results <- fmt.Sprintf("%d %s", resp.StatusCode, b)
+		}()
+	}
+	started.Wait()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// New connections are refused once the listener closes.
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			break
+		}
+		conn.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("rezigate still accepts connections 3 s after SIGTERM")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(release)
+	for i := 0; i < inFlight; i++ {
+		if got := <-results; got != "200 finished" {
+			t.Errorf("in-flight request = %q; want 200 finished", got)
+		}
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("exit = %v; want status 0", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("rezigate did not exit after SIGTERM")
+	}
+}
+
+// A client that never finishes its headers is cut off; oversized headers
+// are refused.
+func TestSlowAndLargeHeaders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the 10 s header timeout")
+	}
+	addr := freeAddr(t)
+	issuer := startDemoProvider(t, "http://"+addr+"/oauth2/callback")
+	start(t, writeConfig(t, addr, issuer, "", ""), addr)
+
+	resp, err := http.Get("http://" + addr + "/healthz?" + strings.Repeat("a", 100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	req, _ := http.NewRequest("GET", "http://"+addr+"/healthz", nil)
+	req.Header.Set("X-Big", strings.Repeat("b", 200<<10))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("200 KiB header: status %d; want 431", resp.StatusCode)
+	}
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n") // and never the blank line
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_, err = conn.Read(make([]byte, 1))
+	if ctx.Err() != nil || err == nil {
+		t.Fatalf("slow client still connected after %v (read err %v)", time.Since(began), err)
+	}
+	if d := time.Since(began); d > 15*time.Second {
+		t.Errorf("slow client cut after %v; want about 10 s (ReadHeaderTimeout)", d)
+	}
+}
