@@ -345,3 +345,77 @@ func TestSlowAndLargeHeaders(t *testing.T) {
 		t.Errorf("slow client cut after %v; want about 10 s (ReadHeaderTimeout)", d)
 	}
 }
+
+// Metrics are served on their own listener only, and logs carry no
+// secrets, codes, states or tokens (and no email with redact_email).
+func TestMetricsAndLogs(t *testing.T) {
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	issuer := startDemoProvider(t, "http://"+addr+"/oauth2/callback")
+	rz, err := demo.NewRezi(demo.ReziOptions{PrivateKey: privateKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reziSrv := httptest.NewServer(rz)
+	defer reziSrv.Close()
+	extra := fmt.Sprintf("metrics_listen: %q\nlog:\n  format: json\n  redact_email: true\n", metricsAddr)
+	cfg := writeConfig(t, addr, issuer, "", extra)
+	raw, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(raw), "http://127.0.0.1:1/v1", reziSrv.URL+"/v1", 1)), 0o600)
+	p := start(t, cfg, addr)
+	c := signedInClient(t, addr)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Get("http://" + addr + "/rezi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	token := mustQuery(t, resp.Header.Get("Location")).Get("token")
+	if resp.StatusCode != http.StatusFound || token == "" {
+		t.Fatalf("/rezi = %d %q; want a redirect with a token", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	resp, err = http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`rezigate_sign_ins_total{outcome="ok"} 1`,
+		`rezigate_requests_total{code="302",route="rezi"} 1`,
+		`rezigate_rezi_calls_seconds_count{outcome="ok"} 1`,
+		`rezigate_request_duration_seconds_bucket`,
+		`process_cpu_seconds_total`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	resp, err = http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("public /metrics without a session = %d; want 401 (metrics are not on the public port)", resp.StatusCode)
+	}
+
+	logs := p.log()
+	if !strings.Contains(logs, `"route":"rezi"`) || !strings.Contains(logs, `"request_id"`) || !strings.Contains(logs, `"uid"`) {
+		t.Errorf("access log lacks JSON lines with route, request_id and uid:\n%s", logs)
+	}
+	for _, secret := range []string{clientSecret, privateKey, sessionKey, uidSecret, token, "alice@example.com", "code=", "state="} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("log contains %q:\n%s", secret, logs)
+		}
+	}
+}
+
+func mustQuery(t *testing.T, raw string) url.Values {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query()
+}
