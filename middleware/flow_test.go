@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"net/http/httptest"
 	"time"
 
 	"encoding/json"
@@ -445,5 +446,36 @@ func TestReziRateLimit(t *testing.T) {
 	r := e.get("/rezi")
 	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
 		t.Errorf("/rezi over the limit = %d Retry-After %q; want 429 with Retry-After", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+}
+
+// A cookie sealed with the old secret still works after a new secret is
+// put first; once the old secret is removed, it reads as signed out.
+func TestSessionSecretRotation(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	cookie := sessionCookie(e.signIn(e.client, "/", "alice@example.com", alicePassword))
+	newSecret := []byte(strings.Repeat("n", 32))
+	tests := []struct {
+		name    string
+		secrets [][]byte
+		want    int
+	}{
+		{"new secret first, old kept", [][]byte{newSecret, []byte(testSessionKey)}, http.StatusOK},
+		{"old secret removed", [][]byte{newSecret}, http.StatusUnauthorized},
+	}
+	for _, tc := range tests {
+		opts := e.auth.opts
+		opts.SessionSecrets = tc.secrets
+		rotated, err := New(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest("GET", "/oauth2/userinfo", nil)
+		req.AddCookie(cookie)
+		rec := httptest.NewRecorder()
+		rotated.Wrap(http.NotFoundHandler()).ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%s: /oauth2/userinfo = %d; want %d", tc.name, rec.Code, tc.want)
+		}
 	}
 }
