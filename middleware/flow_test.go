@@ -1,6 +1,9 @@
 package middleware
 
 import (
+	"context"
+	"github.com/rezigate/rezigate/oidc"
+	"log/slog"
 	"net/http/httptest"
 	"time"
 
@@ -476,6 +479,31 @@ func TestSessionSecretRotation(t *testing.T) {
 		rotated.Wrap(http.NotFoundHandler()).ServeHTTP(rec, req)
 		if rec.Code != tc.want {
 			t.Errorf("%s: /oauth2/userinfo = %d; want %d", tc.name, rec.Code, tc.want)
+		}
+	}
+}
+
+// With the provider down, sign-in answers a clear 503 instead of looping,
+// and /readyz says not ready while /healthz stays up.
+func TestProviderDown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := oidc.New(ctx, oidc.Options{IssuerURL: "http://" + freeAddr(t), ClientID: "rezigate", RedirectURL: "http://127.0.0.1:1/oauth2/callback", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Provider: p, PublicURL: "http://127.0.0.1:1", SessionSecrets: [][]byte{[]byte(testSessionKey)}, UIDSecret: []byte(testUIDSecret), ServeHealth: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.Wrap(http.NotFoundHandler())
+	for path, want := range map[string]int{"/oauth2/start?rd=/x": 503, "/readyz": 503, "/healthz": 200, "/x": 302} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("GET %s with the provider down = %d; want %d", path, rec.Code, want)
 		}
 	}
 }
