@@ -150,6 +150,7 @@ type Auth struct {
 	domains     map[string]bool
 	limiter     *limiter
 	metrics     *Metrics
+	sessions    *sessionCache
 }
 
 // New validates opts and returns the middleware. It does no network I/O.
@@ -170,7 +171,10 @@ func New(opts Options) (*Auth, error) {
 	if opts.ReziRateLimit == 0 {
 		opts.ReziRateLimit = DefaultReziRateLimit
 	}
-	a := &Auth{opts: opts, log: opts.Logger, metrics: opts.Metrics, statePrefix: opts.CookieName + "_st_"}
+	a := &Auth{
+		opts: opts, log: opts.Logger, metrics: opts.Metrics, statePrefix: opts.CookieName + "_st_",
+		sessions: newSessionCache(sessionCacheSize),
+	}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -389,11 +393,17 @@ func (a *Auth) sessionUser(r *http.Request) (*User, bool) {
 	if !ok {
 		return nil, false
 	}
+	now := time.Now()
+	if u, ok := a.sessions.get(v, now); ok {
+		return u, true
+	}
 	var s session.Session
-	if a.codec.Decode(a.opts.CookieName, v, &s) != nil || !time.Now().Before(s.Expires) || s.UID == "" {
+	if a.codec.Decode(a.opts.CookieName, v, &s) != nil || !now.Before(s.Expires) || s.UID == "" {
 		return nil, false
 	}
-	return &User{Email: s.Email, UID: s.UID}, true
+	u := &User{Email: s.Email, UID: s.UID}
+	a.sessions.put(v, u, s.Expires)
+	return u, true
 }
 
 // Identity returns the signed-in user of r as proxy.Options.Identity
