@@ -1,0 +1,279 @@
+package demo
+
+import (
+	"bytes"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// providerPages are the provider's HTML pages. html/template escapes every
+// value by context, so nothing a client sends can become markup.
+var providerPages = template.Must(template.New("").Parse(`
+{{define "head"}}<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.}}</title>
+<style>
+body { font-family: system-ui, sans-serif; background: #f4f5f7; color: #1d2330; margin: 0; }
+main { max-width: 24rem; margin: 4rem auto; background: #fff; padding: 2rem; border-radius: 8px; box-shadow: 0 1px 4px rgba(0,0,0,.15); }
+label { display: block; margin-top: 1rem; font-weight: 600; }
+input { width: 100%; box-sizing: border-box; padding: .5rem; margin-top: .25rem; font-size: 1rem; }
+button { margin-top: 1.5rem; width: 100%; padding: .6rem; font-size: 1rem; background: #2456c8; color: #fff; border: 0; border-radius: 4px; cursor: pointer; }
+.error { color: #a01818; font-weight: 600; }
+.note { color: #5a6270; font-size: .9rem; }
+</style>
+</head>
+<body>
+<main>
+{{end}}
+{{define "tail"}}</main>
+</body>
+</html>
+{{end}}
+{{define "login"}}{{template "head" "Sign in"}}<h1>Sign in</h1>
+<p class="note">Demo OpenID provider for <strong>{{.ClientID}}</strong>. Not for production.</p>
+{{if .Error}}<p class="error" id="error" role="alert">{{.Error}}</p>
+{{end}}<form method="post" action="{{.Action}}">
+<label for="login">Email</label>
+<input id="login" name="login" type="text" inputmode="email" autocomplete="username" value="{{.Login}}" autofocus>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password">
+<button id="submit-login" type="submit">Sign in</button>
+</form>
+{{template "tail"}}{{end}}
+{{define "error"}}{{template "head" "Sign-in error"}}<h1>Sign-in error</h1>
+<p class="error" id="error">{{.}}</p>
+<p class="note">The application sent an authorization request this provider does not accept. Nothing was sent back to it.</p>
+{{template "tail"}}{{end}}
+{{define "signedout"}}{{template "head" "Signed out"}}<h1>Signed out</h1>
+<p>You are signed out of the demo OpenID provider. You can close this page.</p>
+{{template "tail"}}{{end}}
+`))
+
+// writePage renders a provider page with headers that keep it out of caches
+// and frames and keep its URL (which carries state and nonce) out of
+// Referer headers.
+func writePage(w http.ResponseWriter, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := providerPages.ExecuteTemplate(&buf, name, data); err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	// No form-action: browsers apply it to the redirect that follows the
+	// form post, which goes to the client's origin.
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// authRequest is a validated authorization request.
+type authRequest struct {
+	redirectURI string
+	state       string
+	nonce       string
+	challenge   string
+	action      string // where the login form posts: /auth with the same parameters
+}
+
+type loginPage struct {
+	ClientID string
+	Action   string
+	Login    string
+	Error    string
+}
+
+func (p *Provider) serveAuth(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
+		return
+	}
+	q := r.URL.Query()
+	ar, ok := p.checkAuthRequest(w, q)
+	if !ok {
+		return
+	}
+	if r.Method == http.MethodGet {
+		writePage(w, http.StatusOK, "login", loginPage{ClientID: p.clientID, Action: ar.action})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		writePage(w, http.StatusBadRequest, "error", "The login form could not be read.")
+		return
+	}
+	login := strings.TrimSpace(r.PostForm.Get("login"))
+	user, ok := p.authenticate(login, r.PostForm.Get("password"))
+	if !ok {
+		p.log.Info("demo provider: sign-in failed")
+		writePage(w, http.StatusUnauthorized, "login", loginPage{
+			ClientID: p.clientID, Action: ar.action, Login: login, Error: "Invalid email or password",
+		})
+		return
+	}
+	code := randomToken()
+	now := p.now()
+	p.mu.Lock()
+	p.sweepLocked(now)
+	p.codes[code] = &authCode{
+		clientID:    p.clientID,
+		redirectURI: ar.redirectURI,
+		challenge:   ar.challenge,
+		nonce:       ar.nonce,
+		user:        user,
+		expires:     now.Add(codeTTL),
+	}
+	p.mu.Unlock()
+	p.log.Info("demo provider: signed in", "subject", user.Subject)
+	params := url.Values{"code": {code}}
+	if ar.state != "" {
+		params.Set("state", ar.state)
+	}
+	redirectWith(w, ar.redirectURI, params)
+}
+
+// checkAuthRequest validates the authorization request. A request that
+// cannot be trusted to name its own redirect URI gets an error page; one
+// that can gets the error sent back there, as RFC 6749 section 4.1.2.1 says.
+func (p *Provider) checkAuthRequest(w http.ResponseWriter, q url.Values) (authRequest, bool) {
+	if q.Get("client_id") != p.clientID {
+		p.log.Info("demo provider: authorization request rejected", "reason", "unknown client")
+		writePage(w, http.StatusBadRequest, "error", "Unknown client.")
+		return authRequest{}, false
+	}
+	ru := q.Get("redirect_uri")
+	if !p.redirectAllowed(ru) {
+		p.log.Info("demo provider: authorization request rejected", "reason", "redirect_uri not allowed")
+		writePage(w, http.StatusBadRequest, "error", "The redirect_uri is missing or not registered for this client.")
+		return authRequest{}, false
+	}
+	state := q.Get("state")
+	fail := func(code, desc string) (authRequest, bool) {
+		p.log.Info("demo provider: authorization request rejected", "reason", desc)
+		params := url.Values{"error": {code}, "error_description": {desc}}
+		if state != "" {
+			params.Set("state", state)
+		}
+		redirectWith(w, ru, params)
+		return authRequest{}, false
+	}
+	if q.Get("response_type") != "code" {
+		return fail("unsupported_response_type", "only response_type=code is supported")
+	}
+	if !hasScope(q.Get("scope"), "openid") {
+		return fail("invalid_scope", "the openid scope is required")
+	}
+	challenge := q.Get("code_challenge")
+	if q.Get("code_challenge_method") != "S256" || !validChallenge(challenge) {
+		return fail("invalid_request", "PKCE with code_challenge_method=S256 is required")
+	}
+	return authRequest{
+		redirectURI: ru,
+		state:       state,
+		nonce:       q.Get("nonce"),
+		challenge:   challenge,
+		action:      p.basePath + "/auth?" + q.Encode(),
+	}, true
+}
+
+func (p *Provider) redirectAllowed(ru string) bool {
+	if p.redirects != nil {
+		return p.redirects[ru]
+	}
+	_, ok := parseHTTPURL(ru)
+	return ok
+}
+
+func hasScope(scopes, want string) bool {
+	for _, s := range strings.Fields(scopes) {
+		if s == want {
+			return true
+		}
+	}
+	return false
+}
+
+// validChallenge accepts what an S256 challenge must be: 43 base64url
+// characters (a SHA-256 sum without padding).
+func validChallenge(c string) bool {
+	if len(c) != 43 {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		ch := c[i]
+		if !(ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// authenticate checks a login in constant time with respect to the
+// password, and runs the same comparison for unknown users, so timing does
+// not reveal which emails exist.
+func (p *Provider) authenticate(login, password string) (User, bool) {
+	u, found := p.users[strings.ToLower(login)]
+	want := u.Password
+	if !found {
+		want = "\x00no such user"
+	}
+	ok := equalSecret([]byte(password), []byte(want))
+	return u, found && ok
+}
+
+// redirectWith sends the browser to base with params added to its query.
+// base has been validated as an absolute URL; the Location is written
+// directly, since http.Redirect would clean it.
+func redirectWith(w http.ResponseWriter, base string, params url.Values) {
+	u, err := url.Parse(base)
+	if err != nil {
+		writePage(w, http.StatusBadRequest, "error", "The redirect_uri is not a valid URL.")
+		return
+	}
+	q := u.Query()
+	for k, vs := range params {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	h := w.Header()
+	h.Set("Location", u.String())
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(http.StatusFound)
+}
+
+// serveLogout implements the RP-initiated logout endpoint. The provider has
+// no session to end; it only sends the browser back, and only to an origin
+// of a registered redirect URI, so it cannot be used as an open redirect.
+func (p *Provider) serveLogout(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		writePage(w, http.StatusBadRequest, "error", "The logout request could not be read.")
+		return
+	}
+	target := r.Form.Get("post_logout_redirect_uri")
+	cid := r.Form.Get("client_id")
+	if target != "" && (cid == "" || cid == p.clientID) {
+		if u, ok := parseHTTPURL(target); ok && p.origins[origin(u)] {
+			params := url.Values{}
+			if st := r.Form.Get("state"); st != "" {
+				params.Set("state", st)
+			}
+			redirectWith(w, u.String(), params)
+			return
+		}
+		p.log.Info("demo provider: logout redirect refused", "reason", "post_logout_redirect_uri not at a registered origin")
+	}
+	writePage(w, http.StatusOK, "signedout", nil)
+}
