@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
-	"net/http"
 )
 
 type ctxKey struct{}
@@ -33,16 +32,4 @@ func NewContext(ctx context.Context, id string) context.Context {
 func FromContext(ctx context.Context) string {
 	id, _ := ctx.Value(ctxKey{}).(string)
 	return id
-}
-
-// Ensure returns r's request id, creating one (and a request carrying it)
-// when r has none yet. Client-supplied X-Request-Id headers are ignored:
-// ids must not be forgeable into someone else's log lines.
-func Ensure(w http.ResponseWriter, r *http.Request) (*http.Request, string) {
-	if id := FromContext(r.Context()); id != "" {
-		return r, id
-	}
-	id := New()
-	w.Header().Set(Header, id)
-	return r.WithContext(NewContext(r.Context(), id)), id
 }
