@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/oidc"
 	"log/slog"
 	"net/http/httptest"
@@ -249,6 +250,7 @@ func TestRedirectTargets(t *testing.T) {
 		{"/../\\evil.com", "/"},
 		{"/\t/evil.com", "/"},
 		{"", "/"},
+		{"/oauth2/start?rd=/x", "/"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.rd, func(t *testing.T) {
@@ -260,8 +262,9 @@ func TestRedirectTargets(t *testing.T) {
 			}
 			so := e.do(e.client, "GET", "/oauth2/sign_out?rd="+url.QueryEscape(tc.rd), nil, nil)
 			loc := mustURL(so.Header.Get("Location"))
-			if got := loc.Query().Get("post_logout_redirect_uri"); got != e.srv.URL+tc.want {
-				t.Errorf("sign_out rd=%q: post_logout_redirect_uri %q; want %q", tc.rd, got, e.srv.URL+tc.want)
+			want := e.srv.URL + localpath.OrRoot(tc.rd)
+			if got := loc.Query().Get("post_logout_redirect_uri"); got != want {
+				t.Errorf("sign_out rd=%q: post_logout_redirect_uri %q; want %q", tc.rd, got, want)
 			}
 		})
 	}

@@ -31,10 +31,14 @@ func (a *Auth) serveStart(w http.ResponseWriter, r *http.Request) {
 		a.errorPage(w, r, http.StatusServiceUnavailable, "The identity provider cannot be reached right now. Please try again in a minute.")
 		return
 	}
+	rd := localpath.OrRoot(r.URL.Query().Get("rd"))
+	if strings.HasPrefix(rd, "/oauth2/") {
+		rd = "/" // returning into the sign-in endpoints could only loop
+	}
 	st := session.State{
 		Nonce:    oidc.NewState(),
 		Verifier: oauth2.GenerateVerifier(),
-		Redirect: localpath.OrRoot(r.URL.Query().Get("rd")),
+		Redirect: rd,
 		Created:  time.Now(),
 	}
 	state := oidc.NewState()
