@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs the end-to-end tests: installs Dex, Chromium and nginx if needed
+# (e2e/install.sh), then the tests, and lists the browser screenshots.
+# Extra arguments go to `go test`, e.g. e2e/run.sh -v -run TestNginx.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REZIGATE_E2E_DEX=$(bash e2e/install.sh | tail -n 1)
+export REZIGATE_E2E_DEX
+export REZIGATE_E2E_SHOTS="${REZIGATE_E2E_SHOTS:-${TMPDIR:-/tmp}/rezigate-e2e-shots}"
+mkdir -p "$REZIGATE_E2E_SHOTS"
+rm -f "$REZIGATE_E2E_SHOTS"/*.png
+
+status=0
+go test -tags e2e -count=1 -timeout 8m "$@" ./e2e/... || status=$?
+
+echo "screenshots in $REZIGATE_E2E_SHOTS:"
+shopt -s nullglob
+shots=("$REZIGATE_E2E_SHOTS"/*.png)
+if ((${#shots[@]} == 0)); then
+	echo "  (none)"
+fi
+for f in "${shots[@]}"; do
+	echo "  $f"
+done
+exit "$status"

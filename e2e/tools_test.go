@@ -1,0 +1,246 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The parts e2e/install.sh provides. A missing part fails the tests rather
+// than skipping them: a skipped proof is no proof.
+const (
+	chromiumPath = "/usr/bin/chromium"
+	nginxPath    = "/usr/sbin/nginx"
+	// dexVersion must match DEX_VERSION in install.sh.
+	dexVersion = "v0.0.0-20260303133905-11d2eeb52b42"
+)
+
+func requireFile(t *testing.T, what, path string) string {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		t.Fatalf("%s not found at %s: run e2e/install.sh first", what, path)
+	}
+	return path
+}
+
+// dexBinary returns the Dex binary: $REZIGATE_E2E_DEX, else where
+// install.sh caches it.
+func dexBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("REZIGATE_E2E_DEX"); p != "" {
+		return requireFile(t, "dex (REZIGATE_E2E_DEX)", p)
+	}
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			t.Fatalf("dex: no home directory to find its cache in (%v): set REZIGATE_E2E_DEX or run e2e/install.sh", err)
+		}
+		cache = filepath.Join(home, ".cache")
+	}
+	return requireFile(t, "dex", filepath.Join(cache, "rezigate-e2e", "dex-"+dexVersion, "dex"))
+}
+
+func chromiumBinary(t *testing.T) string { t.Helper(); return requireFile(t, "chromium", chromiumPath) }
+
+func nginxBinary(t *testing.T) string { t.Helper(); return requireFile(t, "nginx", nginxPath) }
+
+// freePorts returns n distinct free loopback ports. All are held open until
+// every one is chosen, so none repeats; another process could still take one
+// before its server binds, which on a test machine is rare enough.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}
+
+// lockedBuffer collects a process's output; the process writes while the
+// test may read.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// process is a child process the test started and will stop.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	done chan struct{} // closed when the process has exited
+	err  error         // its exit status, valid once done is closed
+}
+
+// startProcess starts bin and registers its stop in t.Cleanup. Its output
+// goes to the test log when the test fails, or always with -v and
+// REZIGATE_E2E_VERBOSE=1.
+func startProcess(t *testing.T, name, bin string, args, env []string) *process {
+	t.Helper()
+	p := &process{name: name, out: &lockedBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = env
+	p.cmd.Stdout = p.out
+	p.cmd.Stderr = p.out
+	// Its own process group, so a signal to the test does not reach it
+	// twice and nothing it starts outlives it.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() || os.Getenv("REZIGATE_E2E_VERBOSE") == "1" {
+			t.Logf("---- %s output ----\n%s---- end of %s output ----", name, p.out.String(), name)
+		}
+	})
+	return p
+}
+
+// stop sends SIGTERM, waits up to 5 s for a graceful exit, then kills the
+// process group.
+func (p *process) stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// exited reports whether the process has ended, with its status.
+func (p *process) exited() (bool, error) {
+	select {
+	case <-p.done:
+		return true, p.err
+	default:
+		return false, nil
+	}
+}
+
+// waitHTTP polls url until it answers want, the process exits, or timeout.
+func waitHTTP(t *testing.T, p *process, url string, want int, timeout time.Duration) {
+	t.Helper()
+	client := &http.Client{
+		Timeout:       2 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	deadline := time.Now().Add(timeout)
+	var last string
+	for time.Now().Before(deadline) {
+		if done, err := p.exited(); done {
+			t.Fatalf("%s exited before %s answered %d: %v", p.name, url, want, err)
+		}
+		resp, err := client.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == want {
+				return
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: GET %s did not answer %d within %v; last: %s", p.name, url, want, timeout, last)
+}
+
+// baseEnv is the test's environment without REZIGATE_* variables, so a
+// developer's shell cannot change what the tests configure.
+func baseEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "REZIGATE_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// goTool finds the go command that runs the tests.
+func goTool() (string, error) {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p, nil
+	}
+	if root := os.Getenv("GOROOT"); root != "" {
+		p := filepath.Join(root, "bin", "go")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("go command not found in PATH")
+}
+
+// moduleRoot is the directory of the rezigate module: this package's parent.
+func moduleRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	root := filepath.Dir(wd)
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		return "", fmt.Errorf("no go.mod in %s: %w", root, err)
+	}
+	return root, nil
+}
+
+// withTimeout is a context bounded by d and by the test's own deadline.
+func withTimeout(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx := t.Context()
+	return context.WithTimeout(ctx, d)
+}
+
+// randomHex returns n random bytes in hex: fresh secrets for each run.
+func randomHex(t *testing.T, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatalf("random: %v", err)
+	}
+	return hex.EncodeToString(b)
+}
