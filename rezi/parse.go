@@ -87,7 +87,7 @@ func tokenExpiry(token string) (exp time.Time, ok bool) {
 		return time.Time{}, false
 	}
 	f := *claims.Exp
-	if math.IsNaN(f) || f <= 0 || f > latestExp {
+	if math.IsNaN(f) || f < 1 || f > latestExp {
 		return time.Time{}, false
 	}
 	sec, frac := math.Modf(f)
