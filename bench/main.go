@@ -1,0 +1,122 @@
+// Command bench measures what rezigate costs per request next to a bare
+// reverse proxy, and what /rezi costs when the user's Rezi token is cached.
+//
+//	go run ./bench                           3 rounds of 50,000 requests per target
+//	go run ./bench -info -n 30000            add a rezigate with info-level access logs
+//	go run ./bench -n 20000 -rounds 5 -json results.json
+//
+// Every part runs in a process of its own on 127.0.0.1, so that each one's
+// CPU time can be read from /proc/PID/stat and nothing the load client or
+// the upstream does is counted against a proxy:
+//
+//   - an upstream that answers every GET with a small body and counts the
+//     connections it accepts;
+//   - a bare proxy: httputil.ReverseProxy with Rewrite (SetURL and
+//     SetXForwarded) and the same Transport as rezigate, no authentication;
+//   - the demo OpenID provider and Rezi stand-in of internal/demo;
+//   - the rezigate binary, built from this module, with warn-level logs
+//     and, with -info, a second one with info-level access logs written to
+//     a file.
+//
+// The helper processes are this program started again with BENCH_ROLE set.
+// The bench signs in through the provider's login form like a browser,
+// then loads each target with the same client (keep-alive, 32 concurrent
+// workers) in alternating rounds, because a shared machine drifts: the
+// table shows medians over rounds, and each ratio is the median of the
+// ratios measured within one round. "rezi-hit" is GET /rezi for a user whose
+// Rezi token is cached: a 302 answered from memory, compared with a proxied
+// request to the same rezigate.
+//
+// The exit status is non-zero when a request failed (a transport error, an
+// unexpected status or body) or the setup did; a ratio that misses its
+// target is a measurement, not a failure.
+//
+// It is Linux-only (it reads /proc) and meant for a quiet machine; it binds
+// nothing but loopback.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// options are the command-line settings of one bench run.
+type options struct {
+	n, c, rounds, warmup int
+	bodySize             int
+	maxIdle              int
+	info                 bool
+	barePool             bool
+	jsonPath             string
+	bin                  string
+	timeout              time.Duration
+}
+
+func main() {
+	if role := os.Getenv(roleEnv); role != "" {
+		os.Exit(runRole(role))
+	}
+	var o options
+	flag.IntVar(&o.n, "n", 50000, "measured requests per target and round")
+	flag.IntVar(&o.c, "c", 32, "concurrent client connections")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each loads every target once, in rotating order")
+	flag.IntVar(&o.warmup, "warmup", 0, "warm-up requests per target before the first round; 0 means n/10, at least 1000")
+	flag.IntVar(&o.bodySize, "body", 128, "upstream response body size in bytes")
+	flag.IntVar(&o.maxIdle, "max-idle", 256, "upstream idle pool of both proxies (rezigate's upstream_max_idle_conns)")
+	flag.BoolVar(&o.info, "info", false, "also measure a rezigate with info-level access logs written to a file (a fourth target: about a third more time)")
+	flag.BoolVar(&o.barePool, "bare-buffer-pool", false, "give the bare proxy a pool of copy buffers (httputil.ReverseProxy.BufferPool), for when rezigate's proxy has one")
+	flag.StringVar(&o.jsonPath, "json", "", "also write every measurement and the summary as JSON to this file")
+	flag.StringVar(&o.bin, "rezigate", "", "rezigate binary to measure; empty means go build the module's main package")
+	flag.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up after this long, build excluded")
+	flag.Parse()
+	if err := o.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := run(ctx, o, os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if res.Errors > 0 {
+		fmt.Fprintf(os.Stderr, "bench: %d requests failed\n", res.Errors)
+		os.Exit(1)
+	}
+}
+
+func (o *options) check() error {
+	var errs []error
+	if o.n < 1 {
+		errs = append(errs, errors.New("-n must be at least 1"))
+	}
+	if o.c < 1 {
+		errs = append(errs, errors.New("-c must be at least 1"))
+	}
+	if o.rounds < 1 {
+		errs = append(errs, errors.New("-rounds must be at least 1"))
+	}
+	if o.warmup < 0 {
+		errs = append(errs, errors.New("-warmup must not be negative"))
+	}
+	if o.warmup == 0 {
+		o.warmup = max(o.n/10, 1000)
+	}
+	if o.bodySize < 0 || o.bodySize > 1<<20 {
+		errs = append(errs, errors.New("-body must be between 0 and 1 MiB"))
+	}
+	if o.maxIdle < 1 {
+		errs = append(errs, errors.New("-max-idle must be at least 1"))
+	}
+	if o.timeout <= 0 {
+		errs = append(errs, errors.New("-timeout must be positive"))
+	}
+	return errors.Join(errs...)
+}
