@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rezigate/rezigate/internal/config"
+	"github.com/rezigate/rezigate/internal/logwriter"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/proxy"
@@ -74,19 +75,23 @@ func run(ctx context.Context, path string, check, demoMode bool) error {
 	return serve(ctx, cfg, ln, nil)
 }
 
-func newLogger(c config.Log) *slog.Logger {
+// newLogger logs to stderr through a buffer flushed every 100 ms, so
+// access logs do not cost a system call per request; close flushes it.
+func newLogger(c config.Log) (log *slog.Logger, close func()) {
+	out := logwriter.New(os.Stderr, 0)
 	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(out, opts)), func() { _ = out.Close() }
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(out, opts)), func() { _ = out.Close() }
 }
 
 // serve builds every part from cfg and serves on ln until ctx is done,
 // then drains in-flight requests for at most shutdown_timeout. ready, when
 // not nil, is called once the server accepts requests.
 func serve(ctx context.Context, cfg *config.Config, ln net.Listener, ready func()) error {
-	log := newLogger(cfg.Log)
+	log, closeLog := newLogger(cfg.Log)
+	defer closeLog()
 	for _, w := range cfg.Warnings() {
 		log.Warn("unsafe setting: " + w)
 	}
@@ -148,6 +153,7 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, ready func(
 			Upstream:     up,
 			Transport:    proxy.NewTransport(proxy.TransportOptions{MaxIdleConns: idle}),
 			Identity:     middleware.Identity,
+			StripCookies: auth.OwnCookie,
 			StripHeaders: []string{"X-Auth-Request-Email", "X-Auth-Request-User"},
 			Logger:       log,
 		})

@@ -401,6 +401,9 @@ func TestMetricsAndLogs(t *testing.T) {
 	}
 
 	logs := p.log()
+	for deadline := time.Now().Add(3 * time.Second); !strings.Contains(logs, `"route":"rezi"`) && time.Now().Before(deadline); logs = p.log() {
+		time.Sleep(20 * time.Millisecond) // logs are flushed every 100 ms
+	}
 	if !strings.Contains(logs, `"route":"rezi"`) || !strings.Contains(logs, `"request_id"`) || !strings.Contains(logs, `"uid"`) {
 		t.Errorf("access log lacks JSON lines with route, request_id and uid:\n%s", logs)
 	}

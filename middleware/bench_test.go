@@ -58,19 +58,6 @@ func BenchmarkSessionCheckCold(b *testing.B) {
 	}
 }
 
-// BenchmarkStripOwnCookies is the per-request cost of keeping rezigate's
-// cookies from the upstream.
-func BenchmarkStripOwnCookies(b *testing.B) {
-	a := benchAuth(b)
-	line := benchRequest(b, a).Header.Get("Cookie")
-	h := http.Header{}
-	b.ReportAllocs()
-	for b.Loop() {
-		h["Cookie"] = []string{line}
-		stripOwnCookies(h, a.opts.CookieName, a.statePrefix)
-	}
-}
-
 func BenchmarkUID(b *testing.B) {
 	a := benchAuth(b)
 	b.ReportAllocs()

@@ -40,32 +40,3 @@ func cookieValue(h http.Header, name string) (string, bool) {
 	}
 	return "", false
 }
-
-// stripOwnCookies removes the session cookie and every sign-in state cookie
-// from the request headers; other cookies are kept as they were.
-func stripOwnCookies(h http.Header, session, statePrefix string) {
-	lines := h["Cookie"]
-	if len(lines) == 0 {
-		return
-	}
-	own := func(part string) bool {
-		k, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-		return k == session || strings.HasPrefix(k, statePrefix)
-	}
-	var kept []string
-	for _, line := range lines {
-		rest := line
-		for rest != "" {
-			var part string
-			part, rest, _ = strings.Cut(rest, ";")
-			if p := strings.TrimSpace(part); p != "" && !own(p) {
-				kept = append(kept, p)
-			}
-		}
-	}
-	if len(kept) == 0 {
-		delete(h, "Cookie")
-		return
-	}
-	h["Cookie"] = []string{strings.Join(kept, "; ")}
-}

@@ -138,7 +138,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 		t.Fatal(err)
 	}
 	up, _ := url.Parse(rmsSrv.URL)
-	px, err := proxy.New(proxy.Options{Upstream: up, Identity: Identity, Logger: log})
+	px, err := proxy.New(proxy.Options{Upstream: up, Identity: Identity, StripCookies: e.auth.OwnCookie, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,6 +11,7 @@ import (
 // Metrics are the Prometheus collectors of the middleware and its Rezi
 // client. A nil *Metrics records nothing.
 type Metrics struct {
+	children sync.Map // routeCode -> prometheus.Counter, routeKey -> prometheus.Observer
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	signIns  *prometheus.CounterVec
@@ -62,10 +64,27 @@ func (m *Metrics) signIn(outcome string) {
 	m.signIns.WithLabelValues(outcome).Inc()
 }
 
+type routeCode struct {
+	route string
+	code  int
+}
+
+type routeKey string
+
+// request records one answered request. The labelled children are looked
+// up once and kept, since a label lookup hashes strings on every call.
 func (m *Metrics) request(route string, code int, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
-	m.duration.WithLabelValues(route).Observe(d.Seconds())
+	c, ok := m.children.Load(routeCode{route, code})
+	if !ok {
+		c, _ = m.children.LoadOrStore(routeCode{route, code}, m.requests.WithLabelValues(route, strconv.Itoa(code)))
+	}
+	c.(prometheus.Counter).Inc()
+	h, ok := m.children.Load(routeKey(route))
+	if !ok {
+		h, _ = m.children.LoadOrStore(routeKey(route), m.duration.WithLabelValues(route))
+	}
+	h.(prometheus.Observer).Observe(d.Seconds())
 }

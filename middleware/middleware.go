@@ -274,28 +274,35 @@ func (a *Auth) UID(subject string) string {
 
 // Wrap returns a handler that serves the sign-in and /rezi endpoints and
 // passes every other request to next only when it carries a valid session.
-// Before next runs, the middleware's own cookies are removed from the
-// request, so next (and any upstream it proxies to) never sees them.
+// The middleware's own cookies still reach next; a proxy in next should
+// drop them (see OwnCookie and proxy.Options.StripCookies).
 func (a *Auth) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestid.New()
-		w.Header().Set(requestid.Header, id)
+		w.Header()[requestid.Header] = []string{id}
 		sw := &statusWriter{ResponseWriter: w}
-		ctx := requestid.NewContext(r.Context(), id)
-		route, user := a.route(sw, r.WithContext(ctx), next)
+		route, user := a.route(sw, r, id, next)
 		a.logAccess(r, id, route, sw.status(), time.Since(start), user)
 	})
 }
 
-// route dispatches one request and reports its route class and user.
-func (a *Auth) route(w *statusWriter, r *http.Request, next http.Handler) (string, *User) {
+// OwnCookie reports whether a cookie name is one of the middleware's: the
+// session cookie or a sign-in state cookie. Upstreams must never see them.
+func (a *Auth) OwnCookie(name string) bool {
+	return name == a.opts.CookieName || strings.HasPrefix(name, a.statePrefix)
+}
+
+// route dispatches one request and reports its route class and user. The
+// request is copied once, with the request id and, for the app, the user.
+func (a *Auth) route(w *statusWriter, r *http.Request, id string, next http.Handler) (string, *User) {
+	ctx := requestid.NewContext(r.Context(), id)
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/oauth2/"):
-		return a.serveOAuth2(w, r)
+		return a.serveOAuth2(w, r.WithContext(ctx))
 	case p == "/rezi":
-		return "rezi", a.serveRezi(w, r)
+		return "rezi", a.serveRezi(w, r.WithContext(ctx))
 	case a.opts.ServeHealth && (p == "/healthz" || p == "/readyz"):
 		a.serveHealth(w, r)
 		return "health", nil
@@ -305,8 +312,7 @@ func (a *Auth) route(w *statusWriter, r *http.Request, next http.Handler) (strin
 		a.signInRequired(w, r)
 		return "unauthenticated", nil
 	}
-	stripOwnCookies(r.Header, a.opts.CookieName, a.statePrefix)
-	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
+	next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, userKey{}, u)))
 	return "app", u
 }
 

@@ -19,6 +19,8 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/rezigate/rezigate/internal/requestid"
@@ -49,6 +51,9 @@ type Options struct {
 	// such as forward-auth response headers. They are removed in every
 	// spelling, like the identity headers.
 	StripHeaders []string
+	// StripCookies reports which request cookies must not reach the
+	// upstream, such as the session cookie. Nil keeps every cookie.
+	StripCookies func(name string) bool
 	// Logger receives upstream errors with the request id. Nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -87,6 +92,7 @@ func New(opts Options) (*Proxy, error) {
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
 		Transport:    opts.Transport,
+		BufferPool:   bufferPool{},
 		ErrorHandler: p.errorHandler,
 		ErrorLog:     slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
 	}
@@ -102,6 +108,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(p.opts.Upstream)
 	pr.SetXForwarded()
 	StripHeaders(pr.Out.Header, p.stripFn)
+	if p.opts.StripCookies != nil {
+		StripCookies(pr.Out.Header, p.opts.StripCookies)
+	}
 	if p.opts.Identity != nil {
 		if email, uid, ok := p.opts.Identity(pr.In); ok {
 			pr.Out.Header[p.opts.EmailHeader] = []string{email}
@@ -159,6 +168,41 @@ func StripHeaders(h http.Header, names []string) {
 	}
 }
 
+// StripCookies removes from h's Cookie headers every cookie whose name
+// drop reports true, keeping the others in order; pr.Out's headers are a
+// copy, so this never touches the incoming request.
+func StripCookies(h http.Header, drop func(name string) bool) {
+	lines := h["Cookie"]
+	if len(lines) == 0 {
+		return
+	}
+	var kept []string
+	changed := false
+	for _, line := range lines {
+		for rest := line; rest != ""; {
+			var part string
+			part, rest, _ = strings.Cut(rest, ";")
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			name, _, _ := strings.Cut(part, "=")
+			if drop(name) {
+				changed = true
+				continue
+			}
+			kept = append(kept, part)
+		}
+	}
+	switch {
+	case !changed:
+	case len(kept) == 0:
+		delete(h, "Cookie")
+	default:
+		h["Cookie"] = []string{strings.Join(kept, "; ")}
+	}
+}
+
 var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Status}}</title></head>
 <body><h1>{{.Status}}</h1><p>{{.Message}}</p><p>Request id: <code>{{.ID}}</code></p></body></html>
@@ -189,6 +233,16 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 		ID      string
 	}{fmt.Sprintf("%d %s", status, http.StatusText(status)), msg, id})
 }
+
+// copyBuffers recycles the buffers responses are copied through. Without
+// a BufferPool, ReverseProxy allocates 32 KiB per response, and the
+// garbage collector then dominates a busy proxy's CPU time.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+type bufferPool struct{}
+
+func (bufferPool) Get() []byte  { return *copyBuffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { copyBuffers.Put(&b) }
 
 // TransportOptions size and bound the upstream Transport.
 type TransportOptions struct {

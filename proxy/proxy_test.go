@@ -198,3 +198,40 @@ func FuzzStripHeaders(f *testing.F) {
 		}
 	})
 }
+
+func TestStripCookies(t *testing.T) {
+	own := func(name string) bool { return name == "_rezigate" || strings.HasPrefix(name, "_rezigate_st_") }
+	tests := []struct {
+		in   []string
+		want []string
+	}{
+		{nil, nil},
+		{[]string{"a=1; b=2"}, []string{"a=1; b=2"}},
+		{[]string{"_rezigate=x"}, nil},
+		{[]string{"a=1; _rezigate=x; _rezigate_st_abc=y; b=2"}, []string{"a=1; b=2"}},
+		{[]string{"_rezigate=x", "c=3"}, []string{"c=3"}},
+		{[]string{"_rezigatex=1;_rezigate=2"}, []string{"_rezigatex=1"}},
+		{[]string{" ; ;_rezigate_st_=1"}, nil},
+	}
+	for _, tc := range tests {
+		h := http.Header{}
+		if tc.in != nil {
+			h["Cookie"] = append([]string(nil), tc.in...)
+		}
+		StripCookies(h, own)
+		if fmt.Sprint(h["Cookie"]) != fmt.Sprint(tc.want) {
+			t.Errorf("StripCookies(%q) = %q; want %q", tc.in, h["Cookie"], tc.want)
+		}
+	}
+}
+
+func BenchmarkStripCookies(b *testing.B) {
+	own := func(name string) bool { return name == "_rezigate" }
+	line := "theme=dark; _rezigate=" + strings.Repeat("x", 200) + "; lang=en"
+	h := http.Header{}
+	b.ReportAllocs()
+	for b.Loop() {
+		h["Cookie"] = []string{line}
+		StripCookies(h, own)
+	}
+}

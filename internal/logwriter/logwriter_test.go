@@ -1,0 +1,74 @@
+package logwriter
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type lockedBuffer struct {
+	mu     sync.Mutex
+	b      bytes.Buffer
+	writes int
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.writes++
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) snapshot() (string, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String(), l.writes
+}
+
+func TestBatchesAndFlushes(t *testing.T) {
+	out := &lockedBuffer{}
+	w := New(out, time.Hour) // no tick during the test: only explicit flushes
+	for i := 0; i < 100; i++ {
+		w.Write([]byte("line\n"))
+	}
+	if got, _ := out.snapshot(); got != "" {
+		t.Fatalf("output before any flush = %q; want nothing yet", got)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, writes := out.snapshot()
+	if got != strings.Repeat("line\n", 100) || writes != 1 {
+		t.Errorf("after Close: %d bytes in %d writes; want 500 bytes in 1 write", len(got), writes)
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("second Close = %v; want nil", err)
+	}
+}
+
+func TestIntervalFlush(t *testing.T) {
+	out := &lockedBuffer{}
+	w := New(out, 10*time.Millisecond)
+	defer w.Close()
+	w.Write([]byte("x\n"))
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if got, _ := out.snapshot(); got == "x\n" {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Error("line not flushed by the background interval")
+}
+
+func TestFullBufferFlushes(t *testing.T) {
+	out := &lockedBuffer{}
+	w := New(out, time.Hour)
+	defer w.Close()
+	w.Write(bytes.Repeat([]byte("y"), maxBuffered))
+	if got, _ := out.snapshot(); len(got) != maxBuffered {
+		t.Errorf("after a full buffer, %d bytes written; want %d", len(got), maxBuffered)
+	}
+}
