@@ -41,7 +41,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -74,7 +76,14 @@ func main() {
 	flag.StringVar(&o.jsonPath, "json", "", "also write every measurement and the summary as JSON to this file")
 	flag.StringVar(&o.bin, "rezigate", "", "rezigate binary to measure; empty means go build the module's main package")
 	flag.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up after this long, build excluded")
+	pin := flag.Bool("pin", runtime.NumCPU() >= 2, "pin the proxy under load to CPU 1 and everything else to CPU 0 (with taskset), so the load client does not compete with the proxy it measures")
 	flag.Parse()
+	if *pin {
+		if code, ok := repinSelf(); ok {
+			os.Exit(code)
+		}
+		proxyCPU = "1"
+	}
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
@@ -90,6 +99,40 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bench: %d requests failed\n", res.Errors)
 		os.Exit(1)
 	}
+}
+
+// pinnedEnv marks the bench process that already runs on CPU 0.
+const pinnedEnv = "BENCH_PINNED"
+
+// repinSelf runs this bench again under "taskset -c 0" and returns its exit
+// code, unless this process is already that one (ok false). Without
+// taskset, nothing is pinned.
+func repinSelf() (code int, ok bool) {
+	if os.Getenv(pinnedEnv) != "" {
+		return 0, false
+	}
+	taskset, err := exec.LookPath("taskset")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: taskset not found; running unpinned")
+		return 0, false
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return 0, false
+	}
+	cmd := exec.Command(taskset, append([]string{"-c", "0", self}, os.Args[1:]...)...)
+	cmd.Env = append(os.Environ(), pinnedEnv+"=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	signal.Ignore(os.Interrupt, syscall.SIGTERM) // the child gets them too and cleans up
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), true
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1, true
+	}
+	return 0, true
 }
 
 func (o *options) check() error {

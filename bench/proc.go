@@ -26,6 +26,10 @@ type child struct {
 	done  chan struct{}
 }
 
+// proxyCPU, when not empty, is the CPU the proxies under load are pinned
+// to (taskset execs the proxy, so its PID is the proxy's).
+var proxyCPU string
+
 // startChild runs path with env (the whole environment) and its stderr in
 // logPath. With waitReady it waits up to a bound for the helper's ready line.
 func startChild(ctx context.Context, name, path string, args, env []string, logPath string, waitReady bool) (*child, error) {
@@ -47,6 +51,11 @@ func startChild(ctx context.Context, name, path string, args, env []string, logP
 		return nil, fmt.Errorf("bench: %s: %w", name, err)
 	}
 	cmd := exec.Command(path, args...)
+	if proxyCPU != "" && (name == roleBare || strings.HasPrefix(name, targetRezigate)) {
+		if taskset, err := exec.LookPath("taskset"); err == nil {
+			cmd = exec.Command(taskset, append([]string{"-c", proxyCPU, path}, args...)...)
+		}
+	}
 	cmd.Env = env
 	cmd.Stdin = inR
 	cmd.Stdout = outW

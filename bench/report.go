@@ -181,6 +181,9 @@ func (r *results) writeTable(w io.Writer) {
 		fmt.Fprintln(w, "The bare proxy reuses its copy buffers (-bare-buffer-pool).")
 		fmt.Fprintln(w)
 	}
+	if proxyCPU != "" {
+		fmt.Fprintf(w, "Each proxy under load runs on CPU %s; the client, upstream and provider on CPU 0 (-pin).\n\n", proxyCPU)
+	}
 	fmt.Fprintln(w, "| target | requests | errors | req/s | p50 | p99 | CPU µs/req | peak RSS MiB | new upstream conns /1k req | GC cycles /1k req |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, t := range r.Summary {
