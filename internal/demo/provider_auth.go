@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"bytes"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -54,26 +53,12 @@ button { margin-top: 1.5rem; width: 100%; padding: .6rem; font-size: 1rem; backg
 {{template "tail"}}{{end}}
 `))
 
-// writePage renders a provider page with headers that keep it out of caches
-// and frames and keep its URL (which carries state and nonce) out of
-// Referer headers.
+// writePage renders a provider page. No form-action in its policy:
+// browsers apply it to the redirect that follows the form post, which goes
+// to the client's origin.
 func writePage(w http.ResponseWriter, status int, name string, data any) {
-	var buf bytes.Buffer
-	if err := providerPages.ExecuteTemplate(&buf, name, data); err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	// No form-action: browsers apply it to the redirect that follows the
-	// form post, which goes to the client's origin.
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	renderPage(w, providerPages, status, name, data,
+		"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
 }
 
 // authRequest is a validated authorization request.

@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"bytes"
 	"html/template"
 	"net/http"
 	"sync"
@@ -111,19 +110,7 @@ var rmsPages = template.Must(template.New("").Parse(`
 `))
 
 func writeRMSPage(w http.ResponseWriter, status int, name string, data any) {
-	var buf bytes.Buffer
-	if err := rmsPages.ExecuteTemplate(&buf, name, data); err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	renderPage(w, rmsPages, status, name, data, "default-src 'self'; frame-ancestors 'none'")
 }
 
 func (m *RMS) serveHome(w http.ResponseWriter, r *http.Request) {
