@@ -86,6 +86,20 @@ func newLogger(c config.Log) (log *slog.Logger, close func()) {
 	return slog.New(slog.NewTextHandler(out, opts)), func() { _ = out.Close() }
 }
 
+// newServer bounds what one client can hold: 10 s to send its headers (a
+// slow-header client cannot pin connections), 64 KiB of them, and 120 s of
+// keep-alive idleness. There is no overall read or write timeout, since
+// uploads and downloads through the proxy may legitimately take long.
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
 // serve builds every part from cfg and serves on ln until ctx is done,
 // then drains in-flight requests for at most shutdown_timeout. ready, when
 // not nil, is called once the server accepts requests.
@@ -161,13 +175,7 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, ready func(
 			return err
 		}
 	}
-	srv := &http.Server{
-		Handler:           auth.Wrap(app),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(auth.Wrap(app), log)
 	servers := []*http.Server{srv}
 	errc := make(chan error, 2)
 	if cfg.MetricsListen != "" {

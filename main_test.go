@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -421,4 +422,80 @@ func mustQuery(t *testing.T, raw string) url.Values {
 		t.Fatal(err)
 	}
 	return u.Query()
+}
+
+// The README's first command: -demo needs no configuration and shows the
+// whole journey, from an intranet link to the RMS with a token.
+func TestDemoMode(t *testing.T) {
+	cmd := exec.Command(binary, "-demo")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	var open, password string
+	var banner strings.Builder
+	s := bufio.NewScanner(pipe)
+	for s.Scan() && (open == "" || password == "") {
+		line := s.Text()
+		banner.WriteString(line + "\n")
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 2 && f[0] == "Open:":
+			open = f[1]
+		case len(f) >= 3 && f[0] == "alice@example.com" && f[1] == "password":
+			password = f[2]
+		}
+	}
+	go io.Copy(io.Discard, pipe)
+	if open == "" || password == "" || !strings.Contains(banner.String(), "NOT FOR PRODUCTION") {
+		t.Fatalf("demo banner lacks the URL, alice's password or the production warning:\n%s", banner.String())
+	}
+	u, err := url.Parse(open)
+	if err != nil || u.Hostname() != "127.0.0.1" {
+		t.Fatalf("demo URL %q is not on loopback", open)
+	}
+
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 15 * time.Second}
+	resp, err := c.Get(open) // -> sign-in -> the provider's login form
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = c.PostForm(resp.Request.URL.String(), url.Values{"login": {"alice@example.com"}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	q := resp.Request.URL.Query()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/login/" || q.Get("token") == "" || q.Get("openOnboarding") != "true" || q.Get("closeOnboardingRedirect") != "/dashboard/education" {
+		t.Fatalf("demo journey ended at %d %s; want the RMS login page with a token and both options", resp.StatusCode, resp.Request.URL)
+	}
+	if !strings.Contains(string(body), "Signed in to the RMS") {
+		t.Errorf("RMS login page reads:\n%s", body)
+	}
+}
+
+// The limits a slow or hostile client meets; TestSlowAndLargeHeaders
+// exercises the first two against a running process.
+func TestServerLimits(t *testing.T) {
+	s := newServer(http.NotFoundHandler(), slog.New(slog.DiscardHandler))
+	if s.ReadHeaderTimeout <= 0 || s.ReadHeaderTimeout > 30*time.Second {
+		t.Errorf("ReadHeaderTimeout = %v; want a bound of at most 30 s", s.ReadHeaderTimeout)
+	}
+	if s.IdleTimeout <= 0 || s.IdleTimeout > 5*time.Minute {
+		t.Errorf("IdleTimeout = %v; want a bound of at most 5 min", s.IdleTimeout)
+	}
+	if s.MaxHeaderBytes <= 0 || s.MaxHeaderBytes > 1<<20 {
+		t.Errorf("MaxHeaderBytes = %d; want a bound of at most 1 MiB", s.MaxHeaderBytes)
+	}
 }
