@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -30,9 +29,6 @@ import (
 	"github.com/rezigate/rezigate/internal/config"
 	"github.com/rezigate/rezigate/internal/logwriter"
 	"github.com/rezigate/rezigate/middleware"
-	"github.com/rezigate/rezigate/oidc"
-	"github.com/rezigate/rezigate/proxy"
-	"github.com/rezigate/rezigate/rezi"
 )
 
 func main() {
@@ -115,67 +111,11 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, ready func(
 	if err != nil {
 		return err
 	}
-	provider, err := oidc.New(ctx, oidc.Options{
-		IssuerURL: cfg.OIDC.IssuerURL, ClientID: cfg.OIDC.ClientID, ClientSecret: string(cfg.OIDC.ClientSecret),
-		RedirectURL: cfg.RedirectURL(), Scopes: cfg.OIDC.Scopes, Logger: log,
-	})
+	handler, err := build(ctx, cfg, log, metrics)
 	if err != nil {
 		return err
 	}
-	cacheSize := cfg.Rezi.CacheSize
-	if cacheSize == 0 {
-		cacheSize = -1 // config: 0 turns the cache off
-	}
-	reziClient, err := rezi.New(rezi.Options{
-		APIURL: cfg.Rezi.APIURL, PrivateKey: string(cfg.Rezi.PrivateKey), Timeout: time.Duration(cfg.Rezi.Timeout),
-		CacheSize: cacheSize, CacheMargin: time.Duration(cfg.Rezi.CacheMargin), Logger: log, Observe: metrics.ObserveRezi,
-	})
-	if err != nil {
-		return err
-	}
-	secrets := make([][]byte, len(cfg.Session.Secrets))
-	for i, s := range cfg.Session.Secrets {
-		secrets[i] = []byte(s)
-	}
-	rateLimit := cfg.Rezi.RateLimit
-	if rateLimit == 0 {
-		rateLimit = -1 // config: 0 turns the limit off
-	}
-	auth, err := middleware.New(middleware.Options{
-		Provider: provider, Rezi: reziClient, PublicURL: cfg.PublicURL,
-		SessionSecrets: secrets, CookieName: cfg.Session.CookieName, SessionMaxAge: time.Duration(cfg.Session.MaxAge),
-		InsecureCookies: !cfg.Session.Secure, UIDSecret: []byte(cfg.Identity.UIDSecret),
-		AllowedEmailDomains: cfg.OIDC.AllowedEmailDomains, AllowUnverifiedEmail: !cfg.OIDC.RequireEmailVerified,
-		ProviderSignOut: cfg.OIDC.ProviderSignOut, LoginURL: cfg.Rezi.LoginURL,
-		OpenOnboarding: cfg.Rezi.OpenOnboarding, CloseOnboardingRedirect: cfg.Rezi.CloseOnboardingRedirect,
-		ReziRateLimit: rateLimit, ServeHealth: true, RedactEmail: cfg.Log.RedactEmail, Metrics: metrics, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-	idle := cfg.UpstreamMaxIdleConns
-	if idle == 0 {
-		idle = -1 // config: 0 keeps no idle connections
-	}
-	var app http.Handler = http.NotFoundHandler()
-	if cfg.Upstream != "" {
-		up, err := url.Parse(cfg.Upstream)
-		if err != nil {
-			return fmt.Errorf("upstream: %w", err)
-		}
-		app, err = proxy.New(proxy.Options{
-			Upstream:     up,
-			Transport:    proxy.NewTransport(proxy.TransportOptions{MaxIdleConns: idle}),
-			Identity:     middleware.Identity,
-			StripCookies: auth.OwnCookie,
-			StripHeaders: []string{"X-Auth-Request-Email", "X-Auth-Request-User"},
-			Logger:       log,
-		})
-		if err != nil {
-			return err
-		}
-	}
-	srv := newServer(auth.Wrap(app), log)
+	srv := newServer(handler, log)
 	servers := []*http.Server{srv}
 	errc := make(chan error, 2)
 	if cfg.MetricsListen != "" {
