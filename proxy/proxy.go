@@ -1,12 +1,3 @@
-// Package proxy forwards signed-in requests to the upstream application
-// with the user's identity in request headers.
-//
-// It is an [httputil.ReverseProxy] configured with Rewrite only. Director
-// is not used: a client can make a proxy drop headers a Director adds by
-// naming them in Connection, and Director passes client-sent X-Forwarded-*
-// headers through. With Rewrite, hop-by-hop and X-Forwarded-* headers are
-// removed before our code runs, and the identity headers are set last,
-// after every client-sent spelling of them has been deleted.
 package proxy
 
 import (
