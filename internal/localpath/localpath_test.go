@@ -2,7 +2,10 @@ package localpath
 
 import (
 	"net/url"
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestValid(t *testing.T) {
@@ -34,10 +37,56 @@ func TestValid(t *testing.T) {
 		{"/a\x00b", false},
 		{"/a\x7fb", false},
 		{" /evil", false},
+		// Dot segments resolved as the browser resolves them.
+		{"/..//evil.example", false},
+		{"/.//evil.example", false},
+		{"/a/../..//evil.example", false},
+		{"/%2e%2e//evil.example", false},
+		{"/%2E//evil.example", false},
+		{"/.%2e//evil.example", false},
+		{"/./%2F/evil.example", false},
+		{"/x/../%5cevil.example", false},
+		{"/..", true},
+		{"/a/../b", true},
+		{"/a/..//b", false},
+		{"/a/./b?next=//x", true},
+		// Not UTF-8, or not printable.
+		{"/a\xffb", false},
+		{"/\xc0\xaf/evil.example", false},
+		{"/a\u0085b", false},
+		{"/a\u2028b", false},
+		{"/a\u00a0b", false},
+		{"/\u200e/x", false},
+		{"/caf\u00e9", true},
+		{"/\u65e5\u672c", true},
+		// Length.
+		{"/" + strings.Repeat("a", MaxLen-1), true},
+		{"/" + strings.Repeat("a", MaxLen), false},
+		{"/" + strings.Repeat("a", 100<<10), false},
 	}
 	for _, tc := range tests {
 		if got := Valid(tc.in); got != tc.want {
 			t.Errorf("Valid(%q) = %v; want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestResolved(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"/", "/"},
+		{"/a/b?x=1#f", "/a/b"},
+		{"/%6fauth2/sign_out", "/oauth2/sign_out"},
+		{"/x/../oauth2/start", "/oauth2/start"},
+		{"/x/%2e%2e/oauth2/start", "/oauth2/start"},
+		{"/./oauth2/", "/oauth2/"},
+		{"/a/..", "/"},
+		{"/a/.", "/a/"},
+		{"/a//b/../c", "/a//c"},
+		{"/%zz", "/%zz"},
+	}
+	for _, tc := range tests {
+		if got := Resolved(tc.in); got != tc.want {
+			t.Errorf("Resolved(%q) = %q; want %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -69,6 +118,20 @@ func FuzzValid(f *testing.F) {
 		got := base.ResolveReference(u)
 		if got.Host != base.Host || got.Scheme != base.Scheme {
 			t.Fatalf("Valid(%q) = true, but it resolves to %q", p, got)
+		}
+		if !utf8.ValidString(p) || len(p) > MaxLen {
+			t.Fatalf("Valid(%q) = true for a path that is not UTF-8 or too long", p)
+		}
+		for _, r := range p {
+			if !unicode.IsPrint(r) {
+				t.Fatalf("Valid(%q) = true with the non-printable %U", p, r)
+			}
+		}
+		if r := got.EscapedPath(); strings.HasPrefix(r, "//") {
+			t.Fatalf("Valid(%q) = true, but its resolved path %q starts with //", p, r)
+		}
+		if res := Resolved(p); strings.HasPrefix(res, "//") || strings.HasPrefix(res, "/\\") {
+			t.Fatalf("Valid(%q) = true, but Resolved gives %q", p, res)
 		}
 	})
 }
