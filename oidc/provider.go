@@ -11,12 +11,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/rezigate/rezigate/internal/loopback"
 )
 
 // Errors that callers branch on.
@@ -27,8 +28,19 @@ var (
 	// ErrNonceMismatch means the ID token's nonce is not the one sent with
 	// this sign-in attempt: a replayed or injected token.
 	ErrNonceMismatch = errors.New("oidc: nonce mismatch")
-	// ErrNoEmail means the ID token carries no email claim.
-	ErrNoEmail = errors.New("oidc: id token has no email claim")
+	// ErrNoEmail means the user has no email address at the provider:
+	// the ID token carries no email claim, and neither does the userinfo
+	// response (or the provider has no userinfo endpoint).
+	ErrNoEmail = errors.New("oidc: no email claim")
+	// ErrBadEmail means the email claim is not one plain address (an RFC
+	// 5322 addr-spec with exactly one '@'): it has a display name, a list,
+	// quotes, comments, whitespace or control characters, so its domain
+	// cannot be trusted. The claim's value is in no error text.
+	ErrBadEmail = errors.New("oidc: email claim is not a single plain address")
+	// ErrUserInfoSubject means the userinfo response names another
+	// subject than the ID token (OpenID Connect Core 1.0 section 5.3.2):
+	// its claims are not about the user who signed in.
+	ErrUserInfoSubject = errors.New("oidc: userinfo subject differs from the id token's")
 )
 
 // Options configure a Provider. Only IssuerURL, ClientID and RedirectURL
@@ -37,7 +49,8 @@ type Options struct {
 	// IssuerURL is the provider's issuer; discovery is loaded from
 	// IssuerURL + "/.well-known/openid-configuration" and the ID token's
 	// iss claim must equal it exactly. It must be https, except on a
-	// loopback host.
+	// loopback host: an address in 127.0.0.0/8, ::1, or the exact name
+	// localhost (a name like 127.example.com is not loopback).
 	IssuerURL string
 	// ClientID is the client registered at the provider; ID tokens must
 	// name it in their audience.
@@ -106,30 +119,26 @@ func checkURL(raw string, httpsOnly bool) error {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return errors.New("must be an absolute http(s) URL")
 	}
-	if httpsOnly && u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+	if httpsOnly && u.Scheme == "http" && !loopback.Host(u.Hostname()) {
 		return errors.New("must be https (http is allowed only on loopback)")
 	}
 	return nil
 }
 
-// IsLoopback reports whether host names this machine: localhost or an
-// address in 127.0.0.0/8 or ::1.
-func IsLoopback(host string) bool {
-	if host == "localhost" || host == "::1" {
-		return true
-	}
-	return strings.HasPrefix(host, "127.") && strings.Count(host, ".") == 3
-}
-
-// Identity is what a verified ID token says about the user.
+// Identity is what a verified ID token, and when it names no email the
+// provider's userinfo endpoint, say about the user.
 type Identity struct {
 	// Issuer is the ID token's iss claim, equal to Options.IssuerURL.
 	Issuer string
 	// Subject is the provider's stable id for the user (sub claim).
 	Subject string
-	// Email is the email claim; Exchange fails with ErrNoEmail when absent.
+	// Email is the email claim, one plain address exactly as the provider
+	// sent it (its domain is not lowercased). Exchange fails with
+	// ErrNoEmail when absent and ErrBadEmail when it is anything else.
 	Email string
-	// EmailVerified is the email_verified claim; false when absent.
+	// EmailVerified is the email_verified claim from the same source as
+	// Email: true for JSON true or the string "true", false otherwise,
+	// including when absent.
 	EmailVerified bool
 }
 
@@ -139,6 +148,7 @@ type discovered struct {
 	oauth2     oauth2.Config
 	verifier   *gooidc.IDTokenVerifier
 	endSession string
+	userInfo   string // userinfo_endpoint; "" when the provider has none
 }
 
 // Provider signs users in with one OpenID provider. It is safe for
@@ -208,9 +218,15 @@ func (p *Provider) discover(ctx context.Context) error {
 		},
 		verifier:   gp.Verifier(&gooidc.Config{ClientID: p.opts.ClientID}),
 		endSession: extra.EndSession,
+		userInfo:   gp.UserInfoEndpoint(),
 	}
 	if checkURL(d.endSession, true) != nil {
 		d.endSession = ""
+	}
+	if d.userInfo != "" && checkURL(d.userInfo, true) != nil {
+		// The access token would cross the network in the clear.
+		p.log.Warn("oidc: ignoring the userinfo_endpoint: not https", "issuer", p.opts.IssuerURL)
+		d.userInfo = ""
 	}
 	p.state.Store(d)
 	close(p.ready)
@@ -278,6 +294,16 @@ func (p *Provider) AuthCodeURL(state, nonce, verifier string) (string, error) {
 // (signature, issuer, audience, expiry) and its nonce, and returns the
 // identity it asserts. The provider's tokens are not returned: a session
 // needs none of them.
+//
+// When the ID token has no email claim, email and email_verified come from
+// the provider's userinfo endpoint, called with the access token, whose
+// sub must equal the ID token's (else ErrUserInfoSubject); without a
+// userinfo endpoint the result is ErrNoEmail. The email, from either
+// source, must be one plain address (else ErrBadEmail).
+//
+// Once the ID token is verified, a failing Exchange still returns its
+// Issuer and Subject (Email empty), so the caller can log who was
+// refused; before that, the Identity is zero.
 func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (Identity, error) {
 	d := p.state.Load()
 	if d == nil {
@@ -307,22 +333,34 @@ func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 || nonce == "" {
 		return Identity{}, ErrNonceMismatch
 	}
+	id := Identity{Issuer: idt.Issuer, Subject: idt.Subject}
 	var claims struct {
-		Email         string `json:"email"`
-		EmailVerified any    `json:"email_verified"`
+		Email         any `json:"email"`
+		EmailVerified any `json:"email_verified"`
 	}
 	if err := idt.Claims(&claims); err != nil {
-		return Identity{}, fmt.Errorf("oidc: read id token claims: %w", err)
+		return id, fmt.Errorf("oidc: read id token claims: %w", err)
 	}
-	if claims.Email == "" {
-		return Identity{}, ErrNoEmail
+	email, verified := claims.Email, claims.EmailVerified
+	if email == nil || email == "" {
+		if d.userInfo == "" {
+			return id, ErrNoEmail
+		}
+		ui, err := p.userInfo(ctx, d.userInfo, tok.AccessToken, idt.Subject)
+		if err != nil {
+			return id, err
+		}
+		email, verified = ui.Email, ui.EmailVerified
+		if email == nil || email == "" {
+			return id, ErrNoEmail
+		}
 	}
-	return Identity{
-		Issuer:        idt.Issuer,
-		Subject:       idt.Subject,
-		Email:         claims.Email,
-		EmailVerified: claims.EmailVerified == true || claims.EmailVerified == "true",
-	}, nil
+	s, ok := email.(string)
+	if !ok || !validEmail(s) {
+		return id, ErrBadEmail
+	}
+	id.Email, id.EmailVerified = s, emailVerified(verified)
+	return id, nil
 }
 
 // NewState returns a fresh random value of 128 bits, URL-safe, for use as

@@ -19,7 +19,18 @@ import (
 
 const redirectURL = "http://127.0.0.1:1/oauth2/callback"
 
+const alicePassword = "pw"
+
+var alice = demo.User{Email: "alice@example.com", Password: alicePassword, Subject: "alice", EmailVerified: true}
+
 func startProvider(t *testing.T, ln net.Listener) *demo.Provider {
+	t.Helper()
+	return startProviderWith(t, ln, alice)
+}
+
+// startProviderWith serves the demo provider with users on ln, or on a
+// fresh loopback port when ln is nil.
+func startProviderWith(t *testing.T, ln net.Listener, users ...demo.User) *demo.Provider {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	if ln != nil {
@@ -29,7 +40,7 @@ func startProvider(t *testing.T, ln net.Listener) *demo.Provider {
 	p, err := demo.NewProvider(demo.ProviderOptions{
 		Issuer: "http://" + srv.Listener.Addr().String(), ClientID: "rezigate", ClientSecret: "s3cret-client",
 		RedirectURIs: []string{redirectURL},
-		Users:        []demo.User{{Email: "alice@example.com", Password: "pw", Subject: "alice", EmailVerified: true}},
+		Users:        users,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -43,13 +54,19 @@ func startProvider(t *testing.T, ln net.Listener) *demo.Provider {
 // code signs alice in at the provider and returns the code, like a browser.
 func code(t *testing.T, p *Provider, nonce, verifier string) string {
 	t.Helper()
+	return codeFor(t, p, alice.Email, alicePassword, nonce, verifier)
+}
+
+// codeFor signs a user in at the provider and returns the code.
+func codeFor(t *testing.T, p *Provider, login, password, nonce, verifier string) string {
+	t.Helper()
 	auth, err := p.AuthCodeURL("st", nonce, verifier)
 	if err != nil {
 		t.Fatal(err)
 	}
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.PostForm(auth, url.Values{"login": {"alice@example.com"}, "password": {"pw"}})
+	resp, err := c.PostForm(auth, url.Values{"login": {login}, "password": {password}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,6 +192,9 @@ func TestValidate(t *testing.T) {
 	}{
 		{"empty", Options{}, "IssuerURL: required"},
 		{"http issuer off loopback", Options{IssuerURL: "http://login.example.com", ClientID: "c", RedirectURL: redirectURL}, "must be https"},
+		{"http issuer on a loopback look-alike", Options{IssuerURL: "http://127.attacker.example.com", ClientID: "c", RedirectURL: redirectURL}, "must be https"},
+		{"http issuer on a localhost look-alike", Options{IssuerURL: "http://localhost.evil.com:8080", ClientID: "c", RedirectURL: redirectURL}, "must be https"},
+		{"http issuer on the unspecified address", Options{IssuerURL: "http://0.0.0.0:8080", ClientID: "c", RedirectURL: redirectURL}, "must be https"},
 		{"relative issuer", Options{IssuerURL: "/x", ClientID: "c", RedirectURL: redirectURL}, "absolute"},
 		{"no client", Options{IssuerURL: "https://login.example.com", RedirectURL: redirectURL}, "ClientID"},
 		{"no redirect", Options{IssuerURL: "https://login.example.com", ClientID: "c"}, "RedirectURL"},
@@ -183,6 +203,12 @@ func TestValidate(t *testing.T) {
 		err := tc.o.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: Validate() = %v; want an error containing %q", tc.name, err, tc.want)
+		}
+	}
+	for _, issuer := range []string{"http://127.0.0.1:5556", "http://127.1.2.3", "http://[::1]:5556/dex", "http://localhost:5556", "http://LOCALHOST"} {
+		o := Options{IssuerURL: issuer, ClientID: "c", RedirectURL: redirectURL}
+		if err := o.Validate(); err != nil {
+			t.Errorf("Validate(IssuerURL: %q) = %v; want nil, http is allowed on loopback", issuer, err)
 		}
 	}
 	ok := Options{IssuerURL: "https://login.example.com", ClientID: "c", ClientSecret: "topsecret", RedirectURL: "https://rms.example.com/oauth2/callback"}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/internal/localpath"
+	"github.com/rezigate/rezigate/internal/loopback"
 )
 
 // Limits enforced by Validate.
@@ -76,8 +77,8 @@ func (c *Config) Validate() error {
 	// session
 	if !validCookieName(c.Session.CookieName) {
 		v.add("session.cookie_name", fmt.Sprintf("must be 1 to %d letters, digits or any of !#$%%&'*+-.^_`|~", maxCookieName))
-	} else if !c.Session.Secure && hasSecurePrefix(c.Session.CookieName) {
-		v.add("session.cookie_name", "a __Secure- or __Host- prefix needs session.secure: true, or browsers drop the cookie")
+	} else if strings.HasPrefix(c.Session.CookieName, "__") {
+		v.add("session.cookie_name", "must not start with __ (the __Host- prefix is added when session.secure is true)")
 	}
 	if len(c.Session.Secrets) == 0 {
 		v.add("session.secrets", fmt.Sprintf("is required: at least one secret of %d bytes or more", minSecretLen))
@@ -86,7 +87,7 @@ func (c *Config) Validate() error {
 		v.secretLen(fmt.Sprintf("session.secrets[%d]", i), s)
 	}
 	v.duration("session.max_age", c.Session.MaxAge, false, maxSessionAge, "must be at most 30 days (720h)")
-	if c.Session.Secure && pub != nil && pub.Scheme == "http" && !isLoopbackHost(pub.Hostname()) {
+	if c.Session.Secure && pub != nil && pub.Scheme == "http" && !loopback.Host(pub.Hostname()) {
 		v.add("session.secure", "is true but public_url is plain http on a non-loopback host, so browsers would drop every cookie; use https")
 	}
 
@@ -142,21 +143,21 @@ func (c *Config) Validate() error {
 // c is valid and skips what it cannot parse.
 func (c *Config) Warnings() []string {
 	var w []string
-	if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+	if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme == "http" && !loopback.Host(u.Hostname()) {
 		w = append(w, "public_url: plain http on a non-loopback host: session cookies and Rezi tokens cross the network unencrypted")
 	}
 	if !c.Session.Secure {
 		w = append(w, "session.secure: false: the session cookie is also sent over plain http, where anyone on the path can take it")
 	}
 	if c.MetricsListen != "" {
-		if host, _, err := net.SplitHostPort(c.MetricsListen); err == nil && !isLoopbackHost(host) {
+		if host, _, err := net.SplitHostPort(c.MetricsListen); err == nil && !loopback.Host(host) {
 			w = append(w, "metrics_listen: not a loopback address: anyone who can reach it reads traffic and sign-in statistics")
 		}
 	}
 	if !c.OIDC.RequireEmailVerified {
 		w = append(w, "oidc.require_email_verified: false: an email address nobody has verified is trusted as the user's identity")
 	}
-	if u, err := url.Parse(c.Rezi.LoginURL); err == nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+	if u, err := url.Parse(c.Rezi.LoginURL); err == nil && u.Scheme == "http" && !loopback.Host(u.Hostname()) {
 		w = append(w, "rezi.login_url: plain http on a non-loopback host: Rezi login tokens cross the network unencrypted")
 	}
 	return w
@@ -232,7 +233,7 @@ func (v *validator) url(path, s, msg string, httpsOnly bool) *url.URL {
 	}
 	switch {
 	case u.Scheme == "https":
-	case u.Scheme == "http" && (!httpsOnly || isLoopbackHost(u.Hostname())):
+	case u.Scheme == "http" && (!httpsOnly || loopback.Host(u.Hostname())):
 	default:
 		v.add(path, msg)
 		return nil
@@ -317,16 +318,6 @@ func isIP(h string) bool {
 	return err == nil
 }
 
-// isLoopbackHost reports whether host (without port or brackets) is
-// localhost, 127.0.0.0/8 or ::1.
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
-}
-
 // validScope reports whether s is a scope token (RFC 6749 section 3.3).
 func validScope(s string) bool {
 	if s == "" {
@@ -382,9 +373,4 @@ func validCookieName(s string) bool {
 		}
 	}
 	return true
-}
-
-func hasSecurePrefix(name string) bool {
-	l := strings.ToLower(name)
-	return strings.HasPrefix(l, "__secure-") || strings.HasPrefix(l, "__host-")
 }

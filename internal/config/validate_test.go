@@ -35,7 +35,7 @@ func TestValidateValid(t *testing.T) {
 		{"issuer with trailing slash", func(c *Config) { c.OIDC.IssuerURL = "https://accounts.example.com/" }},
 		{"only openid", func(c *Config) { c.OIDC.Scopes = []string{"openid"} }},
 		{"domains", func(c *Config) { c.OIDC.AllowedEmailDomains = []string{"example.com", "xn--bcher-kva.example", "corp"} }},
-		{"cookie name with symbols", func(c *Config) { c.Session.CookieName = "__Host-rezigate.v1" }},
+		{"cookie name with symbols", func(c *Config) { c.Session.CookieName = "rezigate.v1!" }},
 		{"cookie name of 64 bytes", func(c *Config) { c.Session.CookieName = strings.Repeat("a", 64) }},
 		{"one secret of exactly 32 bytes", func(c *Config) { c.Session.Secrets = []Secret{Secret(strings.Repeat("k", 32))} }},
 		{"max_age of 30 days", func(c *Config) { c.Session.MaxAge = Duration(30 * 24 * time.Hour) }},
@@ -125,10 +125,7 @@ func TestValidateRules(t *testing.T) {
 		{"cookie name with =", func(c *Config) { c.Session.CookieName = "a=b" }, "session.cookie_name: must be 1 to 64"},
 		{"cookie name with ;", func(c *Config) { c.Session.CookieName = "a;b" }, "session.cookie_name: must be 1 to 64"},
 		{"cookie name too long", func(c *Config) { c.Session.CookieName = strings.Repeat("a", 65) }, "session.cookie_name: must be 1 to 64"},
-		{"__Host- cookie without secure", func(c *Config) {
-			c.Session.CookieName = "__host-rezigate"
-			c.Session.Secure = false
-		}, "session.cookie_name: a __Secure- or __Host- prefix needs session.secure: true"},
+		{"cookie name with its own prefix", func(c *Config) { c.Session.CookieName = "__Host-rezigate" }, "session.cookie_name: must not start with __"},
 		{"no session secrets", func(c *Config) { c.Session.Secrets = nil }, "session.secrets: is required"},
 		{"short second session secret", func(c *Config) { c.Session.Secrets = []Secret{long(32), long(5)} }, "session.secrets[1]: must be at least 32 bytes, got 5"},
 		{"empty session secret", func(c *Config) { c.Session.Secrets = []Secret{""} }, "session.secrets[0]: must be at least 32 bytes, got 0"},
