@@ -16,7 +16,9 @@
 // form. Codes are single use, expire after 60 seconds and are bound to the
 // client, the redirect URI and the PKCE challenge. SetFault makes it issue
 // tokens a relying party must refuse (wrong nonce, audience, issuer or key,
-// expired, no email) or fail the token request; RotateKey replaces its key.
+// expired, no email) or fail the token request, and moves the email into
+// userinfo only, where it can name another subject or be unverified, as
+// some real providers do; RotateKey replaces its key.
 //
 // The issuer must be known before the provider is built, and an
 // httptest.Server's URL is set only when it starts; take the address from
@@ -50,7 +52,8 @@
 // RMS is both the upstream application (its home page shows the identity
 // headers it received, with a stylesheet and a script to prove that assets
 // load through the proxy) and the RMS login page, which records the token
-// and options of each hand-off.
+// and options of each hand-off and shows whom the token names (the
+// stand-in's tokens are unsigned, so that is only what the token claims).
 //
 // # Start
 //

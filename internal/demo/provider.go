@@ -34,8 +34,10 @@ const (
 
 // User is an account of the demo OpenID provider.
 type User struct {
-	// Email is the login name and the "email" claim. Required; matched
-	// case-insensitively at the login form.
+	// Email is the login name and the "email" claim, sent exactly as given.
+	// Required; matched case-insensitively and without surrounding
+	// whitespace at the login form, so tests can give a user a malformed
+	// claim such as " alice@example.com".
 	Email string
 	// Password is compared in constant time. Required: an empty password
 	// would let anyone sign in as the user.
@@ -118,6 +120,25 @@ const (
 	FaultTokenError
 	// FaultNoEmail leaves the email claim out of ID tokens and userinfo.
 	FaultNoEmail
+	// FaultEmailOnlyInUserinfo leaves email and email_verified out of ID
+	// tokens and serves them only at userinfo, as some providers do by
+	// default.
+	FaultEmailOnlyInUserinfo
+	// FaultUserinfoOtherSubject is FaultEmailOnlyInUserinfo with a
+	// userinfo response that names another subject than the ID token.
+	FaultUserinfoOtherSubject
+	// FaultUserinfoUnverified is FaultEmailOnlyInUserinfo with a userinfo
+	// response that says email_verified false, whatever the user's
+	// EmailVerified.
+	FaultUserinfoUnverified
+	// FaultUserinfoVerifiedString is FaultEmailOnlyInUserinfo with
+	// email_verified sent as the JSON string "true" or "false", as some
+	// providers do.
+	FaultUserinfoVerifiedString
+	// FaultNoUserinfo leaves the email claim out of ID tokens, drops
+	// userinfo_endpoint from discovery and answers 404 at /userinfo.
+	// Discovery is read once, so set it before the relying party starts.
+	FaultNoUserinfo
 )
 
 // String names the fault for test output.
@@ -139,6 +160,16 @@ func (f Fault) String() string {
 		return "FaultTokenError"
 	case FaultNoEmail:
 		return "FaultNoEmail"
+	case FaultEmailOnlyInUserinfo:
+		return "FaultEmailOnlyInUserinfo"
+	case FaultUserinfoOtherSubject:
+		return "FaultUserinfoOtherSubject"
+	case FaultUserinfoUnverified:
+		return "FaultUserinfoUnverified"
+	case FaultUserinfoVerifiedString:
+		return "FaultUserinfoVerifiedString"
+	case FaultNoUserinfo:
+		return "FaultNoUserinfo"
 	}
 	return fmt.Sprintf("Fault(%d)", int(f))
 }
@@ -226,9 +257,9 @@ func NewProvider(opts ProviderOptions) (*Provider, error) {
 	}
 	users := map[string]User{}
 	for i, u := range opts.Users {
-		key := strings.ToLower(u.Email)
+		key := strings.ToLower(strings.TrimSpace(u.Email))
 		switch {
-		case u.Email == "":
+		case key == "":
 			errs = append(errs, fmt.Errorf("users[%d].email: required", i))
 		case u.Password == "":
 			errs = append(errs, fmt.Errorf("users[%d].password: required", i))
@@ -374,7 +405,7 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"issuer":                                p.issuer,
 		"authorization_endpoint":                p.issuer + "/auth",
 		"token_endpoint":                        p.issuer + "/token",
@@ -389,7 +420,11 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"scopes_supported":                      []string{"openid", "email", "profile"},
 		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "nonce", "email", "email_verified", "name"},
-	})
+	}
+	if Fault(p.fault.Load()) == FaultNoUserinfo {
+		delete(doc, "userinfo_endpoint")
+	}
+	writeJSON(w, http.StatusOK, doc)
 }
 
 func (p *Provider) serveKeys(w http.ResponseWriter, r *http.Request) {

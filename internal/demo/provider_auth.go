@@ -1,38 +1,17 @@
 package demo
 
 import (
-	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/rezigate/rezigate/internal/pages"
 )
 
-// providerPages are the provider's HTML pages. html/template escapes every
+// providerPages are the provider's HTML pages, in the layout and with the
+// stylesheet that rezigate's own pages use. html/template escapes every
 // value by context, so nothing a client sends can become markup.
-var providerPages = template.Must(template.New("").Parse(`
-{{define "head"}}<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.}}</title>
-<style>
-body { font-family: system-ui, sans-serif; background: #f4f5f7; color: #1d2330; margin: 0; }
-main { max-width: 24rem; margin: 4rem auto; background: #fff; padding: 2rem; border-radius: 8px; box-shadow: 0 1px 4px rgba(0,0,0,.15); }
-label { display: block; margin-top: 1rem; font-weight: 600; }
-input { width: 100%; box-sizing: border-box; padding: .5rem; margin-top: .25rem; font-size: 1rem; }
-button { margin-top: 1.5rem; width: 100%; padding: .6rem; font-size: 1rem; background: #2456c8; color: #fff; border: 0; border-radius: 4px; cursor: pointer; }
-.error { color: #a01818; font-weight: 600; }
-.note { color: #5a6270; font-size: .9rem; }
-</style>
-</head>
-<body>
-<main>
-{{end}}
-{{define "tail"}}</main>
-</body>
-</html>
-{{end}}
+var providerPages = pages.Parse(`
 {{define "login"}}{{template "head" "Sign in"}}<h1>Sign in</h1>
 <p class="note">Demo OpenID provider for <strong>{{.ClientID}}</strong>. Not for production.</p>
 {{if .Error}}<p class="error" id="error" role="alert">{{.Error}}</p>
@@ -51,14 +30,13 @@ button { margin-top: 1.5rem; width: 100%; padding: .6rem; font-size: 1rem; backg
 {{define "signedout"}}{{template "head" "Signed out"}}<h1>Signed out</h1>
 <p>You are signed out of the demo OpenID provider. You can close this page.</p>
 {{template "tail"}}{{end}}
-`))
+`)
 
-// writePage renders a provider page. No form-action in its policy:
-// browsers apply it to the redirect that follows the form post, which goes
-// to the client's origin.
+// writePage renders a provider page under pages.CSP, which has no
+// form-action: browsers apply it to the redirect that follows the form
+// post, which goes to the client's origin.
 func writePage(w http.ResponseWriter, status int, name string, data any) {
-	renderPage(w, providerPages, status, name, data,
-		"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+	pages.Render(w, providerPages, status, name, data)
 }
 
 // authRequest is a validated authorization request.

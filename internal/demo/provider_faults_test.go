@@ -72,6 +72,44 @@ func TestFaults(t *testing.T) {
 				t.Errorf("FaultNoEmail: userinfo = %s; want no email", body)
 			}
 		}},
+		{FaultEmailOnlyInUserinfo, wantUserinfoOnly(e, func(t *testing.T, info map[string]any) {
+			if info["sub"] != "sub-alice" || info["email"] != "alice@example.com" || info["email_verified"] != true {
+				t.Errorf("FaultEmailOnlyInUserinfo: userinfo = %v; want alice's sub, email and email_verified true", info)
+			}
+		})},
+		{FaultUserinfoOtherSubject, wantUserinfoOnly(e, func(t *testing.T, info map[string]any) {
+			if info["sub"] == "sub-alice" || info["sub"] == "" || info["email"] != "alice@example.com" {
+				t.Errorf("FaultUserinfoOtherSubject: userinfo = %v; want another sub with alice's email", info)
+			}
+		})},
+		{FaultUserinfoUnverified, wantUserinfoOnly(e, func(t *testing.T, info map[string]any) {
+			if info["sub"] != "sub-alice" || info["email"] != "alice@example.com" || info["email_verified"] != false {
+				t.Errorf("FaultUserinfoUnverified: userinfo = %v; want alice's email with email_verified false", info)
+			}
+		})},
+		{FaultUserinfoVerifiedString, wantUserinfoOnly(e, func(t *testing.T, info map[string]any) {
+			if info["email_verified"] != "true" {
+				t.Errorf("FaultUserinfoVerifiedString: userinfo email_verified = %#v; want the string \"true\"", info["email_verified"])
+			}
+		})},
+		{FaultNoUserinfo, func(t *testing.T, _ int, tok map[string]any, idt *gooidc.IDToken, verr error, _ string) {
+			if verr != nil {
+				t.Fatalf("FaultNoUserinfo: Verify = %v; want nil error", verr)
+			}
+			if c := idClaimsOf(t, idt); c["email"] != nil {
+				t.Errorf("FaultNoUserinfo: email claim = %v; want none", c["email"])
+			}
+			resp, err := e.client.Get(e.p.Issuer() + "/.well-known/openid-configuration")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body := readBody(t, resp); strings.Contains(body, "userinfo_endpoint") {
+				t.Errorf("FaultNoUserinfo: discovery = %s; want no userinfo_endpoint", body)
+			}
+			if status, _ := userinfo(t, e, tok["access_token"].(string)); status != http.StatusNotFound {
+				t.Errorf("FaultNoUserinfo: GET /userinfo = %d; want 404", status)
+			}
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.fault.String(), func(t *testing.T) {
@@ -89,6 +127,48 @@ func TestFaults(t *testing.T) {
 			tc.check(t, status, tok, idt, verr, nonce)
 		})
 	}
+}
+
+// wantUserinfoOnly checks that the ID token verifies and carries neither
+// email nor email_verified, and hands the userinfo response to check.
+func wantUserinfoOnly(e *testEnv, check func(*testing.T, map[string]any)) func(*testing.T, int, map[string]any, *gooidc.IDToken, error, string) {
+	return func(t *testing.T, _ int, tok map[string]any, idt *gooidc.IDToken, verr error, _ string) {
+		t.Helper()
+		if verr != nil {
+			t.Fatalf("Verify = %v; want nil error", verr)
+		}
+		c := idClaimsOf(t, idt)
+		if _, ok := c["email"]; ok {
+			t.Errorf("ID token email = %v; want none", c["email"])
+		}
+		if _, ok := c["email_verified"]; ok {
+			t.Errorf("ID token email_verified = %v; want none", c["email_verified"])
+		}
+		status, info := userinfo(t, e, tok["access_token"].(string))
+		if status != http.StatusOK {
+			t.Fatalf("GET /userinfo = %d; want 200", status)
+		}
+		check(t, info)
+	}
+}
+
+// userinfo calls the userinfo endpoint with an access token.
+func userinfo(t *testing.T, e *testEnv, accessToken string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.p.Issuer()+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readBody(t, resp)
+	var info map[string]any
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal([]byte(body), &info); err != nil {
+			t.Fatalf("userinfo body %q: %v", body, err)
+		}
+	}
+	return resp.StatusCode, info
 }
 
 func wantVerifyError(substr string) func(*testing.T, int, map[string]any, *gooidc.IDToken, error, string) {

@@ -40,6 +40,11 @@ func TestNewProviderValidation(t *testing.T) {
 		{"duplicate email", func(o *ProviderOptions) {
 			o.Users = []User{{Email: "a@b", Password: "1"}, {Email: "A@b", Password: "2"}}
 		}, "users[1].email: duplicate"},
+		{"blank email", func(o *ProviderOptions) { o.Users = []User{{Email: " \t", Password: "pw"}} }, "users[0].email: required"},
+		{"duplicate email but for spaces", func(o *ProviderOptions) {
+			o.Users = []User{{Email: "a@b", Password: "1"}, {Email: " a@b ", Password: "2"}}
+		}, "users[1].email: duplicate"},
+		{"email with spaces", func(o *ProviderOptions) { o.Users = []User{{Email: " a@b", Password: "pw"}} }, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

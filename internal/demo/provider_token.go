@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,7 +161,7 @@ type idClaims struct {
 	IssuedAt      int64  `json:"iat"`
 	Nonce         string `json:"nonce,omitempty"`
 	Email         string `json:"email,omitempty"`
-	EmailVerified bool   `json:"email_verified"`
+	EmailVerified *bool  `json:"email_verified,omitempty"`
 	Name          string `json:"name,omitempty"`
 }
 
@@ -173,7 +174,7 @@ func (p *Provider) idToken(ac *authCode, fault Fault, now time.Time) (string, er
 		IssuedAt:      now.Unix(),
 		Nonce:         ac.nonce,
 		Email:         ac.user.Email,
-		EmailVerified: ac.user.EmailVerified,
+		EmailVerified: &ac.user.EmailVerified,
 		Name:          ac.user.Name,
 	}
 	key := p.currentKey()
@@ -194,8 +195,10 @@ func (p *Provider) idToken(ac *authCode, fault Fault, now time.Time) (string, er
 			return "", err
 		}
 		signWith = k
-	case FaultNoEmail:
+	case FaultNoEmail, FaultNoUserinfo:
 		c.Email = ""
+	case FaultEmailOnlyInUserinfo, FaultUserinfoOtherSubject, FaultUserinfoUnverified, FaultUserinfoVerifiedString:
+		c.Email, c.EmailVerified = "", nil
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{
 		Algorithm: jose.RS256,
@@ -231,9 +234,22 @@ func (p *Provider) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_token", "the access token is invalid or expired")
 		return
 	}
+	fault := Fault(p.fault.Load())
+	if fault == FaultNoUserinfo {
+		http.NotFound(w, r)
+		return
+	}
 	info := map[string]any{"sub": g.user.Subject, "email_verified": g.user.EmailVerified}
-	if Fault(p.fault.Load()) != FaultNoEmail {
+	if fault != FaultNoEmail {
 		info["email"] = g.user.Email
+	}
+	switch fault {
+	case FaultUserinfoOtherSubject:
+		info["sub"] = "other-" + g.user.Subject
+	case FaultUserinfoUnverified:
+		info["email_verified"] = false
+	case FaultUserinfoVerifiedString:
+		info["email_verified"] = strconv.FormatBool(g.user.EmailVerified)
 	}
 	if g.user.Name != "" {
 		info["name"] = g.user.Name

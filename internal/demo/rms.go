@@ -1,8 +1,11 @@
 package demo
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"html/template"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -22,7 +25,13 @@ type RMS struct {
 type Login struct {
 	// Token is the user token as received. It is a demo token, worthless
 	// elsewhere, but tests should still not print it needlessly.
-	Token                   string
+	Token string
+	// Email and UID are who the token says it is for, read from its
+	// payload when it is a token of the Rezi stand-in; empty otherwise.
+	// The uid is what the RMS keys the account on.
+	Email, UID string
+	// OpenOnboarding and CloseOnboardingRedirect are the options as
+	// received; empty when not sent.
 	OpenOnboarding          string
 	CloseOnboardingRedirect string
 	Time                    time.Time
@@ -57,16 +66,26 @@ const rmsCSS = `body {
   font-family: system-ui, sans-serif;
   background-color: rgb(230, 240, 250);
   color: rgb(20, 30, 60);
-  margin: 2rem;
+  margin: 0;
+  line-height: 1.5;
 }
-h1 { color: rgb(36, 86, 200); }
+header { background: rgb(36, 86, 200); color: #fff; padding: .75rem 2rem; font-weight: 600; }
+main { max-width: 44rem; margin: 2rem auto; padding: 0 1rem; }
+h1 { color: rgb(36, 86, 200); font-size: 1.6rem; margin: 0 0 1rem; }
+h2 { font-size: 1.1rem; margin: 1.75rem 0 .5rem; }
+section { background: #fff; border-radius: 8px; padding: 1.25rem 1.5rem; box-shadow: 0 1px 3px rgba(0, 0, 0, .12); }
+dl { margin: 0; }
 dt { font-weight: 600; margin-top: .75rem; }
-dd { font-family: monospace; margin-left: 1rem; word-break: break-all; }
+dt:first-child { margin-top: 0; }
+dd { font-family: ui-monospace, monospace; margin: .1rem 0 0; word-break: break-all; }
+.note { color: rgb(80, 90, 110); font-size: .9rem; }
+a { color: rgb(36, 86, 200); }
 `
 
+// rmsJS only marks the page, so a test can see that scripts load through
+// the proxy; it shows nothing.
 const rmsJS = `"use strict";
 document.body.dataset.js = "loaded";
-document.getElementById("js").textContent = "JS loaded";
 `
 
 var rmsPages = template.Must(template.New("").Parse(`
@@ -80,33 +99,45 @@ var rmsPages = template.Must(template.New("").Parse(`
 <script src="/static/app.js" defer></script>
 </head>
 <body>
+<header>Demo RMS</header>
+<main>
+{{end}}
+{{define "tail"}}</main>
+</body>
+</html>
 {{end}}
 {{define "home"}}{{template "head" "Demo RMS"}}<h1>Demo RMS</h1>
 <p>This page stands in for the application behind the proxy. It shows the identity headers it received.</p>
+<section>
 <dl>
 <dt>X-Forwarded-Email</dt><dd id="email">{{.Email}}</dd>
 <dt>X-Forwarded-User</dt><dd id="uid">{{.UID}}</dd>
 </dl>
-<p id="js">JS not loaded</p>
-</body>
-</html>
-{{end}}
+</section>
+{{template "tail"}}{{end}}
 {{define "login"}}{{template "head" "Signed in to the RMS"}}<h1>Signed in to the RMS</h1>
-<p>The RMS received this login hand-off. The token is a demo token and is valid nowhere.</p>
+{{if .Email}}<h2>Who arrived</h2>
+<section>
+<dl>
+<dt>Email</dt><dd id="email">{{.Email}}</dd>
+<dt>uid (the key of the RMS account)</dt><dd id="uid">{{.UID}}</dd>
+</dl>
+</section>
+<p class="note">Read from the token's payload. Demo tokens are unsigned (alg "none"), so this is what the token claims, not something the demo RMS could verify; the real RMS accepts only tokens that Rezi's API issued.</p>
+{{else}}<p class="note" id="unknown-token">This token was not issued by the demo Rezi API, so the demo RMS cannot tell whom it is for.</p>
+{{end}}<h2>Hand-off received</h2>
+<section>
 <dl>
 <dt>token</dt><dd id="token">{{.Token}}</dd>
-<dt>openOnboarding</dt><dd id="openOnboarding">{{.OpenOnboarding}}</dd>
-<dt>closeOnboardingRedirect</dt><dd id="closeOnboardingRedirect">{{.CloseOnboardingRedirect}}</dd>
-</dl>
-<p id="js">JS not loaded</p>
-</body>
-</html>
-{{end}}
+{{with .OpenOnboarding}}<dt>openOnboarding</dt><dd id="openOnboarding">{{.}}</dd>
+{{end}}{{with .CloseOnboardingRedirect}}<dt>closeOnboardingRedirect</dt><dd id="closeOnboardingRedirect">{{.}}</dd>
+{{end}}</dl>
+</section>
+<p class="note">The token is a demo token and is valid nowhere else.</p>
+{{template "tail"}}{{end}}
 {{define "missing"}}{{template "head" "Missing token"}}<h1>Missing token</h1>
 <p>The RMS login page needs a <code>token</code> query parameter.</p>
-</body>
-</html>
-{{end}}
+{{template "tail"}}{{end}}
 `))
 
 func writeRMSPage(w http.ResponseWriter, status int, name string, data any) {
@@ -131,6 +162,7 @@ func (m *RMS) serveLogin(w http.ResponseWriter, r *http.Request) {
 		writeRMSPage(w, http.StatusBadRequest, "missing", nil)
 		return
 	}
+	l.Email, l.UID, _ = demoTokenClaims(l.Token)
 	m.mu.Lock()
 	if len(m.logins) >= maxLogins {
 		m.logins = append(m.logins[:0], m.logins[1:]...)
@@ -160,4 +192,44 @@ func serveHeaders(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string][]string(h))
+}
+
+// maxTokenLen bounds the token the RMS decodes; the stand-in's are a few
+// hundred bytes.
+const maxTokenLen = 4096
+
+// demoTokenClaims reads whom a token of the Rezi stand-in is for from its
+// payload, the middle part of the JWT-shaped token. It checks the shape
+// (three parts, header alg "none", iss "rezi-demo", demo true, email and
+// uid set) but cannot check a signature: demo tokens have none. Any other
+// token reports ok false.
+func demoTokenClaims(token string) (email, uid string, ok bool) {
+	if len(token) > maxTokenLen {
+		return "", "", false
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", "", false
+	}
+	var header struct {
+		Alg string `json:"alg"`
+	}
+	var claims struct {
+		Iss   string `json:"iss"`
+		UID   string `json:"uid"`
+		Email string `json:"email"`
+		Demo  bool   `json:"demo"`
+	}
+	if !decodeSegment(parts[0], &header) || header.Alg != "none" || !decodeSegment(parts[1], &claims) {
+		return "", "", false
+	}
+	if claims.Iss != "rezi-demo" || !claims.Demo || claims.Email == "" || claims.UID == "" {
+		return "", "", false
+	}
+	return claims.Email, claims.UID, true
+}
+
+func decodeSegment(seg string, v any) bool {
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	return err == nil && json.Unmarshal(b, v) == nil
 }

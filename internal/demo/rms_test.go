@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -46,13 +47,16 @@ func TestRMSHome(t *testing.T) {
 				t.Fatalf("GET / = %d %q; want 200 HTML", w.Code, w.Header().Get("Content-Type"))
 			}
 			for _, want := range []string{tc.wantEmail, tc.wantUID, "<title>Demo RMS</title>",
-				`href="/static/app.css"`, `src="/static/app.js"`, `id="js"`} {
+				`href="/static/app.css"`, `src="/static/app.js"`} {
 				if !strings.Contains(body, want) {
 					t.Errorf("GET / (%s) lacks %q in %s", tc.name, want, body)
 				}
 			}
 			if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img") {
 				t.Errorf("GET / (%s) contains unescaped header markup", tc.name)
+			}
+			if strings.Contains(body, "JS not loaded") {
+				t.Errorf("GET / (%s) shows a script-loading line meant for tests", tc.name)
 			}
 		})
 	}
@@ -72,26 +76,41 @@ func TestRMSStatic(t *testing.T) {
 			}
 		})
 	}
-	if js := serveRMS(m, http.MethodGet, "/static/app.js", nil).Body.String(); !strings.Contains(js, `getElementById("js").textContent = "JS loaded"`) {
-		t.Errorf("app.js = %q; want it to fill #js with JS loaded", js)
+	if js := serveRMS(m, http.MethodGet, "/static/app.js", nil).Body.String(); strings.Contains(js, "textContent") || strings.Contains(js, "JS loaded") {
+		t.Errorf("app.js = %q; want it to mark the body only, showing nothing", js)
 	}
 }
 
 func TestRMSLogin(t *testing.T) {
 	m := NewRMS()
+	now := time.Now()
+	demoTok, err := fakeToken("alice@example.com", "ab12cd", now, now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
-		name   string
-		query  url.Values
-		status int
-		want   []string
+		name      string
+		query     url.Values
+		status    int
+		want      []string
+		unwanted  []string
+		wantEmail string // who the recorded login is for
+		wantUID   string
 	}{
 		{"all options", url.Values{"token": {"tok.en"}, "openOnboarding": {"true"}, "closeOnboardingRedirect": {"/dashboard/education"}}, 200,
 			[]string{"<title>Signed in to the RMS</title>", `<dd id="token">tok.en</dd>`, `<dd id="openOnboarding">true</dd>`,
-				`<dd id="closeOnboardingRedirect">/dashboard/education</dd>`}},
-		{"token only", url.Values{"token": {"t"}}, 200, []string{`<dd id="token">t</dd>`, `<dd id="openOnboarding"></dd>`}},
-		{"markup", url.Values{"token": {"<i>x</i>"}}, 200, []string{`<dd id="token">&lt;i&gt;x&lt;/i&gt;</dd>`}},
-		{"no token", url.Values{"openOnboarding": {"true"}}, 400, []string{"Missing token"}},
-		{"empty token", url.Values{"token": {""}}, 400, []string{"Missing token"}},
+				`<dd id="closeOnboardingRedirect">/dashboard/education</dd>`}, nil, "", ""},
+		{"token only shows no empty options", url.Values{"token": {"t"}}, 200, []string{`<dd id="token">t</dd>`},
+			[]string{"openOnboarding", "closeOnboardingRedirect"}, "", ""},
+		{"openOnboarding false is an option set", url.Values{"token": {"t"}, "openOnboarding": {"false"}}, 200,
+			[]string{`<dd id="openOnboarding">false</dd>`}, []string{"closeOnboardingRedirect"}, "", ""},
+		{"token of the Rezi stand-in names who arrived", url.Values{"token": {demoTok}}, 200,
+			[]string{`<dd id="email">alice@example.com</dd>`, `<dd id="uid">ab12cd</dd>`, "unsigned"}, []string{`id="unknown-token"`},
+			"alice@example.com", "ab12cd"},
+		{"other token names nobody", url.Values{"token": {"a.b.c"}}, 200, []string{`id="unknown-token"`}, []string{`id="email"`, `id="uid"`}, "", ""},
+		{"markup", url.Values{"token": {"<i>x</i>"}}, 200, []string{`<dd id="token">&lt;i&gt;x&lt;/i&gt;</dd>`}, nil, "", ""},
+		{"no token", url.Values{"openOnboarding": {"true"}}, 400, []string{"Missing token"}, nil, "", ""},
+		{"empty token", url.Values{"token": {""}}, 400, []string{"Missing token"}, nil, "", ""},
 	}
 	recorded := 0
 	for _, tc := range tests {
@@ -107,8 +126,16 @@ func TestRMSLogin(t *testing.T) {
 					t.Errorf("GET /login/?%s lacks %q", tc.query.Encode(), want)
 				}
 			}
+			for _, unwanted := range tc.unwanted {
+				if strings.Contains(body, unwanted) {
+					t.Errorf("GET /login/?%s shows %q:\n%s", tc.query.Encode(), unwanted, body)
+				}
+			}
 			if strings.Contains(body, "<i>") {
 				t.Errorf("GET /login/?%s echoes markup unescaped", tc.query.Encode())
+			}
+			if strings.Contains(body, "JS not loaded") || strings.Contains(body, `id="js"`) {
+				t.Errorf("GET /login/?%s shows a script-loading line meant for tests", tc.query.Encode())
 			}
 			if w.Header().Get("Referrer-Policy") != "no-referrer" || w.Header().Get("Cache-Control") != "no-store" {
 				t.Errorf("GET /login/ headers = %v; want no-referrer and no-store", w.Header())
@@ -124,13 +151,69 @@ func TestRMSLogin(t *testing.T) {
 				return
 			}
 			got := logins[len(logins)-1]
-			want := Login{Token: tc.query.Get("token"), OpenOnboarding: tc.query.Get("openOnboarding"),
+			want := Login{Token: tc.query.Get("token"), Email: tc.wantEmail, UID: tc.wantUID, OpenOnboarding: tc.query.Get("openOnboarding"),
 				CloseOnboardingRedirect: tc.query.Get("closeOnboardingRedirect"), Time: got.Time}
 			if got != want || got.Time.Before(start) {
 				t.Errorf("Logins() last = %+v; want %+v at or after %v", got, want, start)
 			}
 		})
 	}
+}
+
+func TestDemoTokenClaims(t *testing.T) {
+	now := time.Now()
+	good, err := fakeToken("alice@example.com", "ab12", now, now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	parts := strings.Split(good, ".")
+	tests := []struct {
+		name, token string
+		wantOK      bool
+	}{
+		{"stand-in token", good, true},
+		{"two parts", parts[0] + "." + parts[1], false},
+		{"four parts", good + ".x", false},
+		{"signed header", enc([]byte(`{"alg":"RS256"}`)) + "." + parts[1] + "." + parts[2], false},
+		{"other issuer", parts[0] + "." + enc([]byte(`{"iss":"elsewhere","uid":"u","email":"e","demo":true}`)) + ".x", false},
+		{"not marked demo", parts[0] + "." + enc([]byte(`{"iss":"rezi-demo","uid":"u","email":"e"}`)) + ".x", false},
+		{"no uid", parts[0] + "." + enc([]byte(`{"iss":"rezi-demo","email":"e","demo":true}`)) + ".x", false},
+		{"not base64", parts[0] + ".%%%." + parts[2], false},
+		{"not JSON", parts[0] + "." + enc([]byte("nope")) + ".x", false},
+		{"huge", strings.Repeat("a", maxTokenLen) + good, false},
+		{"empty", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			email, uid, ok := demoTokenClaims(tc.token)
+			if ok != tc.wantOK || (ok && (email != "alice@example.com" || uid != "ab12")) || (!ok && (email != "" || uid != "")) {
+				t.Errorf("demoTokenClaims(%.40q) = %q, %q, %v; want ok %v", tc.token, email, uid, ok, tc.wantOK)
+			}
+		})
+	}
+}
+
+func FuzzDemoTokenClaims(f *testing.F) {
+	now := time.Unix(1700000000, 0)
+	good, _ := fakeToken("alice@example.com", "ab12", now, now.Add(time.Hour))
+	for _, s := range []string{good, "", "a.b.c", "..", "eyJhbGciOiJub25lIn0.e30.x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		email, uid, ok := demoTokenClaims(token)
+		if ok != (email != "" && uid != "") {
+			t.Errorf("demoTokenClaims(%q) = %q, %q, %v; ok must mean both are set", token, email, uid, ok)
+		}
+		if ok {
+			// Whatever it names, the page shows it escaped.
+			w := serveRMS(NewRMS(), http.MethodGet, "/login/?"+url.Values{"token": {token}}.Encode(), nil)
+			// The one script element is the page's own app.js.
+			if w.Code != http.StatusOK || strings.Count(w.Body.String(), "<script") != 1 {
+				t.Errorf("login page for %q = %d and may carry markup", token, w.Code)
+			}
+		}
+	})
 }
 
 func TestRMSLoginsIsACopy(t *testing.T) {
