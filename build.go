@@ -68,12 +68,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, metrics *m
 		if err != nil {
 			return nil, fmt.Errorf("upstream: %w", err)
 		}
+		public, err := url.Parse(cfg.PublicURL)
+		if err != nil {
+			return nil, fmt.Errorf("public_url: %w", err)
+		}
 		app, err = proxy.New(proxy.Options{
 			Upstream:     up,
+			PublicURL:    public,
 			Transport:    proxy.NewTransport(proxy.TransportOptions{MaxIdleConns: idle}),
 			Identity:     middleware.Identity,
 			StripCookies: auth.OwnCookie,
-			StripHeaders: []string{"X-Auth-Request-Email", "X-Auth-Request-User"},
 			Logger:       log,
 		})
 		if err != nil {

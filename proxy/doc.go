@@ -8,10 +8,28 @@
 // removed before our code runs, and the identity headers are set last,
 // after every client-sent spelling of them has been deleted.
 //
+// Headers a client never sends upstream, in any spelling (any case, "_"
+// for "-", since CGI-style servers read both as one): every header the
+// proxy sets (X-Forwarded-Email, X-Forwarded-User or the configured
+// names, X-Forwarded-For, -Host and -Proto, Forwarded), every
+// X-Auth-Request-* header (what an edge proxy copies from the
+// forward-auth answer), HTTP2-Settings, and Options.StripHeaders.
+//
+// X-Forwarded-Host and X-Forwarded-Proto come from Options.PublicURL,
+// never from the client's Host header; without a PublicURL no
+// X-Forwarded-Host is sent. X-Forwarded-For is the client's address
+// alone. The upstream request carries the upstream's own Host.
+//
+// Upgrades: only WebSocket ("Upgrade: websocket", any case) is passed on.
+// Any other Upgrade, h2c above all, is removed together with Connection
+// and HTTP2-Settings, and the request is proxied as a plain one; an h2c
+// tunnel would carry later requests past the header stripping above.
+//
 // The walkthrough:
 //
 //	p, err := proxy.New(proxy.Options{
 //		Upstream:     upstreamURL,                 // where signed-in requests go
+//		PublicURL:    publicURL,                   // the site as browsers see it
 //		Identity:     middleware.Identity,         // who the request is from
 //		StripCookies: auth.OwnCookie,              // keep the session cookie from the upstream
 //	})

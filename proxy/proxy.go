@@ -3,8 +3,6 @@ package proxy
 import (
 	"context"
 	"errors"
-	"fmt"
-	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rezigate/rezigate/internal/pages"
 	"github.com/rezigate/rezigate/internal/requestid"
 )
 
@@ -28,6 +27,14 @@ type Options struct {
 	// Upstream is the absolute http(s) URL requests are forwarded to. Its
 	// path is prefixed to every request's path.
 	Upstream *url.URL
+	// PublicURL is the external URL clients reach the site at; only its
+	// scheme and host are used. They are sent upstream as X-Forwarded-Proto
+	// and X-Forwarded-Host, replacing any client-sent values, so the
+	// upstream builds links to the real site whatever Host a client sent.
+	// Nil means no X-Forwarded-Host at all (the client's Host header is
+	// never trusted) and an X-Forwarded-Proto that says only whether the
+	// connection to this proxy used TLS.
+	PublicURL *url.URL
 	// Transport makes upstream requests. Nil means NewTransport(TransportOptions{}),
 	// which keeps a large idle pool; http.DefaultTransport keeps only two
 	// idle connections per host and reconnects under concurrency.
@@ -38,9 +45,10 @@ type Options struct {
 	// EmailHeader and UserHeader name the identity headers. Empty means
 	// DefaultEmailHeader and DefaultUserHeader.
 	EmailHeader, UserHeader string
-	// StripHeaders lists more headers that must never come from a client,
-	// such as forward-auth response headers. They are removed in every
-	// spelling, like the identity headers.
+	// StripHeaders lists more headers that must never come from a client.
+	// They are removed in every spelling (any case, "_" for "-"), like the
+	// identity headers. Nil adds none: the headers rezigate sets upstream
+	// and every X-Auth-Request-* header are always removed.
 	StripHeaders []string
 	// StripCookies reports which request cookies must not reach the
 	// upstream, such as the session cookie. Nil keeps every cookie.
@@ -52,17 +60,45 @@ type Options struct {
 
 // Proxy is an http.Handler that forwards to the upstream.
 type Proxy struct {
-	rp      *httputil.ReverseProxy
-	opts    Options
-	stripFn []string // normalized names of headers to remove
-	log     *slog.Logger
+	rp    *httputil.ReverseProxy
+	opts  Options
+	strip headerSet // client-sent headers to remove
+	// fwdHost and fwdProto are the X-Forwarded-Host and -Proto values,
+	// shared by every request: nothing writes into a header's value slice.
+	fwdHost, fwdProto []string
+	log               *slog.Logger
 }
+
+// clientHeaders are the headers a client must never send upstream: every
+// header this package sets on an upstream request (the default identity
+// headers as well as configured ones, since an upstream may read either),
+// Forwarded, which ReverseProxy removes in its canonical spelling only,
+// and HTTP2-Settings, which serves only an h2c upgrade and none is
+// proxied. Each is removed in every spelling before rezigate sets its own.
+var clientHeaders = []string{
+	DefaultEmailHeader, DefaultUserHeader,
+	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded",
+	"HTTP2-Settings",
+}
+
+// clientHeaderPrefixes are removed the same way. X-Auth-Request-* is what
+// an edge proxy copies from the forward-auth answer (/oauth2/auth); an
+// upstream behind it must be able to trust every one of them.
+var clientHeaderPrefixes = []string{"X-Auth-Request-"}
+
+var (
+	protoHTTP  = []string{"http"}
+	protoHTTPS = []string{"https"}
+)
 
 // New returns a Proxy for opts.
 func New(opts Options) (*Proxy, error) {
 	u := opts.Upstream
 	if u == nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, errors.New("proxy: Upstream must be an absolute http(s) URL")
+	}
+	if pu := opts.PublicURL; pu != nil && (pu.Host == "" || (pu.Scheme != "http" && pu.Scheme != "https")) {
+		return nil, errors.New("proxy: PublicURL must be an absolute http(s) URL")
 	}
 	if opts.EmailHeader == "" {
 		opts.EmailHeader = DefaultEmailHeader
@@ -77,8 +113,14 @@ func New(opts Options) (*Proxy, error) {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	for _, h := range append([]string{opts.EmailHeader, opts.UserHeader}, opts.StripHeaders...) {
-		p.stripFn = append(p.stripFn, normalize(h))
+	names := append([]string{opts.EmailHeader, opts.UserHeader}, clientHeaders...)
+	p.strip = newHeaderSet(append(names, opts.StripHeaders...), clientHeaderPrefixes)
+	if pu := opts.PublicURL; pu != nil {
+		p.fwdHost = []string{pu.Host}
+		p.fwdProto = protoHTTP
+		if pu.Scheme == "https" {
+			p.fwdProto = protoHTTPS
+		}
 	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
@@ -95,17 +137,41 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.rp.ServeHTTP(w, r)
 }
 
+// rewrite runs on every request, after ReverseProxy has removed the
+// hop-by-hop headers and the canonical X-Forwarded-* and Forwarded ones.
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
-	pr.SetURL(p.opts.Upstream)
-	pr.SetXForwarded()
-	StripHeaders(pr.Out.Header, p.stripFn)
+	pr.SetURL(p.opts.Upstream) // the upstream's own Host
+	h := pr.Out.Header
+	// ReverseProxy has put back "Connection: Upgrade" and the client's
+	// Upgrade value. Only WebSocket goes through: any other protocol, h2c
+	// above all, would open a tunnel whose later requests never pass
+	// through this function. The request goes on as a plain one.
+	if up, ok := h["Upgrade"]; ok && (len(up) != 1 || !strings.EqualFold(up[0], "websocket")) {
+		delete(h, "Upgrade")
+		delete(h, "Connection")
+	}
+	p.strip.remove(h)
 	if p.opts.StripCookies != nil {
-		StripCookies(pr.Out.Header, p.opts.StripCookies)
+		stripCookies(h, p.opts.StripCookies)
+	}
+	// X-Forwarded-For as SetXForwarded sets it; Host and Proto from the
+	// public URL, never from the client's Host.
+	if ip, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
+		h["X-Forwarded-For"] = []string{ip}
+	}
+	switch {
+	case p.fwdHost != nil:
+		h["X-Forwarded-Host"] = p.fwdHost
+		h["X-Forwarded-Proto"] = p.fwdProto
+	case pr.In.TLS != nil:
+		h["X-Forwarded-Proto"] = protoHTTPS
+	default:
+		h["X-Forwarded-Proto"] = protoHTTP
 	}
 	if p.opts.Identity != nil {
 		if email, uid, ok := p.opts.Identity(pr.In); ok {
-			pr.Out.Header[p.opts.EmailHeader] = []string{email}
-			pr.Out.Header[p.opts.UserHeader] = []string{uid}
+			h[p.opts.EmailHeader] = []string{email}
+			h[p.opts.UserHeader] = []string{uid}
 		}
 	}
 }
@@ -127,10 +193,16 @@ func normalize(name string) string {
 
 // sameHeader reports whether key normalizes to want, without allocating.
 func sameHeader(key, want string) bool {
-	if len(key) != len(want) {
+	return len(key) == len(want) && foldedPrefix(key, want)
+}
+
+// foldedPrefix reports whether key starts with prefix once normalized,
+// without allocating; prefix must already be normalized.
+func foldedPrefix(key, prefix string) bool {
+	if len(key) < len(prefix) {
 		return false
 	}
-	for i := 0; i < len(key); i++ {
+	for i := 0; i < len(prefix); i++ {
 		c := key[i]
 		switch {
 		case c == '_':
@@ -138,31 +210,60 @@ func sameHeader(key, want string) bool {
 		case 'A' <= c && c <= 'Z':
 			c += 'a' - 'A'
 		}
-		if c != want[i] {
+		if c != prefix[i] {
 			return false
 		}
 	}
 	return true
 }
 
-// StripHeaders deletes from h every header whose name, folded for case and
-// with "_" read as "-", equals one of names, which must already be folded
-// that way (lower case, "-").
-func StripHeaders(h http.Header, names []string) {
+// headerSet matches header names in every spelling a back end may treat
+// as one: any case, and "_" for "-".
+type headerSet struct {
+	names, prefixes []string // normalized
+}
+
+// newHeaderSet returns the set of names and of names starting with one of
+// prefixes, in any spelling.
+func newHeaderSet(names, prefixes []string) headerSet {
+	var s headerSet
+	for _, n := range names {
+		s.names = append(s.names, normalize(n))
+	}
+	for _, n := range prefixes {
+		s.prefixes = append(s.prefixes, normalize(n))
+	}
+	return s
+}
+
+// has reports whether the header name key is in s.
+func (s headerSet) has(key string) bool {
+	for _, n := range s.names {
+		if sameHeader(key, n) {
+			return true
+		}
+	}
+	for _, n := range s.prefixes {
+		if foldedPrefix(key, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// remove deletes from h every header whose name is in s.
+func (s headerSet) remove(h http.Header) {
 	for k := range h {
-		for _, n := range names {
-			if sameHeader(k, n) {
-				delete(h, k)
-				break
-			}
+		if s.has(k) {
+			delete(h, k)
 		}
 	}
 }
 
-// StripCookies removes from h's Cookie headers every cookie whose name
+// stripCookies removes from h's Cookie headers every cookie whose name
 // drop reports true, keeping the others in order; pr.Out's headers are a
 // copy, so this never touches the incoming request.
-func StripCookies(h http.Header, drop func(name string) bool) {
+func stripCookies(h http.Header, drop func(name string) bool) {
 	lines := h["Cookie"]
 	if len(lines) == 0 {
 		return
@@ -194,11 +295,6 @@ func StripCookies(h http.Header, drop func(name string) bool) {
 	}
 }
 
-var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Status}}</title></head>
-<body><h1>{{.Status}}</h1><p>{{.Message}}</p><p>Request id: <code>{{.ID}}</code></p></body></html>
-`))
-
 // errorHandler answers upstream failures with a fixed page and the request
 // id; the cause goes only to the log.
 func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
@@ -215,14 +311,7 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 		status, msg = http.StatusGatewayTimeout, "The application behind this gateway took too long to answer."
 	}
 	p.log.Error("proxy: upstream request failed", "request_id", id, "status", status, "err", err)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = errorPage.Execute(w, struct {
-		Status  string
-		Message string
-		ID      string
-	}{fmt.Sprintf("%d %s", status, http.StatusText(status)), msg, id})
+	pages.Error(w, status, msg, id)
 }
 
 // copyBuffers recycles the buffers responses are copied through. Without

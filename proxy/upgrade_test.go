@@ -1,0 +1,247 @@
+package proxy
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// lenientH2C records the headers it receives, like echo, but switches to
+// h2c whenever a request names it in Upgrade, with or without
+// "Connection: Upgrade": the kind of upstream an h2c smuggling attack
+// needs.
+func lenientH2C() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(strings.ToLower(strings.Join(r.Header["Upgrade"], ",")), "h2c") {
+			conn, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n")
+			brw.Flush()
+			return
+		}
+		_ = json.NewEncoder(w).Encode(r.Header)
+	}))
+}
+
+func TestOnlyWebSocketUpgrades(t *testing.T) {
+	up := lenientH2C()
+	defer up.Close()
+	u, _ := url.Parse(up.URL)
+	p, err := New(Options{Upstream: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := httptest.NewServer(p)
+	defer px.Close()
+
+	tests := []struct {
+		name        string
+		header      map[string]string
+		wantUpgrade string // "" means the upstream must see a plain request
+	}{
+		{"h2c with settings", map[string]string{"Connection": "Upgrade, HTTP2-Settings", "Upgrade": "h2c", "HTTP2-Settings": "AAMAAABkAARAAAAAAAIAAAAA"}, ""},
+		{"h2c, settings not in Connection", map[string]string{"Connection": "Upgrade", "Upgrade": "H2C", "HTTP2-Settings": "AAMAAABkAARAAAAAAAIAAAAA"}, ""},
+		{"h2c after a websocket token", map[string]string{"Connection": "keep-alive, Upgrade", "Upgrade": "websocket, h2c"}, ""},
+		{"other protocol", map[string]string{"Connection": "Upgrade", "Upgrade": "foo/1"}, ""},
+		{"settings without an upgrade, underscore spelling", map[string]string{"HTTP2_Settings": "AAMAAABkAARAAAAAAAIAAAAA"}, ""},
+		{"websocket", map[string]string{"Connection": "Upgrade", "Upgrade": "websocket"}, "websocket"},
+		{"websocket, any case", map[string]string{"Connection": "keep-alive, upgrade", "Upgrade": "WebSocket"}, "WebSocket"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := &http.Transport{}
+			defer tr.CloseIdleConnections()
+			req, _ := http.NewRequest("GET", px.URL+"/", nil)
+			for k, v := range tc.header {
+				req.Header[k] = []string{v}
+			}
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status = %s; want 200 from a plain request upstream", resp.Status)
+			}
+			var got http.Header
+			if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+				t.Fatal(err)
+			}
+			if g := strings.Join(got["Upgrade"], ","); g != tc.wantUpgrade {
+				t.Errorf("upstream Upgrade = %q; want %q", g, tc.wantUpgrade)
+			}
+			conn := strings.ToLower(strings.Join(got["Connection"], ","))
+			if tc.wantUpgrade == "" && conn != "" {
+				t.Errorf("upstream Connection = %q; want none", conn)
+			}
+			if tc.wantUpgrade != "" && conn != "upgrade" {
+				t.Errorf("upstream Connection = %q; want upgrade", conn)
+			}
+			for k := range got {
+				if normalize(k) == "http2-settings" {
+					t.Errorf("upstream got %s", k)
+				}
+			}
+		})
+	}
+}
+
+// The RFC 6455 section 1.3 example key and its accept value.
+const (
+	wsKey    = "dGhlIHNhbXBsZSBub25jZQ=="
+	wsAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+)
+
+// wsEcho completes a WebSocket handshake, sends the handshake's headers
+// to seen, and echoes one text frame.
+func wsEcho(seen chan<- http.Header) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Clone()
+		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || r.Header.Get("Sec-WebSocket-Key") != wsKey {
+			http.Error(w, "not a websocket handshake", http.StatusBadRequest)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + wsAccept + "\r\n\r\n")
+		brw.Flush()
+		msg, err := readFrame(brw)
+		if err != nil {
+			return
+		}
+		_ = writeFrame(conn, msg, false)
+	})
+}
+
+// writeFrame writes one final text frame, masked as a client must.
+func writeFrame(w io.Writer, payload []byte, mask bool) error {
+	if len(payload) > 125 {
+		return errors.New("frame too long for this test")
+	}
+	b := []byte{0x81, byte(len(payload))}
+	if mask {
+		key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
+		b[1] |= 0x80
+		b = append(b, key[:]...)
+		for i, c := range payload {
+			b = append(b, c^key[i%4])
+		}
+	} else {
+		b = append(b, payload...)
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+// readFrame reads one short frame and returns its unmasked payload.
+func readFrame(r io.Reader) ([]byte, error) {
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, err
+	}
+	n := int(h[1] & 0x7f)
+	if h[0] != 0x81 || n > 125 {
+		return nil, fmt.Errorf("unexpected frame header %x", h)
+	}
+	var key [4]byte
+	masked := h[1]&0x80 != 0
+	if masked {
+		if _, err := io.ReadFull(r, key[:]); err != nil {
+			return nil, err
+		}
+	}
+	p := make([]byte, n)
+	if _, err := io.ReadFull(r, p); err != nil {
+		return nil, err
+	}
+	if masked {
+		for i := range p {
+			p[i] ^= key[i%4]
+		}
+	}
+	return p, nil
+}
+
+// A signed-in WebSocket goes through: handshake, identity headers, and
+// an echoed message.
+func TestWebSocket(t *testing.T) {
+	seen := make(chan http.Header, 1)
+	up := httptest.NewServer(wsEcho(seen))
+	defer up.Close()
+	upURL, _ := url.Parse(up.URL)
+	public, _ := url.Parse("https://rms.example.com")
+	p, err := New(Options{
+		Upstream: upURL, PublicURL: public,
+		Identity:     func(*http.Request) (string, string, bool) { return "alice@example.com", "uid-1", true },
+		StripCookies: func(name string) bool { return name == "_rezigate" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := httptest.NewServer(p)
+	defer px.Close()
+
+	tests := []struct {
+		name, upgrade, connection string
+	}{
+		{"lower case", "websocket", "Upgrade"},
+		{"mixed case, more Connection tokens", "WebSocket", "keep-alive, Upgrade"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", px.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // a bound, not an ordering
+			fmt.Fprintf(conn, "GET /chat HTTP/1.1\r\nHost: evil.example\r\nUpgrade: %s\r\nConnection: %s\r\n"+
+				"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"+
+				"X-Forwarded-Email: mallory@example.com\r\nX-Auth-Request-Groups: admins\r\nCookie: _rezigate=session; app=1\r\n\r\n",
+				tc.upgrade, tc.connection, wsKey)
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != wsAccept {
+				t.Fatalf("handshake = %s, accept %q; want 101 and %q", resp.Status, resp.Header.Get("Sec-WebSocket-Accept"), wsAccept)
+			}
+			h := <-seen
+			if g := h["X-Forwarded-Email"]; len(g) != 1 || g[0] != "alice@example.com" {
+				t.Errorf("upstream X-Forwarded-Email = %q; want [alice@example.com]", g)
+			}
+			if g := h.Get("X-Forwarded-Host"); g != "rms.example.com" {
+				t.Errorf("upstream X-Forwarded-Host = %q; want rms.example.com", g)
+			}
+			if g := h.Get("Cookie"); g != "app=1" {
+				t.Errorf("upstream Cookie = %q; want app=1", g)
+			}
+			if g := h.Get("X-Auth-Request-Groups"); g != "" {
+				t.Errorf("upstream X-Auth-Request-Groups = %q; want none", g)
+			}
+			if err := writeFrame(conn, []byte("hello"), true); err != nil {
+				t.Fatal(err)
+			}
+			msg, err := readFrame(br)
+			if err != nil || string(msg) != "hello" {
+				t.Errorf("echo = %q, %v; want \"hello\"", msg, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A signed-in browser opens a WebSocket through the running gateway: the
+// handshake reaches the upstream with rezigate's identity and public
+// host, and a message is echoed. Without a session the upstream is never
+// reached.
+func TestWebSocketThroughGateway(t *testing.T) {
+	const (
+		key    = "dGhlIHNhbXBsZSBub25jZQ==" // RFC 6455 section 1.3
+		accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+	)
+	seen := make(chan http.Header, 4)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/live" {
+			return // the sign-in journey's own landing page
+		}
+		seen <- r.Header.Clone()
+		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || r.Header.Get("Sec-WebSocket-Key") != key {
+			http.Error(w, "not a websocket handshake", http.StatusBadRequest)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n\r\n")
+		brw.Flush()
+		if msg, err := wsReadFrame(brw); err == nil {
+			_ = wsWriteFrame(conn, msg, false)
+		}
+	}))
+	defer upstream.Close()
+
+	addr := freeAddr(t)
+	issuer := startDemoProvider(t, "http://"+addr+"/oauth2/callback")
+	start(t, writeConfig(t, addr, issuer, upstream.URL, ""), addr)
+	c := signedInClient(t, addr)
+	var session []string
+	for _, ck := range c.Jar.Cookies(&url.URL{Scheme: "http", Host: addr, Path: "/"}) {
+		session = append(session, ck.Name+"="+ck.Value)
+	}
+
+	tests := []struct {
+		name     string
+		cookie   string
+		signedIn bool
+	}{
+		{"signed in", strings.Join(session, "; "), true},
+		{"no session", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // a bound, not an ordering
+			fmt.Fprintf(conn, "GET /live HTTP/1.1\r\nHost: evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+				"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nX-Forwarded-Email: mallory@example.com\r\nCookie: %s\r\n\r\n", key, tc.cookie)
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.signedIn {
+				if resp.StatusCode == http.StatusSwitchingProtocols {
+					t.Errorf("handshake without a session = 101; want a sign-in answer")
+				}
+				select {
+				case h := <-seen:
+					t.Errorf("upstream reached without a session (%s): %v", resp.Status, h)
+				default:
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != accept {
+				t.Fatalf("handshake = %s, accept %q; want 101 and %q", resp.Status, resp.Header.Get("Sec-WebSocket-Accept"), accept)
+			}
+			h := <-seen
+			if g := h["X-Forwarded-Email"]; len(g) != 1 || g[0] != "alice@example.com" {
+				t.Errorf("upstream X-Forwarded-Email = %q; want [alice@example.com]", g)
+			}
+			if g := h.Get("X-Forwarded-Host"); g != addr {
+				t.Errorf("upstream X-Forwarded-Host = %q; want the public host %q", g, addr)
+			}
+			if g := h.Get("Cookie"); strings.Contains(g, "_rezigate") {
+				t.Errorf("upstream Cookie = %q; want no rezigate cookie", g)
+			}
+			if err := wsWriteFrame(conn, []byte("hello"), true); err != nil {
+				t.Fatal(err)
+			}
+			if msg, err := wsReadFrame(br); err != nil || string(msg) != "hello" {
+				t.Errorf("echo = %q, %v; want \"hello\"", msg, err)
+			}
+		})
+	}
+}
+
+// wsWriteFrame writes one short final text frame, masked as a client's
+// must be.
+func wsWriteFrame(w io.Writer, payload []byte, mask bool) error {
+	b := []byte{0x81, byte(len(payload))}
+	if mask {
+		k := [4]byte{0x37, 0xfa, 0x21, 0x3d}
+		b[1] |= 0x80
+		b = append(b, k[:]...)
+		for i, c := range payload {
+			b = append(b, c^k[i%4])
+		}
+	} else {
+		b = append(b, payload...)
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+// wsReadFrame reads one short text frame and returns its unmasked payload.
+func wsReadFrame(r io.Reader) ([]byte, error) {
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, err
+	}
+	if h[0] != 0x81 || h[1]&0x7f > 125 {
+		return nil, fmt.Errorf("unexpected frame header %x", h)
+	}
+	var k [4]byte
+	masked := h[1]&0x80 != 0
+	if masked {
+		if _, err := io.ReadFull(r, k[:]); err != nil {
+			return nil, err
+		}
+	}
+	p := make([]byte, h[1]&0x7f)
+	if _, err := io.ReadFull(r, p); err != nil {
+		return nil, err
+	}
+	if masked {
+		for i := range p {
+			p[i] ^= k[i%4]
+		}
+	}
+	return p, nil
+}
