@@ -24,19 +24,27 @@ func (a *Auth) cookie(name, value string, maxAge time.Duration) *http.Cookie {
 	})
 }
 
-// cookieValue returns the value of the cookie called name without parsing
-// every cookie of the request, which matters on the hot path.
-func cookieValue(h http.Header, name string) (string, bool) {
+// hostPrefix is added to the names of Secure cookies: a browser then
+// accepts the cookie only from this exact host, over https, for Path=/ and
+// without a Domain attribute, so a sibling host (evil.example.com setting
+// a cookie for .example.com) cannot plant one under the same name.
+const hostPrefix = "__Host-"
+
+// eachCookie calls fn with the value of every cookie called name, in the
+// order the browser sent them, until fn returns true. It does not parse
+// the other cookies of the request, which matters on the hot path.
+// Several cookies may share a name (one planted for a parent domain, one
+// set by us); callers keep looking until one is valid.
+func eachCookie(h http.Header, name string, fn func(value string) bool) {
 	for _, line := range h["Cookie"] {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
 			part = strings.TrimSpace(part)
 			k, v, ok := strings.Cut(part, "=")
-			if ok && k == name {
-				return strings.Trim(v, `"`), true
+			if ok && k == name && fn(strings.Trim(v, `"`)) {
+				return
 			}
 		}
 	}
-	return "", false
 }

@@ -10,12 +10,14 @@
 //
 // The wrapped handler serves these paths itself:
 //
-//	/oauth2/start     begin sign-in (state, nonce and PKCE; ?rd= a local path to return to)
-//	/oauth2/callback  finish sign-in, set the session cookie
-//	/oauth2/sign_out  clear the session (and sign out at the provider when configured)
-//	/oauth2/auth      forward-auth check for nginx, Traefik and Caddy: 202 or 401
-//	/oauth2/userinfo  the signed-in user as JSON
-//	/rezi             mint a Rezi user token and redirect into the RMS
+//	/oauth2/start       begin sign-in (state, nonce and PKCE; ?rd= a local path to return to)
+//	/oauth2/callback    finish sign-in, set the session cookie
+//	/oauth2/sign_out    clear the session (and sign out at the provider when configured);
+//	                    a request from another site gets a Sign out button instead
+//	/oauth2/signed_out  the page a sign-out ends on
+//	/oauth2/auth        forward-auth check for nginx, Traefik and Caddy: 202 or 401
+//	/oauth2/userinfo    the signed-in user as JSON
+//	/rezi               mint a Rezi user token and redirect into the RMS
 //
 // Every other request reaches app only with a valid session; inside app,
 // [UserFromContext] returns the user. Without a session, a browser's

@@ -262,7 +262,7 @@ func TestRedirectTargets(t *testing.T) {
 			}
 			so := e.do(e.client, "GET", "/oauth2/sign_out?rd="+url.QueryEscape(tc.rd), nil, nil)
 			loc := mustURL(so.Header.Get("Location"))
-			want := e.srv.URL + localpath.OrRoot(tc.rd)
+			want := e.srv.URL + signedOutPath(localpath.OrRoot(tc.rd))
 			if got := loc.Query().Get("post_logout_redirect_uri"); got != want {
 				t.Errorf("sign_out rd=%q: post_logout_redirect_uri %q; want %q", tc.rd, got, want)
 			}
@@ -429,15 +429,15 @@ func TestSignedInEndpoints(t *testing.T) {
 	// Sign-out clears the session and goes to the provider's end_session_endpoint.
 	r = e.do(e.client, "POST", "/oauth2/sign_out?rd=/bye", nil, url.Values{})
 	loc := mustURL(r.Header.Get("Location"))
-	if r.StatusCode != http.StatusFound || loc.Path != "/logout" || loc.Query().Get("client_id") != "rezigate" || loc.Query().Get("post_logout_redirect_uri") != e.srv.URL+"/bye" || loc.Query().Has("id_token_hint") {
+	if r.StatusCode != http.StatusFound || loc.Path != "/logout" || loc.Query().Get("client_id") != "rezigate" || loc.Query().Get("post_logout_redirect_uri") != e.srv.URL+"/oauth2/signed_out?rd=%2Fbye" || loc.Query().Has("id_token_hint") {
 		t.Errorf("sign_out = %d to %q; want the provider's logout with client_id and post_logout_redirect_uri", r.StatusCode, loc)
 	}
 	if r := e.do(e.client, "GET", "/oauth2/userinfo", nil, nil); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("after sign-out /oauth2/userinfo = %d; want 401", r.StatusCode)
 	}
 	e.auth.opts.ProviderSignOut = false
-	if r := e.do(e.client, "GET", "/oauth2/sign_out", nil, nil); r.Header.Get("Location") != "/" {
-		t.Errorf("local sign_out Location = %q; want /", r.Header.Get("Location"))
+	if r := e.do(e.client, "GET", "/oauth2/sign_out", nil, nil); r.Header.Get("Location") != "/oauth2/signed_out" {
+		t.Errorf("local sign_out Location = %q; want /oauth2/signed_out", r.Header.Get("Location"))
 	}
 }
 

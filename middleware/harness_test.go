@@ -74,6 +74,7 @@ type env struct {
 type envOptions struct {
 	mod         func(*Options)
 	reziTimeout time.Duration
+	users       []demo.User // nil means testUsers
 }
 
 func newEnv(t *testing.T, eo envOptions) *env {
@@ -85,10 +86,14 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	public := "http://" + e.srv.Listener.Addr().String()
 
 	provSrv := httptest.NewUnstartedServer(nil)
+	users := eo.users
+	if users == nil {
+		users = testUsers
+	}
 	var err error
 	e.provider, err = demo.NewProvider(demo.ProviderOptions{
 		Issuer: "http://" + provSrv.Listener.Addr().String(), ClientID: "rezigate", ClientSecret: testClientSecret,
-		RedirectURIs: []string{public + "/oauth2/callback"}, Users: testUsers, Logger: log,
+		RedirectURIs: []string{public + "/oauth2/callback"}, Users: users, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +143,8 @@ func newEnv(t *testing.T, eo envOptions) *env {
 		t.Fatal(err)
 	}
 	up, _ := url.Parse(rmsSrv.URL)
-	px, err := proxy.New(proxy.Options{Upstream: up, Identity: Identity, StripCookies: e.auth.OwnCookie, Logger: log})
+	pub, _ := url.Parse(public)
+	px, err := proxy.New(proxy.Options{Upstream: up, PublicURL: pub, Identity: Identity, StripCookies: e.auth.OwnCookie, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

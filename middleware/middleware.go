@@ -28,6 +28,9 @@ const (
 	DefaultReziRateLimit   = 10
 	// MinSecretLen is the shortest session or uid secret accepted, in bytes.
 	MinSecretLen = session.MinSecretLen
+	// stateInfix separates the cookie name from a sign-in attempt's state
+	// in the name of that attempt's cookie.
+	stateInfix = "_st_"
 	// stateMaxAge bounds how long a sign-in attempt may take at the provider.
 	stateMaxAge = 10 * time.Minute
 )
@@ -49,6 +52,9 @@ type Options struct {
 	SessionSecrets [][]byte
 	// CookieName names the session cookie; sign-in state cookies are named
 	// CookieName + "_st_" + a per-attempt suffix. Empty means DefaultCookieName.
+	// Unless InsecureCookies is set, every name gets the "__Host-" prefix,
+	// so that no other host of the same site can plant a cookie that
+	// shadows them; the name itself must therefore not start with "__".
 	CookieName string
 	// SessionMaxAge is how long a session lasts. Zero means DefaultSessionMaxAge.
 	SessionMaxAge time.Duration
@@ -145,12 +151,16 @@ type Auth struct {
 	codec       *session.Codec
 	stateCodec  *session.Codec
 	statePrefix string
-	publicURL   *url.URL
-	loginURL    *url.URL
-	domains     map[string]bool
-	limiter     *limiter
-	metrics     *Metrics
-	sessions    *sessionCache
+	// baseCookieName is CookieName as configured, without hostPrefix.
+	baseCookieName string
+	publicURL      *url.URL
+	loginURL       *url.URL
+	domains        map[string]bool
+	limiter        *limiter
+	metrics        *Metrics
+	sessions       *sessionCache
+	// csrf decides which sign-out requests came from this site.
+	csrf *http.CrossOriginProtection
 }
 
 // New validates opts and returns the middleware. It does no network I/O.
@@ -171,15 +181,21 @@ func New(opts Options) (*Auth, error) {
 	if opts.ReziRateLimit == 0 {
 		opts.ReziRateLimit = DefaultReziRateLimit
 	}
+	baseName := opts.CookieName
+	if !validCookieName(baseName) {
+		errs = append(errs, errors.New("middleware: CookieName: not a valid cookie name"))
+	} else if strings.HasPrefix(baseName, "__") {
+		errs = append(errs, errors.New("middleware: CookieName: must not start with __ (the __Host- prefix is added when cookies are Secure)"))
+	}
+	if !opts.InsecureCookies {
+		opts.CookieName = hostPrefix + baseName
+	}
 	a := &Auth{
-		opts: opts, log: opts.Logger, metrics: opts.Metrics, statePrefix: opts.CookieName + "_st_",
-		sessions: newSessionCache(sessionCacheSize),
+		opts: opts, log: opts.Logger, metrics: opts.Metrics, statePrefix: opts.CookieName + stateInfix,
+		baseCookieName: baseName, sessions: newSessionCache(sessionCacheSize),
 	}
 	if a.log == nil {
 		a.log = slog.Default()
-	}
-	if !validCookieName(opts.CookieName) {
-		errs = append(errs, errors.New("middleware: CookieName: not a valid cookie name"))
 	}
 	pu, err := url.Parse(opts.PublicURL)
 	if err != nil || pu.Host == "" || (pu.Scheme != "http" && pu.Scheme != "https") || (pu.Path != "" && pu.Path != "/") || pu.RawQuery != "" || pu.Fragment != "" {
@@ -187,6 +203,11 @@ func New(opts Options) (*Auth, error) {
 	} else {
 		pu.Path = ""
 		a.publicURL = pu
+		a.csrf = http.NewCrossOriginProtection()
+		// Behind a proxy that rewrites Host, Origin still names the public URL.
+		if err := a.csrf.AddTrustedOrigin(pu.String()); err != nil {
+			errs = append(errs, fmt.Errorf("middleware: PublicURL: %w", err))
+		}
 	}
 	if a.codec, err = session.NewCodec(opts.SessionSecrets, opts.SessionMaxAge); err != nil {
 		errs = append(errs, fmt.Errorf("middleware: SessionSecrets: %w", err))
@@ -274,6 +295,10 @@ func (a *Auth) UID(subject string) string {
 
 // Wrap returns a handler that serves the sign-in and /rezi endpoints and
 // passes every other request to next only when it carries a valid session.
+// When the middleware answers a request itself without reading all of its
+// body, the response closes the connection (HTTP/1), so a client cannot
+// hold it by sending that body slowly; requests passed to next are not
+// affected.
 // The middleware's own cookies still reach next; a proxy in next should
 // drop them (see OwnCookie and proxy.Options.StripCookies).
 func (a *Auth) Wrap(next http.Handler) http.Handler {
@@ -282,7 +307,9 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 		id := requestid.New()
 		w.Header()[requestid.Header] = []string{id}
 		sw := &statusWriter{ResponseWriter: w}
+		sw.watchBody(r)
 		route, user := a.route(sw, r, id, next)
+		sw.finish()
 		a.logAccess(r, id, route, sw.status(), time.Since(start), user)
 	})
 }
@@ -290,7 +317,8 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 // OwnCookie reports whether a cookie name is one of the middleware's: the
 // session cookie or a sign-in state cookie. Upstreams must never see them.
 func (a *Auth) OwnCookie(name string) bool {
-	return name == a.opts.CookieName || strings.HasPrefix(name, a.statePrefix)
+	return name == a.opts.CookieName || strings.HasPrefix(name, a.statePrefix) ||
+		name == a.baseCookieName || strings.HasPrefix(name, a.baseCookieName+stateInfix)
 }
 
 // route dispatches one request and reports its route class and user. The
@@ -300,9 +328,9 @@ func (a *Auth) route(w *statusWriter, r *http.Request, id string, next http.Hand
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/oauth2/"):
-		return a.serveOAuth2(w, r.WithContext(ctx))
+		return a.serveOAuth2(w, w.own(r.WithContext(ctx)))
 	case p == "/rezi":
-		return "rezi", a.serveRezi(w, r.WithContext(ctx))
+		return "rezi", a.serveRezi(w, w.own(r.WithContext(ctx)))
 	case a.opts.ServeHealth && (p == "/healthz" || p == "/readyz"):
 		a.serveHealth(w, r)
 		return "health", nil
@@ -312,6 +340,7 @@ func (a *Auth) route(w *statusWriter, r *http.Request, id string, next http.Hand
 		a.signInRequired(w, r)
 		return "unauthenticated", nil
 	}
+	w.body = nil // the app reads its own body, at its own pace
 	next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, userKey{}, u)))
 	return "app", u
 }
@@ -326,6 +355,9 @@ func (a *Auth) serveOAuth2(w http.ResponseWriter, r *http.Request) (string, *Use
 	case "/oauth2/sign_out":
 		a.serveSignOut(w, r)
 		return "sign_out", nil
+	case "/oauth2/signed_out":
+		a.serveSignedOut(w, r)
+		return "signed_out", nil
 	case "/oauth2/auth":
 		return "auth", a.serveForwardAuth(w, r)
 	case "/oauth2/userinfo":
@@ -395,21 +427,22 @@ func redirect(w http.ResponseWriter, loc string) {
 // sessionUser returns the user of a valid, unexpired session cookie.
 // Anything else, including a tampered cookie, is "not signed in".
 func (a *Auth) sessionUser(r *http.Request) (*User, bool) {
-	v, ok := cookieValue(r.Header, a.opts.CookieName)
-	if !ok {
-		return nil, false
-	}
+	var u *User
 	now := time.Now()
-	if u, ok := a.sessions.get(v, now); ok {
-		return u, true
-	}
-	var s session.Session
-	if a.codec.Decode(a.opts.CookieName, v, &s) != nil || !now.Before(s.Expires) || s.UID == "" {
-		return nil, false
-	}
-	u := &User{Email: s.Email, UID: s.UID}
-	a.sessions.put(v, u, s.Expires)
-	return u, true
+	eachCookie(r.Header, a.opts.CookieName, func(v string) bool {
+		if cached, ok := a.sessions.get(v, now); ok {
+			u = cached
+			return true
+		}
+		var s session.Session
+		if a.codec.Decode(a.opts.CookieName, v, &s) != nil || !now.Before(s.Expires) || s.UID == "" {
+			return false
+		}
+		u = &User{Email: s.Email, UID: s.UID}
+		a.sessions.put(v, u, s.Expires)
+		return true
+	})
+	return u, u != nil
 }
 
 // Identity returns the signed-in user of r as proxy.Options.Identity

@@ -39,6 +39,7 @@ func TestNewRejects(t *testing.T) {
 		{"short session secret", func(o *Options) { o.SessionSecrets = [][]byte{[]byte("short")} }, "SessionSecrets"},
 		{"short uid secret", func(o *Options) { o.UIDSecret = []byte("short") }, "UIDSecret"},
 		{"bad cookie name", func(o *Options) { o.CookieName = "a;b" }, "CookieName"},
+		{"cookie name with its own prefix", func(o *Options) { o.CookieName = "__Host-x" }, "CookieName"},
 		{"bad domain", func(o *Options) { o.AllowedEmailDomains = []string{"a@b.com"} }, "AllowedEmailDomains"},
 		{"no login url", func(o *Options) { o.LoginURL = "" }, "LoginURL"},
 		{"login url scheme", func(o *Options) { o.LoginURL = "javascript:alert(1)" }, "LoginURL"},

@@ -1,37 +1,19 @@
 package middleware
 
 import (
-	"fmt"
-	"html/template"
 	"net/http"
+	"net/url"
 
+	"github.com/rezigate/rezigate/internal/localpath"
+	"github.com/rezigate/rezigate/internal/pages"
 	"github.com/rezigate/rezigate/internal/requestid"
 )
-
-var page = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>{{.Title}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.4rem}code{background:#f3f3f3;padding:.1rem .3rem}</style></head>
-<body><h1>{{.Title}}</h1><p>{{.Message}}</p>
-<p><a href="/">Start page</a></p>
-<p><small>Request id: <code>{{.ID}}</code></small></p></body></html>
-`))
 
 // errorPage answers with a status, a fixed message and the request id.
 // It never includes error text: causes go to the log only.
 func (a *Auth) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Del("Location")
-	w.WriteHeader(status)
-	_ = page.Execute(w, struct{ Title, Message, ID string }{
-		Title:   fmt.Sprintf("%d %s", status, http.StatusText(status)),
-		Message: msg,
-		ID:      requestid.FromContext(r.Context()),
-	})
+	w.Header().Del("Location")
+	pages.Error(w, status, msg, requestid.FromContext(r.Context()))
 }
 
 // fail logs err with the request id and answers with errorPage.
@@ -43,4 +25,47 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, status int, msg stri
 func (a *Auth) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 	w.Header().Set("Allow", allow)
 	a.errorPage(w, r, http.StatusMethodNotAllowed, "This address does not accept that method.")
+}
+
+// signedOutPath is the local address of the signed-out page for rd, a
+// checked local path. Without a return path it is the bare
+// /oauth2/signed_out, the one address to register at a provider that
+// matches post-logout redirect URIs exactly.
+func signedOutPath(rd string) string {
+	if rd == "/" {
+		return "/oauth2/signed_out"
+	}
+	return "/oauth2/signed_out?rd=" + url.QueryEscape(rd)
+}
+
+// serveSignedOut shows the page a sign-out ends on, directly or back from
+// the provider's logout. A browser that still has a session gets the
+// sign-out button instead, so the page never says something untrue.
+func (a *Auth) serveSignedOut(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		a.methodNotAllowed(w, r, "GET, HEAD")
+		return
+	}
+	rd := localpath.OrRoot(r.URL.Query().Get("rd"))
+	if _, ok := a.sessionUser(r); ok {
+		a.confirmSignOut(w, r, rd)
+		return
+	}
+	signIn := "/oauth2/start"
+	if rd != "/" {
+		signIn += "?rd=" + url.QueryEscape(rd)
+	}
+	pages.SignedOut(w, signIn, requestid.FromContext(r.Context()))
+}
+
+// confirmSignOut shows a button that posts the sign-out from this site.
+func (a *Auth) confirmSignOut(w http.ResponseWriter, r *http.Request, rd string) {
+	f := pages.SignOutForm{Action: "/oauth2/sign_out", RequestID: requestid.FromContext(r.Context())}
+	if rd != "/" {
+		f.Redirect = rd
+	}
+	if u, ok := a.sessionUser(r); ok {
+		f.Email = u.Email
+	}
+	pages.ConfirmSignOut(w, f)
 }

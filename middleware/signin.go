@@ -32,7 +32,7 @@ func (a *Auth) serveStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rd := localpath.OrRoot(r.URL.Query().Get("rd"))
-	if strings.HasPrefix(rd, "/oauth2/") {
+	if strings.HasPrefix(localpath.Resolved(rd), "/oauth2/") {
 		rd = "/" // returning into the sign-in endpoints could only loop
 	}
 	st := session.State{
@@ -114,9 +114,13 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 		return nil
 	}
 	name := a.statePrefix + state
-	c, err := r.Cookie(name)
 	var st session.State
-	if err != nil || a.stateCodec.Decode(name, c.Value, &st) != nil {
+	found := false
+	eachCookie(r.Header, name, func(v string) bool {
+		found = a.stateCodec.Decode(name, v, &st) == nil
+		return found
+	})
+	if !found {
 		a.metrics.signIn("bad_state")
 		a.errorPage(w, r, http.StatusBadRequest, "This sign-in attempt is unknown or has expired (sign-ins must finish within 10 minutes, in the browser that started them). Please start again.")
 		return nil
@@ -140,6 +144,17 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 			status, outcome, msg = http.StatusServiceUnavailable, "provider_unavailable", "The identity provider cannot be reached right now. Please try again in a minute."
 		case errors.Is(err, oidc.ErrNoEmail):
 			status, outcome, msg = http.StatusForbidden, "no_email", "Your account has no email address, which this site requires."
+		case errors.Is(err, oidc.ErrBadEmail):
+			// Logged by uid only: the claim may be crafted to mislead.
+			a.metrics.signIn("bad_email")
+			a.log.Warn("sign-in refused: email claim is not a single plain address", "request_id", requestid.FromContext(r.Context()), "uid", a.uid(id.Issuer, id.Subject))
+			a.errorPage(w, r, http.StatusForbidden, "Your account's email address cannot be used here.")
+			return nil
+		case errors.Is(err, oidc.ErrUserInfoSubject):
+			a.metrics.signIn("userinfo_mismatch")
+			a.log.Warn("sign-in refused: userinfo names another subject than the id token", "request_id", requestid.FromContext(r.Context()), "uid", a.uid(id.Issuer, id.Subject))
+			a.errorPage(w, r, status, msg)
+			return nil
 		}
 		a.metrics.signIn(outcome)
 		a.fail(w, r, status, msg, err)
@@ -194,27 +209,80 @@ func safeToken(s string) string {
 	return s
 }
 
+// Limits on reading a sign-out form, which carries at most rd: a client
+// cannot pin the connection by sending a large or slow body.
+const signOutMaxBody = 8 << 10
+
+var signOutReadTimeout = 5 * time.Second
+
 // serveSignOut clears the session and, when configured and offered, ends
 // the session at the provider too (RP-Initiated Logout 1.0). No
 // id_token_hint is sent because the session keeps no ID token.
+//
+// Only a request from this site signs out at once. A GET from another
+// site (a link or a redirect there) gets a page with a sign-out button,
+// so another site cannot sign a user out, and through the provider's
+// logout, with one click; a cross-site POST is refused. Both decisions are
+// http.CrossOriginProtection's: Sec-Fetch-Site, else Origin against Host,
+// with PublicURL's origin trusted. A GET with neither header (a typed URL
+// in an old browser, or a script) signs out at once, as before.
 func (a *Auth) serveSignOut(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+	switch r.Method {
+	case http.MethodGet:
+		rd := localpath.OrRoot(r.URL.Query().Get("rd"))
+		if a.crossOrigin(r) {
+			a.confirmSignOut(w, r, rd)
+			return
+		}
+		a.signOut(w, rd)
+	case http.MethodPost:
+		if err := a.csrf.Check(r); err != nil {
+			a.log.Warn("sign-out refused", "request_id", requestid.FromContext(r.Context()), "err", err)
+			a.errorPage(w, r, http.StatusForbidden, "This sign-out request came from another site, so it was refused. To sign out, use the sign-out link of this site.")
+			return
+		}
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(signOutReadTimeout))
+		r.Body = http.MaxBytesReader(w, r.Body, signOutMaxBody)
+		if err := r.ParseForm(); err != nil {
+			a.log.Info("sign-out form unreadable", "request_id", requestid.FromContext(r.Context()), "err", err)
+			a.errorPage(w, r, http.StatusBadRequest, "The sign-out form could not be read. Please try again.")
+			return
+		}
+		rd := r.PostForm.Get("rd")
+		if _, ok := r.PostForm["rd"]; !ok {
+			rd = r.URL.Query().Get("rd")
+		}
+		a.signOut(w, localpath.OrRoot(rd))
+	default:
 		a.methodNotAllowed(w, r, "GET, POST")
-		return
 	}
+}
+
+// crossOrigin reports whether r came from another origin, by the rule
+// CrossOriginProtection applies to unsafe methods; it allows every GET,
+// so it is asked about r as if r were a POST.
+func (a *Auth) crossOrigin(r *http.Request) bool {
+	probe := r.WithContext(r.Context())
+	probe.Method = http.MethodPost
+	return a.csrf.Check(probe) != nil
+}
+
+// signOut clears the session cookie and ends on the signed-out page for
+// rd, by way of the provider's logout when that is configured and offered.
+func (a *Auth) signOut(w http.ResponseWriter, rd string) {
 	http.SetCookie(w, a.cookie(a.opts.CookieName, "", -1))
-	rd := localpath.OrRoot(r.URL.Query().Get("rd"))
+	done := signedOutPath(rd)
 	if end := a.opts.Provider.EndSessionURL(); a.opts.ProviderSignOut && end != "" {
 		if u, err := url.Parse(end); err == nil {
 			q := u.Query()
 			q.Set("client_id", a.opts.Provider.ClientID())
-			q.Set("post_logout_redirect_uri", a.publicURL.String()+rd)
+			q.Set("post_logout_redirect_uri", a.publicURL.String()+done)
 			u.RawQuery = q.Encode()
 			redirect(w, u.String())
 			return
 		}
 	}
-	redirect(w, rd)
+	redirect(w, done)
 }
 
 // serveForwardAuth answers an edge proxy's subrequest (nginx auth_request,
