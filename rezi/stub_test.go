@@ -86,6 +86,30 @@ func (s *stub) serve(w http.ResponseWriter, r *http.Request) {
 
 func (s *stub) url() string { return s.srv.URL + "/v1" }
 
+// memAPIURL is the APIURL of a client that reaches a stub in memory
+// (memClient); nothing listens there.
+const memAPIURL = "http://127.0.0.1:1/v1"
+
+// newMemStub returns a stub without a server, for tests inside a
+// testing/synctest bubble, where a goroutine waiting on a real connection
+// never counts as blocked. Reach it with memClient.
+func newMemStub(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, n int)) *stub {
+	return &stub{t: t, answer: answer}
+}
+
+// memClient serves each request with s in the calling goroutine. Like a
+// real transport, it fails a request whose context ended meanwhile.
+func (s *stub) memClient() *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		rec := httptest.NewRecorder()
+		s.serve(rec, r)
+		if err := r.Context().Err(); err != nil {
+			return nil, err
+		}
+		return rec.Result(), nil
+	})}
+}
+
 // succeed answers every request with token.
 func succeed(token string) func(http.ResponseWriter, *http.Request, int) {
 	return func(w http.ResponseWriter, _ *http.Request, _ int) {

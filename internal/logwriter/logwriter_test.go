@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -48,19 +49,27 @@ func TestBatchesAndFlushes(t *testing.T) {
 	}
 }
 
+// TestIntervalFlush: a line waits for the interval, then is written by
+// the background flush. The bubble's clock moves only when every
+// goroutine in it waits, so "not yet" and "now" are exact.
 func TestIntervalFlush(t *testing.T) {
-	out := &lockedBuffer{}
-	w := New(out, 10*time.Millisecond)
-	defer w.Close()
-	w.Write([]byte("x\n"))
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if got, _ := out.snapshot(); got == "x\n" {
-			return
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 10 * time.Millisecond
+		out := &lockedBuffer{}
+		w := New(out, interval)
+		defer w.Close()
+		w.Write([]byte("x\n"))
+		time.Sleep(interval - time.Nanosecond)
+		synctest.Wait()
+		if got, _ := out.snapshot(); got != "" {
+			t.Fatalf("output before the interval = %q; want nothing yet", got)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Error("line not flushed by the background interval")
+		time.Sleep(time.Nanosecond)
+		synctest.Wait() // the background flush has run
+		if got, writes := out.snapshot(); got != "x\n" || writes != 1 {
+			t.Errorf("after the interval: %q in %d writes; want %q in 1", got, writes, "x\n")
+		}
+	})
 }
 
 func TestFullBufferFlushes(t *testing.T) {
