@@ -5,6 +5,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,6 +19,8 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/rezigate/rezigate/internal/demo"
 )
 
 // shotCounter numbers screenshots across the run, so their names sort in
@@ -93,8 +98,9 @@ type tab struct {
 	ctx   context.Context
 	shots string
 
-	mu   sync.Mutex
-	docs []docResponse
+	mu       sync.Mutex
+	docs     []docResponse
+	requests []string // URLs of every top-level request, redirects included
 }
 
 func newTab(t *testing.T, browser context.Context, name string) *tab {
@@ -106,6 +112,11 @@ func newTab(t *testing.T, browser context.Context, name string) *tab {
 			if ev, ok := ev.(*network.EventResponseReceived); ok && ev.Type == network.ResourceTypeDocument && ev.Response != nil {
 				tb.mu.Lock()
 				tb.docs = append(tb.docs, docResponse{URL: ev.Response.URL, Status: ev.Response.Status})
+				tb.mu.Unlock()
+			}
+			if ev, ok := ev.(*network.EventRequestWillBeSent); ok && ev.Type == network.ResourceTypeDocument && ev.Request != nil {
+				tb.mu.Lock()
+				tb.requests = append(tb.requests, ev.Request.URL)
 				tb.mu.Unlock()
 			}
 		}),
@@ -142,6 +153,51 @@ func (tb *tab) waitDocument(ctx context.Context, prefix string) (docResponse, er
 		select {
 		case <-ctx.Done():
 			return docResponse{}, fmt.Errorf("no page under %s loaded: %w", prefix, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// requested reports whether the tab requested a page whose URL starts
+// with prefix, whether or not it was a redirect.
+func (tb *tab) requested(prefix string) bool {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for _, u := range tb.requests {
+		if strings.HasPrefix(u, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// docCount is how many page loads the tab has seen; waitDocumentAfter
+// waits for one after that many.
+func (tb *tab) docCount() int {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return len(tb.docs)
+}
+
+// waitDocumentAfter waits until a page whose URL starts with prefix has
+// loaded after the first n loads, and returns it.
+func (tb *tab) waitDocumentAfter(ctx context.Context, prefix string, n int) (docResponse, error) {
+	for {
+		tb.mu.Lock()
+		var found *docResponse
+		for i := len(tb.docs) - 1; i >= n; i-- {
+			if strings.HasPrefix(tb.docs[i].URL, prefix) {
+				found = &tb.docs[i]
+				break
+			}
+		}
+		tb.mu.Unlock()
+		if found != nil {
+			return *found, chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS("body")))
+		}
+		select {
+		case <-ctx.Done():
+			return docResponse{}, fmt.Errorf("no new page under %s loaded: %w", prefix, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -292,7 +348,7 @@ func TestBrowserJourney(t *testing.T) {
 			if !css {
 				return fmt.Errorf("stylesheet /static/app.css not loaded through the proxy")
 			}
-			for id, want := range map[string]string{"email": alice.Email, "uid": aliceUID, "js": "JS loaded"} {
+			for id, want := range map[string]string{"email": alice.Email, "uid": aliceUID} {
 				got, err := text(ctx, id)
 				if err != nil {
 					return err
@@ -316,12 +372,14 @@ func TestBrowserJourney(t *testing.T) {
 		})
 
 		tb.step("c1-sign-out", stepTimeout, func(ctx context.Context) error {
-			// Dex keeps no login session for password users, so after
-			// rezigate's sign-out the next sign-in must ask again.
+			// A typed URL is a same-origin request, so it signs out at once.
+			// Dex offers no end_session_endpoint, so the browser goes
+			// straight to the signed-out page; Dex keeps no login session
+			// for password users, so the next sign-in must ask again.
 			if err := chromedp.Do(ctx, chromedp.Navigate(rg.URL+"/oauth2/sign_out")); err != nil {
 				return err
 			}
-			return chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS("body")))
+			return expectSignedOutPage(ctx, tb, rg.URL, "/oauth2/start")
 		})
 
 		tb.step("c2-rezi-asks-for-password-again", stepTimeout, func(ctx context.Context) error {
@@ -448,8 +506,233 @@ func checkRMSLogin(ctx context.Context, parts *demoParts, before int, email, uid
 	if tokEmail != email || tokUID != uid {
 		return fmt.Errorf("token issued for email=%q uid=%q; want %q, %q", tokEmail, tokUID, email, uid)
 	}
+	// The hand-off page says who arrived, as the RMS would key the account.
+	for id, w := range map[string]string{"email": email, "uid": uid} {
+		got, err := text(ctx, id)
+		if err != nil {
+			return err
+		}
+		if got != w {
+			return fmt.Errorf("RMS hand-off page #%s = %q; want %q", id, got, w)
+		}
+	}
 	if e, u := parts.Rezi.LastRequest(); e != email || u != uid {
 		return fmt.Errorf("Rezi stand-in last asked for email=%q uid=%q; want %q, %q", e, u, email, uid)
 	}
 	return nil
+}
+
+// expectSignedOutPage checks that the tab shows rezigate's signed-out page
+// under base, with a sign-in link to signIn.
+func expectSignedOutPage(ctx context.Context, tb *tab, base, signIn string) error {
+	doc, err := tb.waitDocument(ctx, base+"/oauth2/signed_out")
+	if err != nil {
+		return err
+	}
+	if doc.Status != 200 {
+		return fmt.Errorf("GET %s = %d; want 200", doc.URL, doc.Status)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("sign-in"))); err != nil {
+		return fmt.Errorf("the signed-out page did not show: %w", err)
+	}
+	body, err := pageText(ctx)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(body, "You are signed out") {
+		return fmt.Errorf("the signed-out page does not say so")
+	}
+	href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("sign-in").getAttribute("href")`))
+	if err != nil {
+		return err
+	}
+	if href != signIn {
+		return fmt.Errorf("sign-in link = %q; want %q", href, signIn)
+	}
+	return nil
+}
+
+// expectErrorPage checks that the last page load under prefix answered
+// status and shows rezigate's error page with a request id.
+func expectErrorPage(ctx context.Context, tb *tab, prefix string, after, status int) error {
+	doc, err := tb.waitDocumentAfter(ctx, prefix, after)
+	if err != nil {
+		return err
+	}
+	if doc.Status != int64(status) {
+		return fmt.Errorf("GET %s = %d; want %d", doc.URL, doc.Status, status)
+	}
+	id, err := text(ctx, "request-id")
+	if err != nil {
+		return fmt.Errorf("the %d page shows no request id: %w", status, err)
+	}
+	if id == "" {
+		return fmt.Errorf("the %d page shows an empty request id", status)
+	}
+	return nil
+}
+
+// TestBrowserPages walks Chromium through every page of rezigate and the
+// demo a person can see, with the demo OpenID provider in place of Dex,
+// and screenshots each: the provider's login page, the RMS hand-off, a
+// 400, a 404, a 502 from an upstream that is down, the 403 for a sign-out
+// posted from another site, the confirmation a sign-out link on another
+// site gets, and the signed-out page after the provider's logout.
+func TestBrowserPages(t *testing.T) {
+	ports := freePorts(t, 2)
+	rgPort, deadPort := ports[0], ports[1] // nothing ever listens on deadPort
+	rgURL := fmt.Sprintf("http://127.0.0.1:%d", rgPort)
+
+	password := "alice-pages-" + randomHex(t, 8)
+	clientSecret := "pages-" + randomHex(t, 16)
+	provSrv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(provSrv.Close)
+	provider, err := demo.NewProvider(demo.ProviderOptions{
+		Issuer:       "http://" + provSrv.Listener.Addr().String(),
+		ClientID:     "rezigate",
+		ClientSecret: clientSecret,
+		RedirectURIs: []string{rgURL + "/oauth2/callback"},
+		Users:        []demo.User{{Email: alice.Email, Password: password, Subject: "pages-alice", Name: "Alice", EmailVerified: true}},
+		Logger:       slog.New(slog.NewTextHandler(t.Output(), nil)),
+	})
+	if err != nil {
+		t.Fatalf("demo.NewProvider: %v", err)
+	}
+	provSrv.Config.Handler = provider
+	provSrv.Start()
+	// startRezigate needs only the issuer and client of a dex.
+	idp := &dex{Issuer: provider.Issuer(), ClientID: "rezigate", ClientSecret: clientSecret}
+
+	parts := startDemoParts(t)
+	rg := startRezigate(t, idp, parts, rezigateOptions{Port: rgPort, Upstream: fmt.Sprintf("http://127.0.0.1:%d", deadPort)})
+
+	// Another site: "localhost" is a different site from "127.0.0.1" to
+	// the browser, so its links and forms are cross-site requests.
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Another site</title></head><body>
+<h1>Another site</h1>
+<p><a id="link" href="%[1]s/oauth2/sign_out?rd=%%2Freports">A sign-out link</a></p>
+<form method="post" action="%[1]s/oauth2/sign_out"><input type="hidden" name="rd" value="/reports">
+<button id="post" type="submit">A sign-out form</button></form>
+</body></html>`, rg.URL)
+	}))
+	t.Cleanup(other.Close)
+	otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
+
+	browser := startBrowser(t)
+	tb := newTab(t, browser, "pages")
+	const stepTimeout = 30 * time.Second
+
+	tb.step("p1-provider-login-page", stepTimeout, func(ctx context.Context) error {
+		if err := chromedp.Do(ctx, chromedp.Navigate(rg.URL+"/rezi?openOnboarding=true")); err != nil {
+			return err
+		}
+		return chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("login")), chromedp.WaitVisible(chromedp.ID("password")))
+	})
+
+	tb.step("p2-rms-hand-off-page", stepTimeout, func(ctx context.Context) error {
+		if err := chromedp.Do(ctx,
+			chromedp.SendKeys(chromedp.ID("login"), alice.Email),
+			chromedp.SendKeys(chromedp.ID("password"), password),
+			chromedp.Click(chromedp.ID("submit-login")),
+			chromedp.WaitVisible(chromedp.ID("token")),
+		); err != nil {
+			return fmt.Errorf("the RMS hand-off page did not show: %w", err)
+		}
+		for id, want := range map[string]string{"email": alice.Email, "openOnboarding": "true"} {
+			got, err := text(ctx, id)
+			if err != nil {
+				return err
+			}
+			if got != want {
+				return fmt.Errorf("#%s = %q; want %q", id, got, want)
+			}
+		}
+		if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#closeOnboardingRedirect").length`)); err != nil || n != 0 {
+			return fmt.Errorf("the hand-off page shows closeOnboardingRedirect, which was not sent (%d, %v)", n, err)
+		}
+		return nil
+	})
+
+	errorPages := []struct {
+		name, path string
+		status     int
+	}{
+		{"p3-400-page", "/rezi?openOnboarding=maybe", 400},
+		{"p4-404-page", "/oauth2/nothing-here", 404},
+		{"p5-502-page-upstream-down", "/reports", 502},
+	}
+	for _, ep := range errorPages {
+		tb.step(ep.name, stepTimeout, func(ctx context.Context) error {
+			n := tb.docCount()
+			if err := chromedp.Do(ctx, chromedp.Navigate(rg.URL+ep.path)); err != nil {
+				return err
+			}
+			return expectErrorPage(ctx, tb, rg.URL+ep.path, n, ep.status)
+		})
+	}
+
+	tb.step("p6-403-sign-out-posted-from-another-site", stepTimeout, func(ctx context.Context) error {
+		if err := chromedp.Do(ctx, chromedp.Navigate(otherURL+"/"), chromedp.WaitVisible(chromedp.ID("post"))); err != nil {
+			return err
+		}
+		n := tb.docCount()
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("post"))); err != nil {
+			return err
+		}
+		return expectErrorPage(ctx, tb, rg.URL+"/oauth2/sign_out", n, 403)
+	})
+
+	tb.step("p7-sign-out-link-on-another-site-asks-first", stepTimeout, func(ctx context.Context) error {
+		if err := chromedp.Do(ctx, chromedp.Navigate(otherURL+"/"), chromedp.WaitVisible(chromedp.ID("link"))); err != nil {
+			return err
+		}
+		n := tb.docCount()
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("link"))); err != nil {
+			return err
+		}
+		doc, err := tb.waitDocumentAfter(ctx, rg.URL+"/oauth2/sign_out", n)
+		if err != nil {
+			return err
+		}
+		if doc.Status != 200 {
+			return fmt.Errorf("GET %s = %d; want 200", doc.URL, doc.Status)
+		}
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("sign-out"))); err != nil {
+			return fmt.Errorf("no sign-out button: %w", err)
+		}
+		// The 403 before and this link left the session alone.
+		if got, err := text(ctx, "email"); err != nil || got != alice.Email {
+			return fmt.Errorf("confirmation page names %q (%v); want %q, still signed in", got, err, alice.Email)
+		}
+		return nil
+	})
+
+	tb.step("p8-signed-out-page-after-provider-logout", stepTimeout, func(ctx context.Context) error {
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("sign-out"))); err != nil {
+			return err
+		}
+		if err := expectSignedOutPage(ctx, tb, rg.URL, "/oauth2/start?rd=%2Freports"); err != nil {
+			return err
+		}
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		if err != nil {
+			return err
+		}
+		if want := rg.URL + "/oauth2/signed_out?rd=%2Freports"; loc != want {
+			return fmt.Errorf("signed out at %s; want %s (back from the provider's logout)", loc, want)
+		}
+		if !tb.requested(provider.Issuer() + "/logout?") {
+			return fmt.Errorf("the browser never went through the provider's logout")
+		}
+		return nil
+	})
+
+	tb.step("p9-sign-in-again-asks-for-password", stepTimeout, func(ctx context.Context) error {
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("sign-in"))); err != nil {
+			return err
+		}
+		return chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("password")))
+	})
 }

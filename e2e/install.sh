@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end tests need: Debian's chromium and nginx, and a
-# Dex binary built from the Go module proxy at a pinned version. Safe to run
-# again: each part is skipped when it is already there. The last line printed
-# is the path of the Dex binary; it is also written to $CACHE/dex-path.
+# Installs what the end-to-end tests need: Debian's chromium and nginx, and
+# two OpenID providers built from the Go module proxy at pinned versions: Dex
+# and the example provider of github.com/zitadel/oidc. Safe to run again:
+# each part is skipped when it is already there. The last line printed is the
+# path of the Dex binary; it is also written to $CACHE/dex-path, and the
+# zitadel example's path to $CACHE/zitadel-path.
 set -euo pipefail
 
 DEX_MODULE=github.com/dexidp/dex
@@ -13,9 +15,14 @@ DEX_VERSION=v0.0.0-20260303133905-11d2eeb52b42
 # lacks; the released api module takes its place.
 DEX_API_MODULE=github.com/dexidp/dex/api/v2
 DEX_API_VERSION=v2.4.0
+# The example OpenID provider of zitadel/oidc (example/server): in-memory
+# storage, a login form, users from a JSON file.
+ZITADEL_MODULE=github.com/zitadel/oidc/v3
+ZITADEL_VERSION=v3.51.17
 
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/rezigate-e2e"
 DEX_BIN="$CACHE/dex-$DEX_VERSION/dex"
+ZITADEL_BIN="$CACHE/zitadel-oidc-$ZITADEL_VERSION/server"
 
 log() { printf 'install.sh: %s\n' "$*" >&2; }
 
@@ -91,8 +98,31 @@ build_dex() {
 	log "built $DEX_BIN"
 }
 
+build_zitadel() {
+	if [[ -x $ZITADEL_BIN ]]; then
+		log "zitadel oidc example $ZITADEL_VERSION already built at $ZITADEL_BIN"
+		return
+	fi
+	local gobin
+	gobin=$(mktemp -d)
+	log "go install $ZITADEL_MODULE/example/server@$ZITADEL_VERSION (about a minute on 2 cores when nothing is cached)"
+	# pkg@version builds the module as released, whatever module the
+	# current directory is in; the caller's GOFLAGS do not apply. GOBIN is
+	# a fresh directory, so a failed build leaves nothing at $ZITADEL_BIN.
+	if ! (cd "$gobin" && GOFLAGS= GOBIN="$gobin" CGO_ENABLED=0 go install -trimpath "$ZITADEL_MODULE/example/server@$ZITADEL_VERSION"); then
+		rm -rf "$gobin"
+		exit 1
+	fi
+	mkdir -p "$(dirname "$ZITADEL_BIN")"
+	mv "$gobin/server" "$ZITADEL_BIN"
+	rm -rf "$gobin"
+	log "built $ZITADEL_BIN"
+}
+
 install_debs
 build_dex
+build_zitadel
 mkdir -p "$CACHE"
 printf '%s\n' "$DEX_BIN" >"$CACHE/dex-path"
+printf '%s\n' "$ZITADEL_BIN" >"$CACHE/zitadel-path"
 echo "$DEX_BIN"

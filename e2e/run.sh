@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Runs the end-to-end tests: installs Dex, Chromium and nginx if needed
-# (e2e/install.sh), then the tests, and lists the browser screenshots.
+# Runs the end-to-end tests: installs Dex, the zitadel oidc example,
+# Chromium and nginx if needed (e2e/install.sh), then the tests, and lists
+# the browser screenshots.
 # Extra arguments go to `go test`, e.g. e2e/run.sh -v -run TestNginx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 REZIGATE_E2E_DEX=$(bash e2e/install.sh | tail -n 1)
 export REZIGATE_E2E_DEX
+# install.sh leaves the zitadel example's path in its cache directory.
+REZIGATE_E2E_ZITADEL=$(cat "${XDG_CACHE_HOME:-$HOME/.cache}/rezigate-e2e/zitadel-path")
+export REZIGATE_E2E_ZITADEL
 export REZIGATE_E2E_SHOTS="${REZIGATE_E2E_SHOTS:-${TMPDIR:-/tmp}/rezigate-e2e-shots}"
 mkdir -p "$REZIGATE_E2E_SHOTS"
 rm -f "$REZIGATE_E2E_SHOTS"/*.png
