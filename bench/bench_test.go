@@ -125,17 +125,18 @@ func newFixture() (*fixture, error) {
 	}
 	secret := []byte(randomHex(32))
 	f.auth, err = middleware.New(middleware.Options{
-		Provider: op, Rezi: rc, PublicURL: public,
+		Provider: op, PublicURL: public,
 		SessionSecrets: [][]byte{secret}, CookieName: cookieName, InsecureCookies: true,
 		UIDSecret: []byte(randomHex(32)), AllowedEmailDomains: []string{"example.com"},
-		LoginURL: "/login/", ReziRateLimit: -1, ServeHealth: true, Metrics: metrics, Logger: log,
+		Handoff:     middleware.Handoff{Rezi: rc, LoginURL: "/login/", RateLimit: -1},
+		ServeHealth: true, Metrics: metrics, Logger: log,
 	})
 	if err != nil {
 		return nil, err
 	}
 	up, _ := url.Parse("http://upstream.invalid")
 	px, err := proxy.New(proxy.Options{
-		Upstream: up, Transport: f.upstream, Identity: middleware.Identity,
+		Upstream: up, Transport: f.upstream, Identity: identity,
 		StripHeaders: []string{"X-Auth-Request-Email", "X-Auth-Request-User"}, StripCookies: f.auth.OwnCookie, Logger: log,
 	})
 	if err != nil {
@@ -394,4 +395,11 @@ func ratioBench(b *testing.B, denName string, den http.Handler, denPath string, 
 	if tDen > 0 {
 		b.ReportMetric(float64(tNum)/float64(tDen), "ratio")
 	}
+}
+
+// identity is proxy.Options.Identity for requests that went through
+// (*middleware.Auth).Wrap, as the command wires it.
+func identity(r *http.Request) (email, uid string, ok bool) {
+	u, ok := middleware.UserFromContext(r.Context())
+	return u.Email, u.UID, ok
 }

@@ -5,8 +5,12 @@
 //
 //	provider, err := oidc.New(ctx, oidc.Options{IssuerURL: …, ClientID: …, ClientSecret: …, RedirectURL: publicURL + "/oauth2/callback"})
 //	client, err := rezi.New(rezi.Options{PrivateKey: os.Getenv("REZIGATE_REZI_PRIVATE_KEY")})
-//	auth, err := middleware.New(middleware.Options{Provider: provider, Rezi: client, PublicURL: publicURL, …})
+//	auth, err := middleware.New(middleware.Options{Provider: provider, PublicURL: publicURL, …,
+//		Handoff: middleware.Handoff{Rezi: client, LoginURL: "https://rms.example.com/login/"}})
 //	http.ListenAndServe(addr, auth.Wrap(app))
+//
+// New checks its Options with [Options.Validate], which reports every bad
+// field at once; zero fields take the Default constants.
 //
 // The wrapped handler serves these paths itself:
 //

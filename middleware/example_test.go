@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/rezigate/rezigate/internal/demo"
 	"github.com/rezigate/rezigate/middleware"
@@ -75,4 +76,24 @@ func ExampleUserFromContext() {
 	handler(rec, httptest.NewRequest("GET", "/", nil))
 	fmt.Println(rec.Code)
 	// Output: 401
+}
+
+// Validate names every bad field at once, and never a secret's value.
+func ExampleOptions_Validate() {
+	err := middleware.Options{
+		PublicURL:       "http://rms.example.com/app",
+		SessionSecrets:  [][]byte{[]byte("too-short")},
+		SessionMaxAge:   -time.Hour,
+		MaxStateCookies: -1,
+		Handoff:         middleware.Handoff{LoginURL: "//evil.example/login"},
+	}.Validate()
+	fmt.Println(err)
+	// Output:
+	// middleware: Provider: required
+	// middleware: PublicURL: must have no path: the middleware serves from the root of its host
+	// middleware: SessionSecrets[0]: must be at least 32 bytes, got 9
+	// middleware: SessionMaxAge: must not be negative
+	// middleware: UIDSecret: required: a secret of 32 bytes or more
+	// middleware: MaxStateCookies: must not be negative
+	// middleware: Handoff.LoginURL: must be an absolute http or https URL, or a local path starting with a single /
 }

@@ -130,10 +130,11 @@ func newEnv(t *testing.T, eo envOptions) *env {
 		t.Fatal(err)
 	}
 	opts := Options{
-		Provider: p, Rezi: rc, PublicURL: public,
+		Provider: p, PublicURL: public,
 		SessionSecrets: [][]byte{[]byte(testSessionKey)}, InsecureCookies: true,
 		UIDSecret: []byte(testUIDSecret), AllowedEmailDomains: []string{"example.com"},
-		LoginURL: rmsSrv.URL + "/login/", ServeHealth: true, ProviderSignOut: true, Logger: log,
+		Handoff:     Handoff{Rezi: rc, LoginURL: rmsSrv.URL + "/login/"},
+		ServeHealth: true, Logger: log,
 	}
 	if eo.mod != nil {
 		eo.mod(&opts)
@@ -144,7 +145,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	}
 	up, _ := url.Parse(rmsSrv.URL)
 	pub, _ := url.Parse(public)
-	px, err := proxy.New(proxy.Options{Upstream: up, PublicURL: pub, Identity: Identity, StripCookies: e.auth.OwnCookie, Logger: log})
+	px, err := proxy.New(proxy.Options{Upstream: up, PublicURL: pub, Identity: identity, StripCookies: e.auth.OwnCookie, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +154,12 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	t.Cleanup(e.srv.Close)
 	e.client = newClient()
 	return e
+}
+
+// identity is proxy.Options.Identity for requests that went through Wrap.
+func identity(r *http.Request) (email, uid string, ok bool) {
+	u, ok := UserFromContext(r.Context())
+	return u.Email, u.UID, ok
 }
 
 func newClient() *http.Client {

@@ -122,11 +122,12 @@ func (w *statusWriter) status() int {
 	return w.code
 }
 
-// logAccess writes one line per request. It never logs the query string,
-// cookies or headers: they carry codes, states and tokens.
+// logAccess counts the request and writes one line for it, unless
+// Options.NoAccessLog is set. It never logs the query string, cookies or
+// headers: they carry codes, states and tokens.
 func (a *Auth) logAccess(r *http.Request, id, route string, status int, d time.Duration, u *User) {
 	a.metrics.request(route, status, d)
-	if !a.log.Enabled(context.Background(), slog.LevelInfo) {
+	if a.opts.NoAccessLog || !a.log.Enabled(context.Background(), slog.LevelInfo) {
 		return
 	}
 	attrs := []slog.Attr{

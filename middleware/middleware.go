@@ -9,25 +9,37 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/rezigate/rezigate/internal/localpath"
+	"github.com/rezigate/rezigate/internal/loopback"
+	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/internal/session"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/rezi"
 )
 
-// Defaults for zero Options fields.
+// Defaults for zero Options fields, and the limits Validate enforces.
 const (
 	DefaultCookieName      = "_rezigate"
 	DefaultSessionMaxAge   = 8 * time.Hour
 	DefaultMaxStateCookies = 5
-	DefaultReziRateLimit   = 10
+	// DefaultRateLimit is Handoff.RateLimit when it is zero: /rezi calls
+	// per minute per uid.
+	DefaultRateLimit = 10
+	// MaxSessionMaxAge is the longest SessionMaxAge accepted.
+	MaxSessionMaxAge = 30 * 24 * time.Hour
 	// MinSecretLen is the shortest session or uid secret accepted, in bytes.
 	MinSecretLen = session.MinSecretLen
+	// maxCookieName is the longest CookieName accepted, in bytes.
+	maxCookieName = 64
+	// maxRequestID is the longest id from Options.RequestID that is used.
+	maxRequestID = 128
 	// stateInfix separates the cookie name from a sign-in attempt's state
 	// in the name of that attempt's cookie.
 	stateInfix = "_st_"
@@ -36,64 +48,65 @@ const (
 )
 
 // Options configure the middleware. Provider, PublicURL, SessionSecrets
-// and UIDSecret are required; LoginURL is required when Rezi is set.
+// and UIDSecret are required, and Handoff.LoginURL when Handoff.Rezi is
+// set; every other zero field means its documented default.
 type Options struct {
 	// Provider signs users in. Required.
 	Provider *oidc.Provider
-	// Rezi mints RMS login tokens. Nil means /rezi answers 404.
-	Rezi *rezi.Client
-	// PublicURL is the external base URL of the site (scheme and host, no
-	// path), used to build absolute redirect targets. Required.
+	// PublicURL is the external base URL of the site: an absolute http(s)
+	// URL with a host and no user info, path, query or fragment (a single
+	// trailing "/" is allowed), used to build absolute redirect targets.
+	// Required.
 	PublicURL string
-	// SessionSecrets seal the session and sign-in state cookies; each must
-	// be at least MinSecretLen bytes. The first seals new cookies, all open
-	// them: put a new secret first to rotate, and remove an old one to sign
-	// out everyone whose cookie it sealed. Required.
+	// SessionSecrets seal the session and sign-in state cookies; at least
+	// one is required, and each must be at least MinSecretLen bytes. The
+	// first seals new cookies, all open them: put a new secret first to
+	// rotate, and remove an old one to sign out everyone whose cookie it
+	// sealed.
 	SessionSecrets [][]byte
 	// CookieName names the session cookie; sign-in state cookies are named
-	// CookieName + "_st_" + a per-attempt suffix. Empty means DefaultCookieName.
+	// CookieName + "_st_" + a per-attempt suffix. Empty means
+	// DefaultCookieName; otherwise 1 to 64 letters, digits or any of
+	// !#$%&'*+-.^_`|~ (an RFC 6265 token).
 	// Unless InsecureCookies is set, every name gets the "__Host-" prefix,
 	// so that no other host of the same site can plant a cookie that
 	// shadows them; the name itself must therefore not start with "__".
 	CookieName string
-	// SessionMaxAge is how long a session lasts. Zero means DefaultSessionMaxAge.
+	// SessionMaxAge is how long a session lasts. Zero means
+	// DefaultSessionMaxAge; negative or more than MaxSessionMaxAge is an
+	// error.
 	SessionMaxAge time.Duration
-	// InsecureCookies drops the Secure flag from cookies, so they travel
-	// over plain http. It MUST NOT be set when the site is reachable over
-	// https or from another machine: the session cookie would then be sent
-	// in clear text. It exists for local testing only.
+	// InsecureCookies drops the Secure flag (and the "__Host-" prefix) from
+	// cookies, so they travel over plain http. It MUST NOT be set when the
+	// site is reachable over https or from another machine: the session
+	// cookie would then be sent in clear text. It exists for local testing
+	// only. Without it, a PublicURL of plain http is accepted only on a
+	// loopback host, since browsers drop Secure cookies elsewhere.
 	InsecureCookies bool
-	// UIDSecret keys the uid derivation. At least MinSecretLen bytes.
-	// Changing it changes every user's uid, which detaches users from
-	// their RMS accounts: never change it once users exist. Required.
+	// UIDSecret keys the uid derivation. Required, at least MinSecretLen
+	// bytes. Changing it changes every user's uid, which detaches users
+	// from their RMS accounts: never change it once users exist.
 	UIDSecret []byte
 	// AllowedEmailDomains limits sign-in to these email domains (matched
-	// case-insensitively and exactly; no subdomains). Empty allows any.
+	// case-insensitively and exactly; no subdomains). Each must be a DNS
+	// name such as "example.com": no "@", wildcard or trailing dot, and a
+	// Unicode domain in its xn-- form. Empty allows any.
 	AllowedEmailDomains []string
 	// AllowUnverifiedEmail admits users whose ID token does not say
 	// email_verified=true. Zero (false) refuses them, which is what keeps an
 	// attacker from registering someone else's address at a lax provider.
 	AllowUnverifiedEmail bool
-	// ProviderSignOut sends the browser to the provider's
-	// end_session_endpoint after clearing the session, when the provider
-	// has one. False only clears the local session.
-	ProviderSignOut bool
-	// LoginURL is the RMS login URL that /rezi redirects to with the user
-	// token: absolute http(s), or a local path resolved against PublicURL.
-	LoginURL string
-	// OpenOnboarding is the default for the openOnboarding option of the
-	// RMS login URL; a /rezi?openOnboarding= query overrides it.
-	OpenOnboarding bool
-	// CloseOnboardingRedirect is the default for closeOnboardingRedirect
-	// (a local path); empty means the option is not sent. A
-	// /rezi?closeOnboardingRedirect= query overrides it.
-	CloseOnboardingRedirect string
-	// ReziRateLimit is how many /rezi requests one uid may make per minute.
-	// Zero means DefaultReziRateLimit; negative disables the limit.
-	ReziRateLimit int
+	// SkipProviderSignOut makes sign-out clear only the local session.
+	// Zero (false) also sends the browser to the provider's
+	// end_session_endpoint, when the provider has one, so that the next
+	// sign-in asks for credentials again.
+	SkipProviderSignOut bool
 	// MaxStateCookies caps the sign-in attempts one browser may have in
-	// flight; starting another drops the oldest. Zero means DefaultMaxStateCookies.
+	// flight; starting another drops the oldest. Zero means
+	// DefaultMaxStateCookies; negative is an error.
 	MaxStateCookies int
+	// Handoff configures /rezi, the hand-off into the Rezi RMS.
+	Handoff Handoff
 	// ServeHealth makes the middleware answer GET /healthz (200 while the
 	// process runs) and GET /readyz (200 once the provider's discovery
 	// document is loaded, 503 before) without a session.
@@ -101,11 +114,160 @@ type Options struct {
 	// RedactEmail keeps email addresses out of info-level access logs,
 	// which then name users by uid only.
 	RedactEmail bool
+	// NoAccessLog turns the access log off: no line at all per request.
+	// Failures are still logged, and Metrics still counts requests.
+	NoAccessLog bool
+	// RequestID returns the id of a request, shown on error pages, sent
+	// in the X-Request-Id response header and written to every log line
+	// about the request; it may take one from a trusted edge proxy's
+	// header. Nil means a fresh random id. An id that is empty, longer
+	// than 128 bytes or has anything but letters, digits and ._- in it is
+	// replaced by a fresh one, since it ends up in headers and pages.
+	RequestID func(*http.Request) string
 	// Metrics, when not nil, receives request, sign-in and Rezi counts.
 	// Build it with NewMetrics.
 	Metrics *Metrics
 	// Logger receives access logs and failures. Nil means slog.Default().
 	Logger *slog.Logger
+}
+
+// Handoff configures /rezi: a signed-in user's token from Rezi, then a
+// redirect into the RMS with it.
+type Handoff struct {
+	// Rezi mints RMS login tokens. Nil means /rezi answers 404.
+	Rezi *rezi.Client
+	// LoginURL is the RMS login URL that /rezi redirects to with the user
+	// token: an absolute http(s) URL without user info or fragment, or a
+	// local path (starting with a single "/") resolved against PublicURL.
+	// Required when Rezi is set.
+	LoginURL string
+	// OpenOnboarding is the default for the openOnboarding option of the
+	// RMS login URL; a /rezi?openOnboarding= query overrides it.
+	OpenOnboarding bool
+	// CloseOnboardingRedirect is the default for closeOnboardingRedirect,
+	// a local path starting with a single "/"; empty means the option is
+	// not sent. A /rezi?closeOnboardingRedirect= query overrides it.
+	CloseOnboardingRedirect string
+	// RateLimit is how many /rezi requests one uid may make per minute.
+	// Zero means DefaultRateLimit; negative turns the limit off.
+	RateLimit int
+}
+
+// Validate reports every problem with o at once: errors.Join of
+// *optionerr.Error values, one per field, each reading
+// "middleware: Field: what is wrong". It does no I/O and never includes a
+// secret, or any other field's value, in its result; nil means New
+// accepts o.
+func (o Options) Validate() error {
+	var errs []error
+	add := func(field, format string, args ...any) {
+		errs = append(errs, optionerr.New("middleware", field, format, args...))
+	}
+	if o.Provider == nil {
+		add("Provider", "required")
+	}
+	pub, msg := parsePublicURL(o.PublicURL)
+	if msg != "" {
+		add("PublicURL", "%s", msg)
+	}
+	if len(o.SessionSecrets) == 0 {
+		add("SessionSecrets", "required: at least one secret of %d bytes or more", MinSecretLen)
+	}
+	for i, s := range o.SessionSecrets {
+		if len(s) < MinSecretLen {
+			add(fmt.Sprintf("SessionSecrets[%d]", i), "must be at least %d bytes, got %d", MinSecretLen, len(s))
+		}
+	}
+	if o.CookieName != "" {
+		if !validCookieName(o.CookieName) {
+			add("CookieName", "must be 1 to %d letters, digits or any of !#$%%&'*+-.^_`|~", maxCookieName)
+		} else if strings.HasPrefix(o.CookieName, "__") {
+			add("CookieName", "must not start with __ (the __Host- prefix is added unless InsecureCookies is set)")
+		}
+	}
+	switch {
+	case o.SessionMaxAge < 0:
+		add("SessionMaxAge", "must not be negative")
+	case o.SessionMaxAge > MaxSessionMaxAge:
+		add("SessionMaxAge", "must be at most 30 days (%v)", MaxSessionMaxAge)
+	}
+	if !o.InsecureCookies && pub != nil && pub.Scheme == "http" && !loopback.Host(pub.Hostname()) {
+		add("InsecureCookies", "is false but PublicURL is plain http on a non-loopback host, so browsers would drop every cookie; use https")
+	}
+	switch {
+	case len(o.UIDSecret) == 0:
+		add("UIDSecret", "required: a secret of %d bytes or more", MinSecretLen)
+	case len(o.UIDSecret) < MinSecretLen:
+		add("UIDSecret", "must be at least %d bytes, got %d", MinSecretLen, len(o.UIDSecret))
+	}
+	for i, d := range o.AllowedEmailDomains {
+		if !validDomain(strings.ToLower(d)) {
+			add(fmt.Sprintf("AllowedEmailDomains[%d]", i), `must be a domain name such as "example.com" (no "@", no wildcard, no trailing dot)`)
+		}
+	}
+	if o.MaxStateCookies < 0 {
+		add("MaxStateCookies", "must not be negative")
+	}
+	h := o.Handoff
+	switch {
+	case h.LoginURL == "":
+		if h.Rezi != nil {
+			add("Handoff.LoginURL", "required when Handoff.Rezi is set")
+		}
+	default:
+		if msg := checkLoginURL(h.LoginURL); msg != "" {
+			add("Handoff.LoginURL", "%s", msg)
+		}
+	}
+	if h.CloseOnboardingRedirect != "" && !localpath.Valid(h.CloseOnboardingRedirect) {
+		add("Handoff.CloseOnboardingRedirect", "must be a local path starting with a single /, such as /dashboard")
+	}
+	return errors.Join(errs...)
+}
+
+// parsePublicURL returns PublicURL parsed, with any trailing "/" removed,
+// or what is wrong with it.
+func parsePublicURL(raw string) (*url.URL, string) {
+	if raw == "" {
+		return nil, "required"
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Hostname() == "" || u.Opaque != "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, "must be an absolute http or https URL with a host"
+	}
+	if u.User != nil {
+		return nil, "must not contain a user name or password"
+	}
+	if strings.ContainsAny(raw, "?#") {
+		return nil, "must not have a query or fragment"
+	}
+	if u.Path != "" && u.Path != "/" {
+		return nil, "must have no path: the middleware serves from the root of its host"
+	}
+	u.Path, u.RawPath = "", ""
+	return u, ""
+}
+
+// checkLoginURL returns what is wrong with a Handoff.LoginURL, or "".
+func checkLoginURL(raw string) string {
+	const msg = "must be an absolute http or https URL, or a local path starting with a single /"
+	if strings.HasPrefix(raw, "/") {
+		if !localpath.Valid(raw) {
+			return msg
+		}
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Hostname() == "" || u.Opaque != "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return msg
+	}
+	if u.User != nil {
+		return "must not contain a user name or password"
+	}
+	if strings.Contains(raw, "#") {
+		return "must not have a fragment"
+	}
+	return ""
 }
 
 // LogValue keeps secrets out of logs.
@@ -115,7 +277,7 @@ func (o Options) LogValue() slog.Value {
 		slog.String("cookie_name", o.CookieName),
 		slog.String("session_secrets", "REDACTED"),
 		slog.String("uid_secret", "REDACTED"),
-		slog.String("login_url", o.LoginURL),
+		slog.String("login_url", o.Handoff.LoginURL),
 	)
 }
 
@@ -163,11 +325,11 @@ type Auth struct {
 	csrf *http.CrossOriginProtection
 }
 
-// New validates opts and returns the middleware. It does no network I/O.
+// New validates opts and returns the middleware; an invalid opts gets
+// Validate's error unchanged. It does no network I/O.
 func New(opts Options) (*Auth, error) {
-	var errs []error
-	if opts.Provider == nil {
-		errs = append(errs, errors.New("middleware: Provider: required"))
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	if opts.CookieName == "" {
 		opts.CookieName = DefaultCookieName
@@ -175,18 +337,16 @@ func New(opts Options) (*Auth, error) {
 	if opts.SessionMaxAge == 0 {
 		opts.SessionMaxAge = DefaultSessionMaxAge
 	}
-	if opts.MaxStateCookies <= 0 {
+	if opts.MaxStateCookies == 0 {
 		opts.MaxStateCookies = DefaultMaxStateCookies
 	}
-	if opts.ReziRateLimit == 0 {
-		opts.ReziRateLimit = DefaultReziRateLimit
+	if opts.Handoff.RateLimit == 0 {
+		opts.Handoff.RateLimit = DefaultRateLimit
 	}
+	// Copies, so that a caller changing its slices later changes nothing.
+	opts.SessionSecrets = slices.Clone(opts.SessionSecrets)
+	opts.UIDSecret = slices.Clone(opts.UIDSecret)
 	baseName := opts.CookieName
-	if !validCookieName(baseName) {
-		errs = append(errs, errors.New("middleware: CookieName: not a valid cookie name"))
-	} else if strings.HasPrefix(baseName, "__") {
-		errs = append(errs, errors.New("middleware: CookieName: must not start with __ (the __Host- prefix is added when cookies are Secure)"))
-	}
 	if !opts.InsecureCookies {
 		opts.CookieName = hostPrefix + baseName
 	}
@@ -197,76 +357,40 @@ func New(opts Options) (*Auth, error) {
 	if a.log == nil {
 		a.log = slog.Default()
 	}
-	pu, err := url.Parse(opts.PublicURL)
-	if err != nil || pu.Host == "" || (pu.Scheme != "http" && pu.Scheme != "https") || (pu.Path != "" && pu.Path != "/") || pu.RawQuery != "" || pu.Fragment != "" {
-		errs = append(errs, errors.New("middleware: PublicURL: must be an absolute http(s) URL without path, query or fragment"))
-	} else {
-		pu.Path = ""
-		a.publicURL = pu
-		a.csrf = http.NewCrossOriginProtection()
-		// Behind a proxy that rewrites Host, Origin still names the public URL.
-		if err := a.csrf.AddTrustedOrigin(pu.String()); err != nil {
-			errs = append(errs, fmt.Errorf("middleware: PublicURL: %w", err))
-		}
+	a.publicURL, _ = parsePublicURL(opts.PublicURL)
+	a.csrf = http.NewCrossOriginProtection()
+	// Behind a proxy that rewrites Host, Origin still names the public URL.
+	if err := a.csrf.AddTrustedOrigin(a.publicURL.String()); err != nil {
+		return nil, fmt.Errorf("middleware: PublicURL: %w", err)
 	}
+	var err error
 	if a.codec, err = session.NewCodec(opts.SessionSecrets, opts.SessionMaxAge); err != nil {
-		errs = append(errs, fmt.Errorf("middleware: SessionSecrets: %w", err))
-	} else {
-		a.stateCodec, _ = session.NewCodec(opts.SessionSecrets, stateMaxAge)
+		return nil, fmt.Errorf("middleware: SessionSecrets: %w", err)
 	}
-	if len(opts.UIDSecret) < MinSecretLen {
-		errs = append(errs, fmt.Errorf("middleware: UIDSecret: must be at least %d bytes", MinSecretLen))
+	if a.stateCodec, err = session.NewCodec(opts.SessionSecrets, stateMaxAge); err != nil {
+		return nil, fmt.Errorf("middleware: SessionSecrets: %w", err)
 	}
 	a.domains = make(map[string]bool, len(opts.AllowedEmailDomains))
 	for _, d := range opts.AllowedEmailDomains {
-		d = strings.ToLower(strings.TrimSpace(d))
-		if d == "" || strings.ContainsAny(d, "@ /") {
-			errs = append(errs, fmt.Errorf("middleware: AllowedEmailDomains: %q is not a domain", d))
-		}
-		a.domains[d] = true
+		a.domains[strings.ToLower(d)] = true
 	}
-	if opts.Rezi != nil {
-		a.loginURL, err = resolveLoginURL(opts.LoginURL, a.publicURL)
+	if opts.Handoff.LoginURL != "" {
+		rel, err := url.Parse(opts.Handoff.LoginURL)
 		if err != nil {
-			errs = append(errs, err)
+			return nil, errors.New("middleware: Handoff.LoginURL: not a URL") // Validate parsed it already
 		}
+		a.loginURL = a.publicURL.ResolveReference(rel)
 	}
-	if opts.CloseOnboardingRedirect != "" && !localpath.Valid(opts.CloseOnboardingRedirect) {
-		errs = append(errs, errors.New("middleware: CloseOnboardingRedirect: must be a local path starting with a single /"))
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	if opts.ReziRateLimit > 0 {
-		a.limiter = newLimiter(opts.ReziRateLimit, time.Minute)
+	if opts.Handoff.RateLimit > 0 {
+		a.limiter = newLimiter(opts.Handoff.RateLimit, time.Minute)
 	}
 	return a, nil
 }
 
-func resolveLoginURL(raw string, public *url.URL) (*url.URL, error) {
-	if raw == "" {
-		return nil, errors.New("middleware: LoginURL: required when Rezi is set")
-	}
-	if localpath.Valid(raw) {
-		if public == nil {
-			return nil, errors.New("middleware: LoginURL: a path needs a valid PublicURL")
-		}
-		rel, err := url.Parse(raw)
-		if err != nil {
-			return nil, errors.New("middleware: LoginURL: not a valid path")
-		}
-		return public.ResolveReference(rel), nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || u.Fragment != "" {
-		return nil, errors.New("middleware: LoginURL: must be an absolute http(s) URL or a local path")
-	}
-	return u, nil
-}
-
-// validCookieName accepts RFC 6265 token characters only.
+// validCookieName accepts RFC 6265 token characters only, at most
+// maxCookieName of them.
 func validCookieName(s string) bool {
-	if s == "" || len(s) > 64 {
+	if s == "" || len(s) > maxCookieName {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -276,6 +400,60 @@ func validCookieName(s string) bool {
 		}
 	}
 	return true
+}
+
+// validDomain reports whether s looks like a lower-case DNS name: ASCII
+// labels of 1 to 63 letters, digits and inner hyphens, at most 253 bytes,
+// and not an IP address. Unicode domains are written in their xn-- form.
+func validDomain(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+				return false
+			}
+		}
+	}
+	// An all-digit last label is an IPv4 address in some spelling, not a
+	// domain.
+	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
+}
+
+// validRequestID reports whether an id from Options.RequestID may be
+// used: 1 to maxRequestID letters, digits, '.', '_' or '-'.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c == '.' || c == '_' || c == '-' {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// requestID returns the id of r: Options.RequestID's when it is usable,
+// a fresh random one otherwise.
+func (a *Auth) requestID(r *http.Request) string {
+	if a.opts.RequestID != nil {
+		if id := a.opts.RequestID(r); validRequestID(id) {
+			return id
+		}
+	}
+	return requestid.New()
 }
 
 // uid derives the stable, opaque user id sent to Rezi and upstreams.
@@ -304,7 +482,7 @@ func (a *Auth) UID(subject string) string {
 func (a *Auth) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := requestid.New()
+		id := a.requestID(r)
 		w.Header()[requestid.Header] = []string{id}
 		sw := &statusWriter{ResponseWriter: w}
 		sw.watchBody(r)
@@ -443,14 +621,4 @@ func (a *Auth) sessionUser(r *http.Request) (*User, bool) {
 		return true
 	})
 	return u, u != nil
-}
-
-// Identity returns the signed-in user of r as proxy.Options.Identity
-// expects it, for requests that went through (*Auth).Wrap.
-func Identity(r *http.Request) (email, uid string, ok bool) {
-	u, ok := r.Context().Value(userKey{}).(*User)
-	if !ok {
-		return "", "", false
-	}
-	return u.Email, u.UID, true
 }

@@ -5,14 +5,19 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/rezi"
 )
 
-func TestNewRejects(t *testing.T) {
+// validOptions returns Options that New accepts, with a Provider that
+// never becomes ready (nothing listens at its issuer) and a Rezi client.
+func validOptions(t *testing.T) Options {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	p, err := oidc.New(ctx, oidc.Options{IssuerURL: "http://" + freeAddr(t), ClientID: "c", RedirectURL: "http://127.0.0.1:1/oauth2/callback", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -21,43 +26,163 @@ func TestNewRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := func() Options {
-		return Options{Provider: p, Rezi: rc, PublicURL: "https://rms.example.com", SessionSecrets: [][]byte{[]byte(testSessionKey)}, UIDSecret: []byte(testUIDSecret), LoginURL: "/login/"}
+	return Options{
+		Provider: p, PublicURL: "https://rms.example.com",
+		SessionSecrets: [][]byte{[]byte(testSessionKey)}, UIDSecret: []byte(testUIDSecret),
+		Handoff: Handoff{Rezi: rc, LoginURL: "/login/"},
 	}
-	if _, err := New(good()); err != nil {
-		t.Fatalf("New(valid options) = %v", err)
-	}
+}
+
+// TestValidate has one case per rule: each changes a valid Options and
+// lists the field errors it expects, in order, as "Field: message start".
+func TestValidate(t *testing.T) {
+	good := validOptions(t)
+	secret := func(n int) []byte { return []byte(strings.Repeat("s", n)) }
 	tests := []struct {
-		name string
-		mod  func(*Options)
-		want string
+		name   string
+		mutate func(*Options)
+		want   []string // nil means valid
 	}{
-		{"no provider", func(o *Options) { o.Provider = nil }, "Provider"},
-		{"relative public url", func(o *Options) { o.PublicURL = "/x" }, "PublicURL"},
-		{"public url with path", func(o *Options) { o.PublicURL = "https://rms.example.com/app" }, "PublicURL"},
-		{"no session secret", func(o *Options) { o.SessionSecrets = nil }, "SessionSecrets"},
-		{"short session secret", func(o *Options) { o.SessionSecrets = [][]byte{[]byte("short")} }, "SessionSecrets"},
-		{"short uid secret", func(o *Options) { o.UIDSecret = []byte("short") }, "UIDSecret"},
-		{"bad cookie name", func(o *Options) { o.CookieName = "a;b" }, "CookieName"},
-		{"cookie name with its own prefix", func(o *Options) { o.CookieName = "__Host-x" }, "CookieName"},
-		{"bad domain", func(o *Options) { o.AllowedEmailDomains = []string{"a@b.com"} }, "AllowedEmailDomains"},
-		{"no login url", func(o *Options) { o.LoginURL = "" }, "LoginURL"},
-		{"login url scheme", func(o *Options) { o.LoginURL = "javascript:alert(1)" }, "LoginURL"},
-		{"login url protocol-relative", func(o *Options) { o.LoginURL = "//evil.com/login" }, "LoginURL"},
-		{"bad close redirect", func(o *Options) { o.CloseOnboardingRedirect = "https://evil.com" }, "CloseOnboardingRedirect"},
+		{"valid", func(o *Options) {}, nil},
+		{"public url with trailing slash", func(o *Options) { o.PublicURL = "https://rms.example.com/" }, nil},
+		{"public url with port", func(o *Options) { o.PublicURL = "https://rms.example.com:8443" }, nil},
+		{"http public url on 127.0.0.1", func(o *Options) { o.PublicURL = "http://127.0.0.1:4180" }, nil},
+		{"http public url on localhost", func(o *Options) { o.PublicURL = "http://localhost:4180" }, nil},
+		{"http public url elsewhere with insecure cookies", func(o *Options) {
+			o.PublicURL, o.InsecureCookies = "http://rms.internal.example", true
+		}, nil},
+		{"cookie name with symbols", func(o *Options) { o.CookieName = "rezigate.v1!" }, nil},
+		{"cookie name of 64 bytes", func(o *Options) { o.CookieName = strings.Repeat("a", 64) }, nil},
+		{"one secret of exactly 32 bytes", func(o *Options) { o.SessionSecrets = [][]byte{secret(32)} }, nil},
+		{"two secrets", func(o *Options) { o.SessionSecrets = [][]byte{secret(40), secret(32)} }, nil},
+		{"uid secret of exactly 32 bytes", func(o *Options) { o.UIDSecret = secret(32) }, nil},
+		{"max age of 30 days", func(o *Options) { o.SessionMaxAge = 30 * 24 * time.Hour }, nil},
+		{"domains", func(o *Options) {
+			o.AllowedEmailDomains = []string{"example.com", "xn--bcher-kva.example", "corp", "1password.com"}
+		}, nil},
+		{"domain in capitals", func(o *Options) { o.AllowedEmailDomains = []string{"Example.COM"} }, nil},
+		{"state cookies", func(o *Options) { o.MaxStateCookies = 1 }, nil},
+		{"no rezi, no login url", func(o *Options) { o.Handoff = Handoff{} }, nil},
+		{"login url absolute", func(o *Options) { o.Handoff.LoginURL = "https://app.example.com/login/" }, nil},
+		{"login url with query", func(o *Options) { o.Handoff.LoginURL = "https://app.example.com/login/?tenant=a" }, nil},
+		{"login url path with query", func(o *Options) { o.Handoff.LoginURL = "/login/?tenant=a" }, nil},
+		{"close onboarding redirect", func(o *Options) { o.Handoff.CloseOnboardingRedirect = "/dashboard/education" }, nil},
+		{"rate limit off", func(o *Options) { o.Handoff.RateLimit = -1 }, nil},
+		{"rate limit", func(o *Options) { o.Handoff.RateLimit = 100 }, nil},
+
+		{"no provider", func(o *Options) { o.Provider = nil }, []string{"Provider: required"}},
+		{"public url missing", func(o *Options) { o.PublicURL = "" }, []string{"PublicURL: required"}},
+		{"public url relative", func(o *Options) { o.PublicURL = "/x" }, []string{"PublicURL: must be an absolute http or https URL"}},
+		{"public url without scheme", func(o *Options) { o.PublicURL = "rms.example.com" }, []string{"PublicURL: must be an absolute http or https URL"}},
+		{"public url other scheme", func(o *Options) { o.PublicURL = "ftp://rms.example.com" }, []string{"PublicURL: must be an absolute http or https URL"}},
+		{"public url without host", func(o *Options) { o.PublicURL = "https:///path" }, []string{"PublicURL: must be an absolute http or https URL"}},
+		{"public url with path", func(o *Options) { o.PublicURL = "https://rms.example.com/app" }, []string{"PublicURL: must have no path"}},
+		{"public url with query", func(o *Options) { o.PublicURL = "https://rms.example.com/?a=b" }, []string{"PublicURL: must not have a query or fragment"}},
+		{"public url with empty fragment", func(o *Options) { o.PublicURL = "https://rms.example.com#" }, []string{"PublicURL: must not have a query or fragment"}},
+		{"public url with user", func(o *Options) { o.PublicURL = "https://u:" + testSessionKey + "@rms.example.com" }, []string{"PublicURL: must not contain a user name or password"}},
+		{"secure cookies over plain http", func(o *Options) { o.PublicURL = "http://rms.example.com" }, []string{"InsecureCookies: is false but PublicURL is plain http"}},
+		{"secure cookies over http on a loopback look-alike", func(o *Options) { o.PublicURL = "http://127.0.0.1.example.com" }, []string{"InsecureCookies: is false"}},
+		{"no session secrets", func(o *Options) { o.SessionSecrets = nil }, []string{"SessionSecrets: required"}},
+		{"empty session secrets", func(o *Options) { o.SessionSecrets = [][]byte{} }, []string{"SessionSecrets: required"}},
+		{"short session secret", func(o *Options) { o.SessionSecrets = [][]byte{[]byte("short")} }, []string{"SessionSecrets[0]: must be at least 32 bytes, got 5"}},
+		{"short second session secret", func(o *Options) { o.SessionSecrets = [][]byte{secret(32), secret(5)} }, []string{"SessionSecrets[1]: must be at least 32 bytes, got 5"}},
+		{"empty session secret", func(o *Options) { o.SessionSecrets = [][]byte{nil} }, []string{"SessionSecrets[0]: must be at least 32 bytes, got 0"}},
+		{"two short session secrets", func(o *Options) { o.SessionSecrets = [][]byte{secret(1), secret(40), secret(31)} }, []string{"SessionSecrets[0]:", "SessionSecrets[2]:"}},
+		{"negative max age", func(o *Options) { o.SessionMaxAge = -time.Second }, []string{"SessionMaxAge: must not be negative"}},
+		{"max age over 30 days", func(o *Options) { o.SessionMaxAge = 31 * 24 * time.Hour }, []string{"SessionMaxAge: must be at most 30 days"}},
+		{"no uid secret", func(o *Options) { o.UIDSecret = nil }, []string{"UIDSecret: required"}},
+		{"short uid secret", func(o *Options) { o.UIDSecret = secret(31) }, []string{"UIDSecret: must be at least 32 bytes, got 31"}},
+		{"cookie name with space", func(o *Options) { o.CookieName = "my cookie" }, []string{"CookieName: must be 1 to 64"}},
+		{"cookie name with =", func(o *Options) { o.CookieName = "a=b" }, []string{"CookieName: must be 1 to 64"}},
+		{"cookie name with ;", func(o *Options) { o.CookieName = "a;b" }, []string{"CookieName: must be 1 to 64"}},
+		{"cookie name not ASCII", func(o *Options) { o.CookieName = "sessión" }, []string{"CookieName: must be 1 to 64"}},
+		{"cookie name too long", func(o *Options) { o.CookieName = strings.Repeat("a", 65) }, []string{"CookieName: must be 1 to 64"}},
+		{"cookie name with its own prefix", func(o *Options) { o.CookieName = "__Host-x" }, []string{"CookieName: must not start with __"}},
+		{"domain with @", func(o *Options) { o.AllowedEmailDomains = []string{"a@b.com"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
+		{"domain starting with @", func(o *Options) { o.AllowedEmailDomains = []string{"@example.com"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
+		{"domain wildcard", func(o *Options) { o.AllowedEmailDomains = []string{"ok.example", "*.example.com"} }, []string{"AllowedEmailDomains[1]: must be a domain name"}},
+		{"domain trailing dot", func(o *Options) { o.AllowedEmailDomains = []string{"example.com."} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
+		{"domain an IP", func(o *Options) { o.AllowedEmailDomains = []string{"10.0.0.1"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
+		{"domain an IPv6 address", func(o *Options) { o.AllowedEmailDomains = []string{"::1"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
+		{"domain with a numeric last label", func(o *Options) { o.AllowedEmailDomains = []string{"example.123"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
+		{"domain empty", func(o *Options) { o.AllowedEmailDomains = []string{""} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
+		{"domain with spaces", func(o *Options) { o.AllowedEmailDomains = []string{" example.com"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
+		{"domain leading hyphen", func(o *Options) { o.AllowedEmailDomains = []string{"-example.com"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
+		{"domain empty label", func(o *Options) { o.AllowedEmailDomains = []string{"example..com"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
+		{"domain with underscore", func(o *Options) { o.AllowedEmailDomains = []string{"exa_mple.com"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
+		{"domain unicode", func(o *Options) { o.AllowedEmailDomains = []string{"bücher.example"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
+		{"domain label too long", func(o *Options) { o.AllowedEmailDomains = []string{strings.Repeat("a", 64) + ".com"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
+		{"domain too long", func(o *Options) { o.AllowedEmailDomains = []string{strings.Repeat("a.", 127) + "com"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
+		{"negative state cookies", func(o *Options) { o.MaxStateCookies = -1 }, []string{"MaxStateCookies: must not be negative"}},
+		{"no login url", func(o *Options) { o.Handoff.LoginURL = "" }, []string{"Handoff.LoginURL: required when Handoff.Rezi is set"}},
+		{"login url scheme", func(o *Options) { o.Handoff.LoginURL = "javascript:alert(1)" }, []string{"Handoff.LoginURL: must be an absolute http or https URL, or a local path"}},
+		{"login url relative", func(o *Options) { o.Handoff.LoginURL = "login/" }, []string{"Handoff.LoginURL: must be an absolute http or https URL, or a local path"}},
+		{"login url protocol-relative", func(o *Options) { o.Handoff.LoginURL = "//evil.com/login" }, []string{"Handoff.LoginURL: must be an absolute http or https URL, or a local path"}},
+		{"login url backslash", func(o *Options) { o.Handoff.LoginURL = `/\evil.com` }, []string{"Handoff.LoginURL: must be an absolute http or https URL, or a local path"}},
+		{"login url with user", func(o *Options) { o.Handoff.LoginURL = "https://u@app.example.com/login" }, []string{"Handoff.LoginURL: must not contain a user name or password"}},
+		{"login url with fragment", func(o *Options) { o.Handoff.LoginURL = "https://app.example.com/login#x" }, []string{"Handoff.LoginURL: must not have a fragment"}},
+		{"bad login url without rezi", func(o *Options) { o.Handoff = Handoff{LoginURL: "ftp://x"} }, []string{"Handoff.LoginURL: must be"}},
+		{"close redirect absolute", func(o *Options) { o.Handoff.CloseOnboardingRedirect = "https://evil.com" }, []string{"Handoff.CloseOnboardingRedirect: must be a local path"}},
+		{"close redirect protocol-relative", func(o *Options) { o.Handoff.CloseOnboardingRedirect = "//evil.com" }, []string{"Handoff.CloseOnboardingRedirect: must be a local path"}},
+		{"close redirect relative", func(o *Options) { o.Handoff.CloseOnboardingRedirect = "dashboard" }, []string{"Handoff.CloseOnboardingRedirect: must be a local path"}},
+		{"every problem at once", func(o *Options) {
+			*o = Options{PublicURL: "x", SessionSecrets: [][]byte{secret(3)}, SessionMaxAge: -1, CookieName: "a b",
+				AllowedEmailDomains: []string{"@"}, MaxStateCookies: -1, Handoff: Handoff{Rezi: o.Handoff.Rezi, CloseOnboardingRedirect: "x"}}
+		}, []string{"Provider:", "PublicURL:", "SessionSecrets[0]:", "CookieName:", "SessionMaxAge:", "UIDSecret:",
+			"AllowedEmailDomains[0]:", "MaxStateCookies:", "Handoff.LoginURL:", "Handoff.CloseOnboardingRedirect:"}},
 	}
 	for _, tc := range tests {
-		o := good()
-		tc.mod(&o)
-		_, err := New(o)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: New = %v; want an error naming %s", tc.name, err, tc.want)
-		}
-		if err != nil && (strings.Contains(err.Error(), testSessionKey) || strings.Contains(err.Error(), testUIDSecret)) {
-			t.Errorf("%s: error leaks a secret: %v", tc.name, err)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			o := good
+			tc.mutate(&o)
+			err := o.Validate()
+			fields := optionerr.Fields(err)
+			if len(fields) != len(tc.want) {
+				t.Fatalf("Validate() = %v; want %d field errors %q", err, len(tc.want), tc.want)
+			}
+			for i, fe := range fields {
+				if fe.Pkg != "middleware" || !strings.HasPrefix(fe.Field+": "+fe.Msg, tc.want[i]) {
+					t.Errorf("Validate() problem %d = %q; want it to start %q in package middleware", i, fe, tc.want[i])
+				}
+				if !strings.HasPrefix(fe.Error(), "middleware: "+fe.Field+": ") {
+					t.Errorf("Validate() problem %d reads %q; want the prefix %q", i, fe, "middleware: "+fe.Field+": ")
+				}
+			}
+			if err != nil && (strings.Contains(err.Error(), testSessionKey) || strings.Contains(err.Error(), testUIDSecret) || strings.Contains(err.Error(), string(secret(3)))) {
+				t.Errorf("Validate() = %v; leaks a secret", err)
+			}
+			_, nerr := New(o)
+			switch {
+			case err == nil && nerr != nil:
+				t.Errorf("New() = %v; want nil error", nerr)
+			case err != nil && (nerr == nil || nerr.Error() != err.Error()):
+				t.Errorf("New() = %v; want Validate's error %q unchanged", nerr, err)
+			}
+		})
 	}
-	if s := good().String(); strings.Contains(s, testSessionKey) || strings.Contains(s, testUIDSecret) {
+	if s := good.String(); strings.Contains(s, testSessionKey) || strings.Contains(s, testUIDSecret) {
 		t.Errorf("Options.String() leaks a secret: %s", s)
+	}
+}
+
+// TestNewDefaults checks what zero fields become, and that a negative
+// rate limit turns the limit off.
+func TestNewDefaults(t *testing.T) {
+	o := validOptions(t)
+	a, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.opts.CookieName != hostPrefix+DefaultCookieName || a.opts.SessionMaxAge != DefaultSessionMaxAge ||
+		a.opts.MaxStateCookies != DefaultMaxStateCookies || a.opts.Handoff.RateLimit != DefaultRateLimit || a.limiter == nil {
+		t.Errorf("New(zero knobs) = cookie %q, max age %v, state cookies %d, rate limit %d (limiter %v); want the defaults",
+			a.opts.CookieName, a.opts.SessionMaxAge, a.opts.MaxStateCookies, a.opts.Handoff.RateLimit, a.limiter != nil)
+	}
+	if got, want := a.loginURL.String(), "https://rms.example.com/login/"; got != want {
+		t.Errorf("login URL = %q; want %q, resolved against PublicURL", got, want)
+	}
+	o.Handoff.RateLimit = -1
+	if a, err = New(o); err != nil || a.limiter != nil {
+		t.Errorf("New(Handoff.RateLimit: -1) = limiter %v, %v; want no limiter", a != nil && a.limiter != nil, err)
 	}
 }

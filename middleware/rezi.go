@@ -6,10 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/rezi"
@@ -20,7 +16,7 @@ import (
 // back here with the same query, so one click from an intranet link ends
 // in the RMS.
 func (a *Auth) serveRezi(w http.ResponseWriter, r *http.Request) *User {
-	if a.opts.Rezi == nil {
+	if a.opts.Handoff.Rezi == nil {
 		a.errorPage(w, r, http.StatusNotFound, "There is nothing at this address.")
 		return nil
 	}
@@ -36,7 +32,7 @@ func (a *Auth) serveRezi(w http.ResponseWriter, r *http.Request) *User {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	q := r.URL.Query()
-	open := a.opts.OpenOnboarding
+	open := a.opts.Handoff.OpenOnboarding
 	openSet := open
 	if v, ok := q["openOnboarding"]; ok {
 		b, err := strconv.ParseBool(v[0])
@@ -46,7 +42,7 @@ func (a *Auth) serveRezi(w http.ResponseWriter, r *http.Request) *User {
 		}
 		open, openSet = b, true
 	}
-	closeTo := a.opts.CloseOnboardingRedirect
+	closeTo := a.opts.Handoff.CloseOnboardingRedirect
 	if v, ok := q["closeOnboardingRedirect"]; ok {
 		if len(v) > 1 || !localpath.Valid(v[0]) {
 			a.errorPage(w, r, http.StatusBadRequest, "closeOnboardingRedirect must be a path on the RMS starting with a single /, such as /dashboard/education.")
@@ -61,7 +57,7 @@ func (a *Auth) serveRezi(w http.ResponseWriter, r *http.Request) *User {
 			return u
 		}
 	}
-	token, err := a.opts.Rezi.UserToken(r.Context(), u.Email, u.UID)
+	token, err := a.opts.Handoff.Rezi.UserToken(r.Context(), u.Email, u.UID)
 	if err != nil {
 		status, msg := http.StatusBadGateway, "The RMS sign-in service answered with an error. Please try again; if it persists, contact support with the request id."
 		if errors.Is(err, rezi.ErrTimeout) {
@@ -122,54 +118,4 @@ func encodeQuery(q url.Values) string {
 func escapeQueryValue(v string) string {
 	e := url.QueryEscape(v)
 	return strings.ReplaceAll(e, "%2F", "/")
-}
-
-// limiter is a token bucket per uid. Idle buckets are full, so they are
-// dropped when the map grows, which bounds memory under churn.
-type limiter struct {
-	mu      sync.Mutex
-	perMin  int
-	every   rate.Limit
-	buckets map[string]*bucket
-}
-
-type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-const limiterSweepAt = 10000
-
-func newLimiter(perMinute int, per time.Duration) *limiter {
-	return &limiter{
-		perMin:  perMinute,
-		every:   rate.Every(per / time.Duration(perMinute)),
-		buckets: make(map[string]*bucket),
-	}
-}
-
-// allow takes a token for key, or reports how long until one is free.
-func (l *limiter) allow(key string) (bool, time.Duration) {
-	now := time.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	if !ok {
-		if len(l.buckets) >= limiterSweepAt {
-			for k, old := range l.buckets {
-				if now.Sub(old.seen) > time.Minute {
-					delete(l.buckets, k)
-				}
-			}
-		}
-		b = &bucket{lim: rate.NewLimiter(l.every, l.perMin)}
-		l.buckets[key] = b
-	}
-	b.seen = now
-	res := b.lim.ReserveN(now, 1)
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return false, d
-	}
-	return true, 0
 }

@@ -272,7 +272,7 @@ func (a *Auth) crossOrigin(r *http.Request) bool {
 func (a *Auth) signOut(w http.ResponseWriter, rd string) {
 	http.SetCookie(w, a.cookie(a.opts.CookieName, "", -1))
 	done := signedOutPath(rd)
-	if end := a.opts.Provider.EndSessionURL(); a.opts.ProviderSignOut && end != "" {
+	if end := a.opts.Provider.EndSessionURL(); !a.opts.SkipProviderSignOut && end != "" {
 		if u, err := url.Parse(end); err == nil {
 			q := u.Query()
 			q.Set("client_id", a.opts.Provider.ClientID())

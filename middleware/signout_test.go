@@ -223,7 +223,7 @@ func TestSignedOutPage(t *testing.T) {
 			name = "through the provider's logout"
 		}
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, envOptions{mod: func(o *Options) { o.ProviderSignOut = providerSignOut }})
+			e := newEnv(t, envOptions{mod: func(o *Options) { o.SkipProviderSignOut = !providerSignOut }})
 			e.signIn(e.client, "/", "alice@example.com", alicePassword)
 			r := e.do(e.client, "GET", "/oauth2/sign_out?rd=%2Fdocs", nil, nil)
 			for i := 0; i < 3 && r.StatusCode == http.StatusFound; i++ {
@@ -266,7 +266,7 @@ func TestSignedOutPage(t *testing.T) {
 // and time, so a client cannot hold the connection with a slow or endless
 // body; a form it cannot read does not sign out.
 func TestSignOutBody(t *testing.T) {
-	e := newEnv(t, envOptions{mod: func(o *Options) { o.ProviderSignOut = false }})
+	e := newEnv(t, envOptions{mod: func(o *Options) { o.SkipProviderSignOut = true }})
 	same := http.Header{"Sec-Fetch-Site": {"same-origin"}}
 
 	t.Run("too large", func(t *testing.T) {
@@ -347,7 +347,7 @@ func TestGatewayPagesShareTheStylesheet(t *testing.T) {
 	pages.Error(rec, http.StatusTeapot, "x", "id")
 	shared := style.FindString(rec.Body.String())
 
-	e := newEnv(t, envOptions{mod: func(o *Options) { o.ReziRateLimit = 1 }})
+	e := newEnv(t, envOptions{mod: func(o *Options) { o.Handoff.RateLimit = 1 }})
 	e.signIn(e.client, "/", "alice@example.com", alicePassword)
 	cross := http.Header{"Sec-Fetch-Site": {"cross-site"}}
 	got := map[string]*http.Response{}
@@ -364,7 +364,7 @@ func TestGatewayPagesShareTheStylesheet(t *testing.T) {
 	add("429", e.get("/rezi"))
 
 	// The proxy's page, with an upstream nobody listens on.
-	px, err := proxy.New(proxy.Options{Upstream: mustURL("http://" + freeAddr(t)), Identity: Identity, StripCookies: e.auth.OwnCookie, Logger: slog.New(slog.DiscardHandler)})
+	px, err := proxy.New(proxy.Options{Upstream: mustURL("http://" + freeAddr(t)), Identity: identity, StripCookies: e.auth.OwnCookie, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

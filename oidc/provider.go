@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/rezigate/rezigate/internal/loopback"
+	"github.com/rezigate/rezigate/internal/optionerr"
 )
 
 // Errors that callers branch on.
@@ -43,32 +45,52 @@ var (
 	ErrUserInfoSubject = errors.New("oidc: userinfo subject differs from the id token's")
 )
 
-// Options configure a Provider. Only IssuerURL, ClientID and RedirectURL
-// are required.
+// Defaults for zero Options fields.
+const (
+	// DefaultHTTPTimeout bounds each call to the provider when
+	// Options.HTTPClient is nil.
+	DefaultHTTPTimeout = 10 * time.Second
+	// DefaultDiscoveryRetryMax caps the backoff between discovery
+	// attempts when Options.DiscoveryRetryMax is zero.
+	DefaultDiscoveryRetryMax = 30 * time.Second
+)
+
+// DefaultScopes are the scopes requested when Options.Scopes is nil. New
+// copies them, so changing this variable later affects no Provider.
+var DefaultScopes = []string{gooidc.ScopeOpenID, "email", "profile"}
+
+// Options configure a Provider. IssuerURL, ClientID and RedirectURL are
+// required; every other zero field means its documented default.
 type Options struct {
 	// IssuerURL is the provider's issuer; discovery is loaded from
 	// IssuerURL + "/.well-known/openid-configuration" and the ID token's
-	// iss claim must equal it exactly. It must be https, except on a
-	// loopback host: an address in 127.0.0.0/8, ::1, or the exact name
+	// iss claim must equal it exactly. It must be an absolute https URL
+	// without user info, query or fragment; plain http is accepted only on
+	// a loopback host: an address in 127.0.0.0/8, ::1, or the exact name
 	// localhost (a name like 127.example.com is not loopback).
 	IssuerURL string
 	// ClientID is the client registered at the provider; ID tokens must
-	// name it in their audience.
+	// name it in their audience. Required.
 	ClientID string
 	// ClientSecret authenticates the client at the token endpoint. Empty
 	// means a public client, protected by PKCE alone. It is never logged.
 	ClientSecret string
-	// RedirectURL is the absolute callback URL registered at the provider.
+	// RedirectURL is the absolute http(s) callback URL registered at the
+	// provider, without user info or fragment. Required.
 	RedirectURL string
-	// Scopes requested at sign-in. Nil means openid, email and profile;
-	// "openid" is added when missing, since without it there is no ID token.
+	// Scopes requested at sign-in. Nil means DefaultScopes. A non-nil
+	// list must include "openid", since without it there is no ID token,
+	// and each scope must be a scope token: printable ASCII without
+	// spaces, quotes or backslashes.
 	Scopes []string
-	// HTTPClient makes every call to the provider. Nil means a client with
-	// a 10 s timeout. It is passed explicitly on every call rather than
-	// left in a context that go-oidc or x/oauth2 might forget.
+	// HTTPClient makes every call to the provider. Nil means a client
+	// with a DefaultHTTPTimeout timeout. It is passed explicitly on every
+	// call rather than left in a context that go-oidc or x/oauth2 might
+	// forget.
 	HTTPClient *http.Client
 	// DiscoveryRetryMax caps the backoff between discovery attempts while
-	// the provider is unreachable. Zero means 30 s.
+	// the provider is unreachable. Zero means DefaultDiscoveryRetryMax;
+	// negative is an error.
 	DiscoveryRetryMax time.Duration
 	// Logger receives discovery failures. Nil means slog.Default().
 	Logger *slog.Logger
@@ -94,35 +116,78 @@ func redacted(s string) string {
 	return "REDACTED"
 }
 
-// Validate reports every problem with o at once.
+// Validate reports every problem with o at once: errors.Join of
+// *optionerr.Error values, one per field, that never contain a field's
+// value. It does no I/O; nil means New accepts o.
 func (o Options) Validate() error {
 	var errs []error
-	if err := checkURL(o.IssuerURL, true); err != nil {
-		errs = append(errs, fmt.Errorf("oidc: IssuerURL: %w", err))
+	add := func(field, format string, args ...any) {
+		errs = append(errs, optionerr.New("oidc", field, format, args...))
 	}
-	if o.ClientID == "" {
-		errs = append(errs, errors.New("oidc: ClientID: required"))
+	if msg := checkURL(o.IssuerURL, true); msg != "" {
+		add("IssuerURL", "%s", msg)
+	} else if strings.ContainsAny(o.IssuerURL, "?#") {
+		add("IssuerURL", "must not have a query or fragment")
 	}
-	if err := checkURL(o.RedirectURL, false); err != nil {
-		errs = append(errs, fmt.Errorf("oidc: RedirectURL: %w", err))
+	if strings.TrimSpace(o.ClientID) == "" {
+		add("ClientID", "required")
+	}
+	if msg := checkURL(o.RedirectURL, false); msg != "" {
+		add("RedirectURL", "%s", msg)
+	} else if strings.Contains(o.RedirectURL, "#") {
+		add("RedirectURL", "must not have a fragment")
+	}
+	if o.Scopes != nil {
+		for i, sc := range o.Scopes {
+			if !validScope(sc) {
+				add(fmt.Sprintf("Scopes[%d]", i), "must be a scope name: printable ASCII without spaces, quotes or backslashes")
+			}
+		}
+		if !slices.Contains(o.Scopes, gooidc.ScopeOpenID) {
+			add("Scopes", "must include %q", gooidc.ScopeOpenID)
+		}
+	}
+	if o.DiscoveryRetryMax < 0 {
+		add("DiscoveryRetryMax", "must not be negative")
 	}
 	return errors.Join(errs...)
 }
 
-// checkURL accepts absolute http(s) URLs with a host; with httpsOnly, plain
-// http only on loopback hosts, where there is no network to eavesdrop on.
-func checkURL(raw string, httpsOnly bool) error {
+// checkURL accepts absolute http(s) URLs with a host and without user
+// info; with httpsOnly, plain http only on loopback hosts, where there is
+// no network to eavesdrop on. It returns what is wrong, or "".
+func checkURL(raw string, httpsOnly bool) string {
 	if raw == "" {
-		return errors.New("required")
+		return "required"
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return errors.New("must be an absolute http(s) URL")
+	if err != nil || u.Host == "" || u.Hostname() == "" || u.Opaque != "" || (u.Scheme != "https" && u.Scheme != "http") {
+		if httpsOnly {
+			return "must be an absolute https URL (http only for a loopback host)"
+		}
+		return "must be an absolute http(s) URL"
 	}
 	if httpsOnly && u.Scheme == "http" && !loopback.Host(u.Hostname()) {
-		return errors.New("must be https (http is allowed only on loopback)")
+		return "must be an absolute https URL (http only for a loopback host)"
 	}
-	return nil
+	if u.User != nil {
+		return "must not contain a user name or password"
+	}
+	return ""
+}
+
+// validScope reports whether s is a scope token (RFC 6749 section 3.3).
+func validScope(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c == '"' || c == '\\' || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // Identity is what a verified ID token, and when it names no email the
@@ -163,18 +228,20 @@ type Provider struct {
 
 // New validates opts and loads the discovery document. If the provider
 // cannot be reached, New still returns a Provider and keeps retrying in
-// the background until ctx is done; New only fails for invalid options.
+// the background until ctx is done; New only fails for invalid options,
+// with Validate's error unchanged.
 func New(ctx context.Context, opts Options) (*Provider, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	if opts.Scopes == nil {
-		opts.Scopes = []string{gooidc.ScopeOpenID, "email", "profile"}
-	} else if !slices.Contains(opts.Scopes, gooidc.ScopeOpenID) {
-		opts.Scopes = append([]string{gooidc.ScopeOpenID}, opts.Scopes...)
+		opts.Scopes = DefaultScopes
 	}
-	if opts.DiscoveryRetryMax <= 0 {
-		opts.DiscoveryRetryMax = 30 * time.Second
+	// A copy, so neither the caller nor a change to DefaultScopes can
+	// alter the scopes of a running Provider.
+	opts.Scopes = slices.Clone(opts.Scopes)
+	if opts.DiscoveryRetryMax == 0 {
+		opts.DiscoveryRetryMax = DefaultDiscoveryRetryMax
 	}
 	p := &Provider{
 		opts:   opts,
@@ -183,7 +250,7 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 		ready:  make(chan struct{}),
 	}
 	if p.client == nil {
-		p.client = &http.Client{Timeout: 10 * time.Second}
+		p.client = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
 	if p.log == nil {
 		p.log = slog.Default()
@@ -220,10 +287,10 @@ func (p *Provider) discover(ctx context.Context) error {
 		endSession: extra.EndSession,
 		userInfo:   gp.UserInfoEndpoint(),
 	}
-	if checkURL(d.endSession, true) != nil {
+	if checkURL(d.endSession, true) != "" {
 		d.endSession = ""
 	}
-	if d.userInfo != "" && checkURL(d.userInfo, true) != nil {
+	if d.userInfo != "" && checkURL(d.userInfo, true) != "" {
 		// The access token would cross the network in the clear.
 		p.log.Warn("oidc: ignoring the userinfo_endpoint: not https", "issuer", p.opts.IssuerURL)
 		d.userInfo = ""

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/rezigate/rezigate/internal/demo"
+	"github.com/rezigate/rezigate/internal/optionerr"
 )
 
 const redirectURL = "http://127.0.0.1:1/oauth2/callback"
@@ -184,39 +185,133 @@ func TestKeyRotation(t *testing.T) {
 	}
 }
 
+// TestValidate has one case per rule: each breaks one field of a valid
+// Options and expects exactly the listed field errors.
 func TestValidate(t *testing.T) {
+	const secret = "topsecret-client-9f3b"
+	valid := func() Options {
+		return Options{IssuerURL: "https://login.example.com", ClientID: "c", ClientSecret: secret, RedirectURL: "https://rms.example.com/oauth2/callback"}
+	}
 	tests := []struct {
-		name string
-		o    Options
-		want string
+		name   string
+		mutate func(*Options)
+		want   []string // "Field: message start"; nil means valid
 	}{
-		{"empty", Options{}, "IssuerURL: required"},
-		{"http issuer off loopback", Options{IssuerURL: "http://login.example.com", ClientID: "c", RedirectURL: redirectURL}, "must be https"},
-		{"http issuer on a loopback look-alike", Options{IssuerURL: "http://127.attacker.example.com", ClientID: "c", RedirectURL: redirectURL}, "must be https"},
-		{"http issuer on a localhost look-alike", Options{IssuerURL: "http://localhost.evil.com:8080", ClientID: "c", RedirectURL: redirectURL}, "must be https"},
-		{"http issuer on the unspecified address", Options{IssuerURL: "http://0.0.0.0:8080", ClientID: "c", RedirectURL: redirectURL}, "must be https"},
-		{"relative issuer", Options{IssuerURL: "/x", ClientID: "c", RedirectURL: redirectURL}, "absolute"},
-		{"no client", Options{IssuerURL: "https://login.example.com", RedirectURL: redirectURL}, "ClientID"},
-		{"no redirect", Options{IssuerURL: "https://login.example.com", ClientID: "c"}, "RedirectURL"},
+		{"valid", func(o *Options) {}, nil},
+		{"public client", func(o *Options) { o.ClientSecret = "" }, nil},
+		{"http issuer on 127.0.0.1", func(o *Options) { o.IssuerURL = "http://127.0.0.1:5556" }, nil},
+		{"http issuer on 127.1.2.3", func(o *Options) { o.IssuerURL = "http://127.1.2.3" }, nil},
+		{"http issuer on ::1", func(o *Options) { o.IssuerURL = "http://[::1]:5556/dex" }, nil},
+		{"http issuer on localhost", func(o *Options) { o.IssuerURL = "http://localhost:5556" }, nil},
+		{"http issuer on LOCALHOST", func(o *Options) { o.IssuerURL = "http://LOCALHOST" }, nil},
+		{"issuer with trailing slash", func(o *Options) { o.IssuerURL = "https://accounts.example.com/" }, nil},
+		{"http redirect", func(o *Options) { o.RedirectURL = "http://rms.example.com/oauth2/callback" }, nil},
+		{"redirect with query", func(o *Options) { o.RedirectURL = "https://rms.example.com/oauth2/callback?x=1" }, nil},
+		{"only openid", func(o *Options) { o.Scopes = []string{"openid"} }, nil},
+		{"more scopes", func(o *Options) { o.Scopes = []string{"groups", "openid", "offline_access"} }, nil},
+		{"discovery retry", func(o *Options) { o.DiscoveryRetryMax = time.Second }, nil},
+
+		{"empty", func(o *Options) { *o = Options{} }, []string{"IssuerURL: required", "ClientID: required", "RedirectURL: required"}},
+		{"issuer missing", func(o *Options) { o.IssuerURL = "" }, []string{"IssuerURL: required"}},
+		{"http issuer off loopback", func(o *Options) { o.IssuerURL = "http://login.example.com" }, []string{"IssuerURL: must be an absolute https URL"}},
+		{"http issuer on a loopback look-alike", func(o *Options) { o.IssuerURL = "http://127.attacker.example.com" }, []string{"IssuerURL: must be an absolute https URL"}},
+		{"http issuer on 127.0.0.1.evil.com", func(o *Options) { o.IssuerURL = "http://127.0.0.1.evil.com" }, []string{"IssuerURL: must be an absolute https URL"}},
+		{"http issuer on a localhost look-alike", func(o *Options) { o.IssuerURL = "http://localhost.evil.com:8080" }, []string{"IssuerURL: must be an absolute https URL"}},
+		{"http issuer on the unspecified address", func(o *Options) { o.IssuerURL = "http://0.0.0.0:8080" }, []string{"IssuerURL: must be an absolute https URL"}},
+		{"relative issuer", func(o *Options) { o.IssuerURL = "/x" }, []string{"IssuerURL: must be an absolute https URL"}},
+		{"issuer without scheme", func(o *Options) { o.IssuerURL = "login.example.com" }, []string{"IssuerURL: must be an absolute https URL"}},
+		{"issuer other scheme", func(o *Options) { o.IssuerURL = "ftp://login.example.com" }, []string{"IssuerURL: must be an absolute https URL"}},
+		{"issuer with query", func(o *Options) { o.IssuerURL = "https://login.example.com/?tenant=a" }, []string{"IssuerURL: must not have a query or fragment"}},
+		{"issuer with fragment", func(o *Options) { o.IssuerURL = "https://login.example.com#x" }, []string{"IssuerURL: must not have a query or fragment"}},
+		{"issuer with empty query", func(o *Options) { o.IssuerURL = "https://login.example.com?" }, []string{"IssuerURL: must not have a query or fragment"}},
+		{"issuer with user", func(o *Options) { o.IssuerURL = "https://u:" + secret + "@login.example.com" }, []string{"IssuerURL: must not contain a user name or password"}},
+		{"client id missing", func(o *Options) { o.ClientID = "" }, []string{"ClientID: required"}},
+		{"client id blank", func(o *Options) { o.ClientID = "  " }, []string{"ClientID: required"}},
+		{"redirect missing", func(o *Options) { o.RedirectURL = "" }, []string{"RedirectURL: required"}},
+		{"redirect relative", func(o *Options) { o.RedirectURL = "/oauth2/callback" }, []string{"RedirectURL: must be an absolute http(s) URL"}},
+		{"redirect other scheme", func(o *Options) { o.RedirectURL = "javascript:alert(1)" }, []string{"RedirectURL: must be an absolute http(s) URL"}},
+		{"redirect with fragment", func(o *Options) { o.RedirectURL = "https://rms.example.com/oauth2/callback#x" }, []string{"RedirectURL: must not have a fragment"}},
+		{"redirect with user", func(o *Options) { o.RedirectURL = "https://u:" + secret + "@rms.example.com/cb" }, []string{"RedirectURL: must not contain a user name or password"}},
+		{"scopes without openid", func(o *Options) { o.Scopes = []string{"email", "profile"} }, []string{`Scopes: must include "openid"`}},
+		{"scopes empty but not nil", func(o *Options) { o.Scopes = []string{} }, []string{`Scopes: must include "openid"`}},
+		{"openid in another case", func(o *Options) { o.Scopes = []string{"OpenID"} }, []string{`Scopes: must include "openid"`}},
+		{"scope with a space", func(o *Options) { o.Scopes = []string{"openid", "email profile"} }, []string{"Scopes[1]: must be a scope name"}},
+		{"scope empty", func(o *Options) { o.Scopes = []string{"openid", ""} }, []string{"Scopes[1]: must be a scope name"}},
+		{"scope with a quote", func(o *Options) { o.Scopes = []string{`a"b`, "openid"} }, []string{"Scopes[0]: must be a scope name"}},
+		{"scope with a backslash", func(o *Options) { o.Scopes = []string{"openid", `a\b`} }, []string{"Scopes[1]: must be a scope name"}},
+		{"scope not ASCII", func(o *Options) { o.Scopes = []string{"openid", "é"} }, []string{"Scopes[1]: must be a scope name"}},
+		{"negative discovery retry", func(o *Options) { o.DiscoveryRetryMax = -time.Second }, []string{"DiscoveryRetryMax: must not be negative"}},
+		{"every problem at once", func(o *Options) {
+			o.IssuerURL, o.ClientID, o.RedirectURL, o.Scopes, o.DiscoveryRetryMax = "http://x.example", "", "x", []string{"a b"}, -1
+		}, []string{"IssuerURL:", "ClientID:", "RedirectURL:", "Scopes[0]:", "Scopes:", "DiscoveryRetryMax:"}},
 	}
 	for _, tc := range tests {
-		err := tc.o.Validate()
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: Validate() = %v; want an error containing %q", tc.name, err, tc.want)
+		t.Run(tc.name, func(t *testing.T) {
+			o := valid()
+			tc.mutate(&o)
+			err := o.Validate()
+			fields := optionerr.Fields(err)
+			if len(fields) != len(tc.want) {
+				t.Fatalf("Validate() = %v; want %d field errors %q", err, len(tc.want), tc.want)
+			}
+			for i, fe := range fields {
+				if got := fe.Field + ": " + fe.Msg; fe.Pkg != "oidc" || !strings.HasPrefix(got, tc.want[i]) {
+					t.Errorf("Validate() problem %d = %q (package %q); want it to start %q in package oidc", i, fe, fe.Pkg, tc.want[i])
+				}
+				if !strings.HasPrefix(fe.Error(), "oidc: "+fe.Field+": ") {
+					t.Errorf("Validate() problem %d reads %q; want the prefix %q", i, fe, "oidc: "+fe.Field+": ")
+				}
+			}
+			if err != nil && strings.Contains(err.Error(), secret) {
+				t.Errorf("Validate() = %v; leaks the client secret", err)
+			}
+			// New refuses exactly what Validate refuses, with the same error.
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if err != nil {
+				_, nerr := New(ctx, o)
+				if nerr == nil || nerr.Error() != err.Error() {
+					t.Errorf("New() = %v; want Validate's error %v", nerr, err)
+				}
+			}
+		})
+	}
+	if s := valid().String(); strings.Contains(s, secret) {
+		t.Errorf("Options.String() leaks the client secret: %s", s)
+	}
+}
+
+// TestNewScopes checks that nil Scopes asks for DefaultScopes, that a
+// given list is sent as it is, and that the Provider keeps its own copy.
+func TestNewScopes(t *testing.T) {
+	idp := startProvider(t, nil)
+	scopesOf := func(p *Provider) string {
+		auth, err := p.AuthCodeURL("st", "n", oauth2.GenerateVerifier())
+		if err != nil {
+			t.Fatal(err)
 		}
+		return mustParse(t, auth).Query().Get("scope")
 	}
-	for _, issuer := range []string{"http://127.0.0.1:5556", "http://127.1.2.3", "http://[::1]:5556/dex", "http://localhost:5556", "http://LOCALHOST"} {
-		o := Options{IssuerURL: issuer, ClientID: "c", RedirectURL: redirectURL}
-		if err := o.Validate(); err != nil {
-			t.Errorf("Validate(IssuerURL: %q) = %v; want nil, http is allowed on loopback", issuer, err)
-		}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := New(ctx, Options{IssuerURL: idp.Issuer(), ClientID: "rezigate", RedirectURL: redirectURL})
+	if err != nil {
+		t.Fatal(err)
 	}
-	ok := Options{IssuerURL: "https://login.example.com", ClientID: "c", ClientSecret: "topsecret", RedirectURL: "https://rms.example.com/oauth2/callback"}
-	if err := ok.Validate(); err != nil {
-		t.Errorf("Validate(%v) = %v; want nil", ok, err)
+	if got := scopesOf(p); got != "openid email profile" {
+		t.Errorf("scope with nil Scopes = %q; want %q", got, "openid email profile")
 	}
-	if strings.Contains(ok.String(), "topsecret") {
-		t.Errorf("Options.String() leaks the client secret: %s", ok)
+	mine := []string{"email", "openid"}
+	p, err = New(ctx, Options{IssuerURL: idp.Issuer(), ClientID: "rezigate", RedirectURL: redirectURL, Scopes: mine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine[0] = "groups"
+	if got := scopesOf(p); got != "email openid" {
+		t.Errorf("scope with Scopes %q = %q; want %q, unaffected by a later change to the slice", []string{"email", "openid"}, got, "email openid")
+	}
+	if _, err := New(ctx, Options{IssuerURL: idp.Issuer(), ClientID: "rezigate", RedirectURL: redirectURL, Scopes: []string{"email"}}); err == nil {
+		t.Errorf("New(Scopes without openid) = nil error; want an error, not a quietly added openid")
 	}
 }
 

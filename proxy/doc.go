@@ -28,12 +28,18 @@
 // The walkthrough:
 //
 //	p, err := proxy.New(proxy.Options{
-//		Upstream:     upstreamURL,                 // where signed-in requests go
-//		PublicURL:    publicURL,                   // the site as browsers see it
-//		Identity:     middleware.Identity,         // who the request is from
-//		StripCookies: auth.OwnCookie,              // keep the session cookie from the upstream
+//		Upstream:  upstreamURL, // where signed-in requests go
+//		PublicURL: publicURL,   // the site as browsers see it
+//		Identity: func(r *http.Request) (email, uid string, ok bool) {
+//			u, ok := middleware.UserFromContext(r.Context()) // who the request is from
+//			return u.Email, u.UID, ok
+//		},
+//		StripCookies: auth.OwnCookie, // keep the session cookie from the upstream
 //	})
 //	handler := auth.Wrap(p)
+//
+// New refuses an invalid Options with [Options.Validate]'s error, which
+// names every bad field at once.
 //
 // The Transport from NewTransport keeps a large idle pool and bounds every
 // phase of an upstream request; upstream failures become a 502 or 504 page

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/pages"
 	"github.com/rezigate/rezigate/internal/requestid"
 )
@@ -22,10 +24,12 @@ const (
 	DefaultUserHeader  = "X-Forwarded-User"
 )
 
-// Options configure a Proxy. Only Upstream is required.
+// Options configure a Proxy. Only Upstream is required; every other zero
+// field means its documented default.
 type Options struct {
-	// Upstream is the absolute http(s) URL requests are forwarded to. Its
-	// path is prefixed to every request's path.
+	// Upstream is the absolute http(s) URL requests are forwarded to,
+	// without user info or fragment. Its path is prefixed to every
+	// request's path. Required.
 	Upstream *url.URL
 	// PublicURL is the external URL clients reach the site at; only its
 	// scheme and host are used. They are sent upstream as X-Forwarded-Proto
@@ -33,7 +37,8 @@ type Options struct {
 	// upstream builds links to the real site whatever Host a client sent.
 	// Nil means no X-Forwarded-Host at all (the client's Host header is
 	// never trusted) and an X-Forwarded-Proto that says only whether the
-	// connection to this proxy used TLS.
+	// connection to this proxy used TLS. When set, it must be an absolute
+	// http(s) URL without user info.
 	PublicURL *url.URL
 	// Transport makes upstream requests. Nil means NewTransport(TransportOptions{}),
 	// which keeps a large idle pool; http.DefaultTransport keeps only two
@@ -43,12 +48,14 @@ type Options struct {
 	// means no identity header is set; client-sent copies are still removed.
 	Identity func(r *http.Request) (email, uid string, ok bool)
 	// EmailHeader and UserHeader name the identity headers. Empty means
-	// DefaultEmailHeader and DefaultUserHeader.
+	// DefaultEmailHeader and DefaultUserHeader. Each must be a header name
+	// (RFC 9110 token), and the two must differ in every spelling.
 	EmailHeader, UserHeader string
 	// StripHeaders lists more headers that must never come from a client.
 	// They are removed in every spelling (any case, "_" for "-"), like the
-	// identity headers. Nil adds none: the headers rezigate sets upstream
-	// and every X-Auth-Request-* header are always removed.
+	// identity headers; each must be a header name. Nil adds none: the
+	// headers rezigate sets upstream and every X-Auth-Request-* header are
+	// always removed.
 	StripHeaders []string
 	// StripCookies reports which request cookies must not reach the
 	// upstream, such as the session cookie. Nil keeps every cookie.
@@ -56,6 +63,77 @@ type Options struct {
 	// Logger receives upstream errors with the request id. Nil means
 	// slog.Default().
 	Logger *slog.Logger
+}
+
+// Validate reports every problem with o at once: errors.Join of
+// *optionerr.Error values, one per field, that never contain a field's
+// value. It does no I/O; nil means New accepts o.
+func (o Options) Validate() error {
+	var errs []error
+	add := func(field, format string, args ...any) {
+		errs = append(errs, optionerr.New("proxy", field, format, args...))
+	}
+	if o.Upstream == nil {
+		add("Upstream", "required")
+	} else if msg := checkURL(o.Upstream); msg != "" {
+		add("Upstream", "%s", msg)
+	} else if o.Upstream.Fragment != "" || o.Upstream.RawFragment != "" {
+		add("Upstream", "must not have a fragment")
+	}
+	if o.PublicURL != nil {
+		if msg := checkURL(o.PublicURL); msg != "" {
+			add("PublicURL", "%s", msg)
+		}
+	}
+	email, user := o.EmailHeader, o.UserHeader
+	if email == "" {
+		email = DefaultEmailHeader
+	}
+	if user == "" {
+		user = DefaultUserHeader
+	}
+	if !validHeaderName(email) {
+		add("EmailHeader", "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
+	}
+	if !validHeaderName(user) {
+		add("UserHeader", "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
+	} else if normalize(user) == normalize(email) {
+		add("UserHeader", "must differ from EmailHeader (case and _ for - do not count)")
+	}
+	for i, h := range o.StripHeaders {
+		if !validHeaderName(h) {
+			add(fmt.Sprintf("StripHeaders[%d]", i), "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkURL returns what is wrong with an absolute http(s) URL, or "".
+func checkURL(u *url.URL) string {
+	if u.Host == "" || u.Hostname() == "" || u.Opaque != "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "must be an absolute http or https URL with a host"
+	}
+	if u.User != nil {
+		return "must not contain a user name or password"
+	}
+	return ""
+}
+
+// validHeaderName reports whether s is a field name (RFC 9110 token).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') {
+			continue
+		}
+		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // Proxy is an http.Handler that forwards to the upstream.
@@ -91,14 +169,11 @@ var (
 	protoHTTPS = []string{"https"}
 )
 
-// New returns a Proxy for opts.
+// New returns a Proxy for opts; an invalid opts gets Validate's error
+// unchanged.
 func New(opts Options) (*Proxy, error) {
-	u := opts.Upstream
-	if u == nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, errors.New("proxy: Upstream must be an absolute http(s) URL")
-	}
-	if pu := opts.PublicURL; pu != nil && (pu.Host == "" || (pu.Scheme != "http" && pu.Scheme != "https")) {
-		return nil, errors.New("proxy: PublicURL must be an absolute http(s) URL")
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	if opts.EmailHeader == "" {
 		opts.EmailHeader = DefaultEmailHeader
@@ -324,33 +399,65 @@ type bufferPool struct{}
 func (bufferPool) Get() []byte  { return *copyBuffers.Get().(*[]byte) }
 func (bufferPool) Put(b []byte) { copyBuffers.Put(&b) }
 
+// Defaults for zero TransportOptions fields.
+const (
+	DefaultMaxIdleConns          = 256
+	DefaultDialTimeout           = 10 * time.Second
+	DefaultTLSHandshakeTimeout   = 10 * time.Second
+	DefaultResponseHeaderTimeout = 60 * time.Second
+)
+
 // TransportOptions size and bound the upstream Transport.
 type TransportOptions struct {
 	// MaxIdleConns is the idle pool size, per host and in total. Zero
-	// means 256: enough that a busy proxy reuses connections instead of
-	// opening one per request. Negative keeps no idle connections at all.
+	// means DefaultMaxIdleConns: enough that a busy proxy reuses
+	// connections instead of opening one per request. Negative keeps no
+	// idle connections at all.
 	MaxIdleConns int
 	// DialTimeout, TLSHandshakeTimeout and ResponseHeaderTimeout bound
-	// each phase of an upstream request. Zero means 10 s, 10 s and 60 s.
+	// each phase of an upstream request. Zero means DefaultDialTimeout,
+	// DefaultTLSHandshakeTimeout and DefaultResponseHeaderTimeout;
+	// negative is an error.
 	DialTimeout, TLSHandshakeTimeout, ResponseHeaderTimeout time.Duration
+}
+
+// Validate reports every problem with o at once, as Options.Validate
+// does.
+func (o TransportOptions) Validate() error {
+	var errs []error
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"DialTimeout", o.DialTimeout},
+		{"TLSHandshakeTimeout", o.TLSHandshakeTimeout},
+		{"ResponseHeaderTimeout", o.ResponseHeaderTimeout},
+	} {
+		if f.d < 0 {
+			errs = append(errs, optionerr.New("proxy", f.name, "must not be negative"))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // NewTransport returns an upstream Transport with a keep-alive pool sized
 // for concurrency, HTTP/2 to TLS upstreams that offer it, and timeouts on
 // every phase. It ignores HTTP_PROXY: upstream traffic goes direct.
+// NewTransport does not fail: check o with Validate first, since a
+// negative timeout, which Validate refuses, is taken here as its default.
 func NewTransport(o TransportOptions) *http.Transport {
 	noPool := o.MaxIdleConns < 0
 	if o.MaxIdleConns <= 0 {
-		o.MaxIdleConns = 256
+		o.MaxIdleConns = DefaultMaxIdleConns
 	}
 	if o.DialTimeout <= 0 {
-		o.DialTimeout = 10 * time.Second
+		o.DialTimeout = DefaultDialTimeout
 	}
 	if o.TLSHandshakeTimeout <= 0 {
-		o.TLSHandshakeTimeout = 10 * time.Second
+		o.TLSHandshakeTimeout = DefaultTLSHandshakeTimeout
 	}
 	if o.ResponseHeaderTimeout <= 0 {
-		o.ResponseHeaderTimeout = 60 * time.Second
+		o.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
 	}
 	return &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,

@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rezigate/rezigate/internal/optionerr"
 )
 
 // echo answers with the request headers it received.
@@ -291,22 +294,120 @@ func TestUpstreamErrors(t *testing.T) {
 	}
 }
 
-func TestNewRejects(t *testing.T) {
-	for _, raw := range []string{"", "ftp://x", "/relative", "http://"} {
-		u, _ := url.Parse(raw)
-		if _, err := New(Options{Upstream: u}); err == nil {
-			t.Errorf("New(Upstream: %q) = nil error; want an error", raw)
+// TestValidate has one case per rule; each names the field errors it
+// expects, in order, as "Field: message start".
+func TestValidate(t *testing.T) {
+	const secret = "upstream-password-4d2f"
+	parse := func(raw string) *url.URL {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatalf("url.Parse(%q): %v", raw, err)
 		}
+		return u
 	}
-	if _, err := New(Options{}); err == nil {
-		t.Errorf("New(nil Upstream) = nil error; want an error")
+	tests := []struct {
+		name   string
+		mutate func(*Options)
+		want   []string // nil means valid
+	}{
+		{"valid", func(o *Options) {}, nil},
+		{"https upstream", func(o *Options) { o.Upstream = parse("https://app.internal:8443") }, nil},
+		{"upstream with path and query", func(o *Options) { o.Upstream = parse("http://app:3000/base?x=1") }, nil},
+		{"no public url", func(o *Options) { o.PublicURL = nil }, nil},
+		{"public url with path", func(o *Options) { o.PublicURL = parse("https://rms.example.com/ignored") }, nil},
+		{"own header names", func(o *Options) { o.EmailHeader, o.UserHeader = "X-Remote-Email", "X-Remote-User" }, nil},
+		{"only a user header", func(o *Options) { o.UserHeader = "Remote-User" }, nil},
+		{"strip headers", func(o *Options) { o.StripHeaders = []string{"X-Extra", "x_other"} }, nil},
+
+		{"no upstream", func(o *Options) { o.Upstream = nil }, []string{"Upstream: required"}},
+		{"empty upstream", func(o *Options) { o.Upstream = parse("") }, []string{"Upstream: must be an absolute http or https URL"}},
+		{"upstream other scheme", func(o *Options) { o.Upstream = parse("ftp://x") }, []string{"Upstream: must be an absolute http or https URL"}},
+		{"upstream unix", func(o *Options) { o.Upstream = parse("unix:///run/app.sock") }, []string{"Upstream: must be an absolute http or https URL"}},
+		{"upstream relative", func(o *Options) { o.Upstream = parse("/relative") }, []string{"Upstream: must be an absolute http or https URL"}},
+		{"upstream without host", func(o *Options) { o.Upstream = parse("http://") }, []string{"Upstream: must be an absolute http or https URL"}},
+		{"upstream with only a port", func(o *Options) { o.Upstream = parse("http://:3000") }, []string{"Upstream: must be an absolute http or https URL"}},
+		{"upstream with fragment", func(o *Options) { o.Upstream = parse("http://app:3000/#x") }, []string{"Upstream: must not have a fragment"}},
+		{"upstream with user", func(o *Options) { o.Upstream = parse("http://admin:" + secret + "@app:3000") }, []string{"Upstream: must not contain a user name or password"}},
+		{"public url empty", func(o *Options) { o.PublicURL = parse("") }, []string{"PublicURL: must be an absolute http or https URL"}},
+		{"public url other scheme", func(o *Options) { o.PublicURL = parse("ftp://x") }, []string{"PublicURL: must be an absolute http or https URL"}},
+		{"public url relative", func(o *Options) { o.PublicURL = parse("/relative") }, []string{"PublicURL: must be an absolute http or https URL"}},
+		{"public url without host", func(o *Options) { o.PublicURL = parse("https://") }, []string{"PublicURL: must be an absolute http or https URL"}},
+		{"public url without scheme", func(o *Options) { o.PublicURL = parse("rms.example.com") }, []string{"PublicURL: must be an absolute http or https URL"}},
+		{"public url with user", func(o *Options) { o.PublicURL = parse("https://u:" + secret + "@rms.example.com") }, []string{"PublicURL: must not contain a user name or password"}},
+		{"email header with a space", func(o *Options) { o.EmailHeader = "X Email" }, []string{"EmailHeader: must be a header name"}},
+		{"user header with a colon", func(o *Options) { o.UserHeader = "X-User:" }, []string{"UserHeader: must be a header name"}},
+		{"header not ASCII", func(o *Options) { o.UserHeader = "X-Usér" }, []string{"UserHeader: must be a header name"}},
+		{"same header twice", func(o *Options) { o.EmailHeader, o.UserHeader = "X-Who", "x_who" }, []string{"UserHeader: must differ from EmailHeader"}},
+		{"user header is the default email header", func(o *Options) { o.UserHeader = DefaultEmailHeader }, []string{"UserHeader: must differ from EmailHeader"}},
+		{"bad strip header", func(o *Options) { o.StripHeaders = []string{"X-Ok", ""} }, []string{"StripHeaders[1]: must be a header name"}},
+		{"every problem at once", func(o *Options) {
+			o.Upstream, o.PublicURL, o.EmailHeader, o.StripHeaders = nil, parse("x"), "a b", []string{"c\nd"}
+		}, []string{"Upstream:", "PublicURL:", "EmailHeader:", "StripHeaders[0]:"}},
 	}
-	up, _ := url.Parse("http://127.0.0.1:1")
-	for _, raw := range []string{"", "ftp://x", "/relative", "https://", "rms.example.com"} {
-		u, _ := url.Parse(raw)
-		if _, err := New(Options{Upstream: up, PublicURL: u}); err == nil {
-			t.Errorf("New(PublicURL: %q) = nil error; want an error", raw)
-		}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Options{Upstream: parse("http://127.0.0.1:1"), PublicURL: parse("https://rms.example.com")}
+			tc.mutate(&o)
+			err := o.Validate()
+			fields := optionerr.Fields(err)
+			if len(fields) != len(tc.want) {
+				t.Fatalf("Validate() = %v; want %d field errors %q", err, len(tc.want), tc.want)
+			}
+			for i, fe := range fields {
+				if fe.Pkg != "proxy" || !strings.HasPrefix(fe.Field+": "+fe.Msg, tc.want[i]) {
+					t.Errorf("Validate() problem %d = %q; want it to start %q in package proxy", i, fe, tc.want[i])
+				}
+			}
+			if err != nil && strings.Contains(err.Error(), secret) {
+				t.Errorf("Validate() = %v; leaks a password", err)
+			}
+			_, nerr := New(o)
+			switch {
+			case err == nil && nerr != nil:
+				t.Errorf("New() = %v; want nil error", nerr)
+			case err != nil && (nerr == nil || nerr.Error() != err.Error()):
+				t.Errorf("New() = %v; want Validate's error %q unchanged", nerr, err)
+			}
+		})
+	}
+}
+
+func TestTransportOptionsValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		o    TransportOptions
+		want []string
+	}{
+		{"zero", TransportOptions{}, nil},
+		{"no idle pool", TransportOptions{MaxIdleConns: -1}, nil},
+		{"all set", TransportOptions{MaxIdleConns: 8, DialTimeout: time.Second, TLSHandshakeTimeout: time.Second, ResponseHeaderTimeout: time.Minute}, nil},
+		{"negative dial", TransportOptions{DialTimeout: -1}, []string{"proxy: DialTimeout: must not be negative"}},
+		{"every negative", TransportOptions{DialTimeout: -1, TLSHandshakeTimeout: -1, ResponseHeaderTimeout: -time.Second}, []string{
+			"proxy: DialTimeout: must not be negative", "proxy: TLSHandshakeTimeout: must not be negative", "proxy: ResponseHeaderTimeout: must not be negative",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, fe := range optionerr.Fields(tc.o.Validate()) {
+				got = append(got, fe.Error())
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("Validate() = %q; want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNewTransportDefaults(t *testing.T) {
+	tr := NewTransport(TransportOptions{})
+	if tr.MaxIdleConns != DefaultMaxIdleConns || tr.MaxIdleConnsPerHost != DefaultMaxIdleConns || tr.DisableKeepAlives ||
+		tr.TLSHandshakeTimeout != DefaultTLSHandshakeTimeout || tr.ResponseHeaderTimeout != DefaultResponseHeaderTimeout {
+		t.Errorf("NewTransport(zero) = idle %d/%d, keep-alives off %v, TLS %v, header %v; want the defaults",
+			tr.MaxIdleConns, tr.MaxIdleConnsPerHost, tr.DisableKeepAlives, tr.TLSHandshakeTimeout, tr.ResponseHeaderTimeout)
+	}
+	if tr := NewTransport(TransportOptions{MaxIdleConns: -1}); !tr.DisableKeepAlives {
+		t.Errorf("NewTransport(MaxIdleConns: -1) keeps connections alive; want no idle pool")
 	}
 }
 

@@ -114,11 +114,11 @@ type Client struct {
 	retryPause func() time.Duration // replaced in tests
 }
 
-// New returns a Client for opts after validating it. It does no network
-// I/O.
+// New returns a Client for opts after validating it; an invalid opts
+// gets Validate's error unchanged. It does no network I/O.
 func New(opts Options) (*Client, error) {
 	if err := opts.Validate(); err != nil {
-		return nil, fmt.Errorf("rezi: invalid options: %w", err)
+		return nil, err
 	}
 	c := &Client{
 		auth:       "Bearer " + opts.PrivateKey,
@@ -135,17 +135,17 @@ func New(opts Options) (*Client, error) {
 	}
 	c.endpoint = strings.TrimRight(apiURL, "/") + "/user/token"
 	if c.timeout == 0 {
-		c.timeout = defaultTimeout
+		c.timeout = DefaultTimeout
 	}
 	if c.margin == 0 {
-		c.margin = defaultCacheMargin
+		c.margin = DefaultCacheMargin
 	}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
 	switch {
 	case opts.CacheSize == 0:
-		c.cache = newTokenCache(defaultCacheSize)
+		c.cache = newTokenCache(DefaultCacheSize)
 	case opts.CacheSize > 0:
 		c.cache = newTokenCache(opts.CacheSize)
 	}

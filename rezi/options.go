@@ -10,17 +10,25 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/internal/loopback"
+	"github.com/rezigate/rezigate/internal/optionerr"
 )
 
-// DefaultAPIURL is the Rezi Open API base URL used when Options.APIURL is
-// empty.
-const DefaultAPIURL = "https://open-api.rezi.ai/v1"
-
-// Defaults applied by New to zero-valued Options fields.
+// Defaults applied by New to zero-valued Options fields, and the limits
+// Validate enforces.
 const (
-	defaultTimeout     = 10 * time.Second
-	defaultCacheSize   = 10000
-	defaultCacheMargin = 5 * time.Minute
+	// DefaultAPIURL is the Rezi Open API base URL used when
+	// Options.APIURL is empty.
+	DefaultAPIURL = "https://open-api.rezi.ai/v1"
+	// DefaultTimeout bounds a UserToken call when Options.Timeout is zero.
+	DefaultTimeout = 10 * time.Second
+	// MaxTimeout is the longest Options.Timeout accepted: a browser waits
+	// on /rezi for the whole call.
+	MaxTimeout = 2 * time.Minute
+	// DefaultCacheSize is the token cache size when Options.CacheSize is
+	// zero.
+	DefaultCacheSize = 10000
+	// DefaultCacheMargin is Options.CacheMargin when it is zero.
+	DefaultCacheMargin = 5 * time.Minute
 )
 
 // maxTokenLife is the longest a token is ever trusted to live: the vendor
@@ -56,18 +64,20 @@ type Options struct {
 	HTTPClient *http.Client
 
 	// Timeout bounds a whole UserToken call, including its one retry.
-	// Zero means 10s; negative is invalid. A new user's first token takes
-	// about 2s at Rezi, so keep it well above that.
+	// Zero means DefaultTimeout; negative or more than MaxTimeout is an
+	// error. A new user's first token takes about 2s at Rezi, so keep it
+	// well above that.
 	Timeout time.Duration
 
 	// CacheSize is the largest number of tokens kept in memory (least
-	// recently used dropped first). Zero means 10000; negative disables the
-	// cache, so every UserToken call asks Rezi.
+	// recently used dropped first). Zero means DefaultCacheSize; negative
+	// disables the cache, so every UserToken call asks Rezi.
 	CacheSize int
 
 	// CacheMargin is how long before its expiry a cached token stops being
-	// handed out, so a user has time to use it. Zero means 5m; it must be
-	// non-negative and shorter than 1h, the vendor's longest token life.
+	// handed out, so a user has time to use it. Zero means
+	// DefaultCacheMargin; negative, or 1h (the vendor's longest token life)
+	// or more, is an error.
 	CacheMargin time.Duration
 
 	// Logger receives retries and outcomes (never the key, the token or a
@@ -83,52 +93,61 @@ type Options struct {
 	Observe func(outcome string, elapsed time.Duration)
 }
 
-// Validate reports every problem with o, joined with errors.Join; each
-// problem starts with the field name. It does no network I/O and never
-// includes the private key in its result.
+// Validate reports every problem with o at once: errors.Join of
+// *optionerr.Error values, one per field, each reading
+// "rezi: Field: what is wrong". It does no network I/O and never includes
+// the private key, or any other field's value, in its result.
 func (o Options) Validate() error {
 	var errs []error
-	if err := validateAPIURL(o.APIURL); err != nil {
-		errs = append(errs, err)
+	add := func(field, format string, args ...any) {
+		errs = append(errs, optionerr.New("rezi", field, format, args...))
+	}
+	if msg := checkAPIURL(o.APIURL); msg != "" {
+		add("APIURL", "%s", msg)
 	}
 	switch {
 	case o.PrivateKey == "":
-		errs = append(errs, errors.New("PrivateKey: required"))
+		add("PrivateKey", "required")
 	case !validKey(o.PrivateKey):
 		// The key is not quoted: a malformed key may still be mostly secret.
-		errs = append(errs, errors.New("PrivateKey: must be the bare key, printable ASCII without spaces"))
+		add("PrivateKey", "must be the bare key, printable ASCII without spaces")
 	}
 	if o.Timeout < 0 {
-		//lint:ignore ST1005 every problem starts with its field name.
-		errs = append(errs, fmt.Errorf("Timeout: must not be negative, got %v", o.Timeout))
+		add("Timeout", "must not be negative")
+	} else if o.Timeout > MaxTimeout {
+		add("Timeout", "must be at most %v", MaxTimeout)
 	}
 	if o.CacheMargin < 0 {
-		errs = append(errs, fmt.Errorf("CacheMargin: must not be negative, got %v", o.CacheMargin))
+		add("CacheMargin", "must not be negative")
 	} else if o.CacheMargin >= maxTokenLife {
-		errs = append(errs, fmt.Errorf("CacheMargin: must be shorter than %v, the longest token life, got %v", maxTokenLife, o.CacheMargin))
+		add("CacheMargin", "must be shorter than %v, the longest token life", maxTokenLife)
 	}
 	return errors.Join(errs...)
 }
 
-func validateAPIURL(raw string) error {
+// checkAPIURL returns what is wrong with an APIURL, or "".
+func checkAPIURL(raw string) string {
 	if raw == "" {
-		return nil
+		return ""
 	}
-	const msg = "APIURL: must be an absolute https URL without user info, query or fragment (http only for a loopback host)"
+	const msg = "must be an absolute https URL (http only for a loopback host)"
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Opaque != "" || u.User != nil ||
-		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(raw, " \t\r\n") {
-		return errors.New(msg)
+	if err != nil || u.Host == "" || u.Hostname() == "" || u.Opaque != "" || strings.ContainsAny(raw, " \t\r\n") {
+		return msg
 	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if loopback.Host(u.Hostname()) {
-			return nil
-		}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && loopback.Host(u.Hostname()):
+	default:
+		return msg
 	}
-	return errors.New(msg)
+	if u.User != nil {
+		return "must not contain a user name or password"
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(raw, "?#") {
+		return "must not have a query or fragment"
+	}
+	return ""
 }
 
 // validKey rejects keys that cannot travel in a header unchanged, and the

@@ -180,7 +180,9 @@ func TestStartStopsWhenContextDone(t *testing.T) {
 	if err := env.Close(); err != nil {
 		t.Errorf("Close() after cancel = %v; want nil error", err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	// The hanging request never ends by itself; 10 s is far below that and
+	// far above a shutdown on any machine.
+	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("shutdown with a hanging request took %v; want it prompt", d)
 	}
 	<-errc
