@@ -1,10 +1,11 @@
 package rezi
 
 import (
-	"container/list"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // userKey identifies whose token an entry is. A struct key cannot be
@@ -21,40 +22,50 @@ func (k userKey) flightKey() string {
 }
 
 type cacheEntry struct {
-	key   userKey
 	token string
 	until time.Time
 }
 
-// tokenCache is a size-bounded LRU of user tokens with per-entry expiry.
-// Expired entries are dropped when found; the size bound keeps the rest in
-// check.
+// tokenCache is a size-bounded LRU of user tokens with per-entry expiry:
+// an entry is handed out only before its own until, and an expired entry
+// is dropped when found; the size bound keeps the rest in check.
+//
+// It is golang-lru's simplelru under one mutex rather than lru.Cache or
+// the expirable LRU: the expiry check and the removal of an expired entry
+// happen under the same lock, so a fresh token put in between is never
+// removed by mistake; and the expirable LRU (v2.0.7) starts a goroutine
+// per cache that cannot be stopped, adds bucket bookkeeping to every put,
+// and reads the wall clock itself instead of the client's clock. Entries
+// are pointers: copying a struct value out of the generic LRU on every
+// hit costs about half as much again as the lookup itself.
 type tokenCache struct {
-	mu    sync.Mutex
-	size  int
-	order *list.List // front is most recently used; values are *cacheEntry
-	items map[userKey]*list.Element
+	size int // the bound, CacheSize or its default
+	mu   sync.Mutex
+	lru  *simplelru.LRU[userKey, *cacheEntry] // entries change only under mu
 }
 
+// newTokenCache returns a cache of at most size entries; size must be
+// positive.
 func newTokenCache(size int) *tokenCache {
-	return &tokenCache{size: size, order: list.New(), items: make(map[userKey]*list.Element)}
+	l, err := simplelru.NewLRU[userKey, *cacheEntry](size, nil)
+	if err != nil {
+		panic("rezi: token cache: " + err.Error()) // size is checked by New
+	}
+	return &tokenCache{size: size, lru: l}
 }
 
 // get returns k's token if it is cached and still usable at now.
 func (c *tokenCache) get(k userKey, now time.Time) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el, ok := c.items[k]
+	e, ok := c.lru.Get(k)
 	if !ok {
 		return "", false
 	}
-	e := el.Value.(*cacheEntry)
 	if !now.Before(e.until) {
-		c.order.Remove(el)
-		delete(c.items, k)
+		c.lru.Remove(k)
 		return "", false
 	}
-	c.order.MoveToFront(el)
 	return e.token, true
 }
 
@@ -63,23 +74,16 @@ func (c *tokenCache) get(k userKey, now time.Time) (string, bool) {
 func (c *tokenCache) put(k userKey, token string, until time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.items[k]; ok {
-		e := el.Value.(*cacheEntry)
+	if e, ok := c.lru.Get(k); ok {
 		e.token, e.until = token, until
-		c.order.MoveToFront(el)
 		return
 	}
-	c.items[k] = c.order.PushFront(&cacheEntry{key: k, token: token, until: until})
-	for c.order.Len() > c.size {
-		oldest := c.order.Back()
-		c.order.Remove(oldest)
-		delete(c.items, oldest.Value.(*cacheEntry).key)
-	}
+	c.lru.Add(k, &cacheEntry{token: token, until: until})
 }
 
 // len reports the number of entries, expired or not.
 func (c *tokenCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.order.Len()
+	return c.lru.Len()
 }

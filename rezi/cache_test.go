@@ -1,6 +1,7 @@
 package rezi
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -45,5 +46,65 @@ func TestFlightKeyUnambiguous(t *testing.T) {
 		if p[0].flightKey() == p[1].flightKey() {
 			t.Errorf("flightKey(%v) = flightKey(%v) = %q; want different keys", p[0], p[1], p[0].flightKey())
 		}
+	}
+}
+
+// TestTokenCacheSize: CacheSize bounds the cache New builds, the least
+// recently used token going first; zero means DefaultCacheSize and a
+// negative size turns caching off.
+func TestTokenCacheSize(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	tests := []struct {
+		name      string
+		cacheSize int
+		wantSize  int // 0: no cache
+	}{
+		{"default", 0, DefaultCacheSize},
+		{"one", 1, 1},
+		{"three", 3, 3},
+		{"off", -1, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := New(Options{PrivateKey: testKey, CacheSize: tc.cacheSize})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantSize == 0 {
+				if c.cache != nil {
+					t.Fatalf("New(CacheSize: %d) has a cache; want none", tc.cacheSize)
+				}
+				return
+			}
+			n := min(tc.wantSize, 10) + 5
+			for i := range n {
+				c.cache.put(userKey{"u@example.com", strconv.Itoa(i)}, "t", now.Add(time.Hour))
+			}
+			if got, want := c.cache.len(), min(n, tc.wantSize); got != want {
+				t.Errorf("after %d puts len() = %d; want %d", n, got, want)
+			}
+			if _, ok := c.cache.get(userKey{"u@example.com", strconv.Itoa(n - 1)}, now); !ok {
+				t.Errorf("get(last put) = miss; want a hit")
+			}
+			if tc.wantSize < n {
+				if _, ok := c.cache.get(userKey{"u@example.com", strconv.Itoa(n - 1 - tc.wantSize)}, now); ok {
+					t.Errorf("get(the put just beyond the bound) = hit; want it evicted")
+				}
+			}
+		})
+	}
+}
+
+func TestTokenCacheHitAllocs(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	c := newTokenCache(DefaultCacheSize)
+	k := userKey{"ada@example.com", "u1"}
+	c.put(k, "t", now.Add(time.Hour))
+	if n := testing.AllocsPerRun(100, func() {
+		if _, ok := c.get(k, now); !ok {
+			t.Fatal("get = miss")
+		}
+	}); n != 0 {
+		t.Errorf("a cache hit allocates %v times; want 0", n)
 	}
 }

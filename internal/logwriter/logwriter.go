@@ -17,12 +17,14 @@ const DefaultInterval = 100 * time.Millisecond
 const maxBuffered = 64 << 10
 
 // Writer is a concurrency-safe buffered io.Writer with a background flush.
+// The zero Writer is not usable: make one with New.
 type Writer struct {
-	mu   sync.Mutex
-	out  io.Writer
-	buf  []byte
-	stop chan struct{}
-	done chan struct{}
+	mu        sync.Mutex
+	out       io.Writer
+	buf       []byte
+	closeOnce sync.Once // closes stop
+	stop      chan struct{}
+	done      chan struct{}
 }
 
 // New returns a Writer that flushes to out every interval (zero means
@@ -77,13 +79,12 @@ func (w *Writer) flushLocked() error {
 	return err
 }
 
-// Close stops the background flush and flushes what is left.
+// Close stops the background flush and flushes what is left. It is safe
+// to call any number of times, from any goroutine: every call returns
+// once the background flush has stopped and what was written before it
+// is flushed; only the first call stops the background flush.
 func (w *Writer) Close() error {
-	select {
-	case <-w.stop:
-	default:
-		close(w.stop)
-	}
+	w.closeOnce.Do(func() { close(w.stop) })
 	<-w.done
 	return w.Flush()
 }

@@ -81,3 +81,38 @@ func TestFullBufferFlushes(t *testing.T) {
 		t.Errorf("after a full buffer, %d bytes written; want %d", len(got), maxBuffered)
 	}
 }
+
+// TestCloseConcurrent: Close may be called any number of times from any
+// goroutine; every call returns once everything written before it is
+// out, and the output is written once.
+func TestCloseConcurrent(t *testing.T) {
+	const rounds, closers = 50000, 8
+	for range rounds {
+		out := &lockedBuffer{}
+		w := New(out, time.Hour)
+		w.Write([]byte("line\n"))
+		start := make(chan struct{})
+		errs := make(chan error, closers)
+		var wg sync.WaitGroup
+		for range closers {
+			wg.Go(func() {
+				<-start
+				errs <- w.Close()
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("Close = %v; want nil", err)
+			}
+		}
+		if got, writes := out.snapshot(); got != "line\n" || writes != 1 {
+			t.Fatalf("after concurrent Closes: %q in %d writes; want %q in 1", got, writes, "line\n")
+		}
+		if err := w.Close(); err != nil {
+			t.Fatalf("Close after Close = %v; want nil", err)
+		}
+	}
+}
