@@ -19,6 +19,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -31,11 +33,38 @@ import (
 	"github.com/rezigate/rezigate/middleware"
 )
 
+const usage = `rezigate signs employees in through the company's OpenID Connect provider
+and hands them to a Rezi RMS, as a reverse proxy or forward-auth service.
+
+Usage:
+  rezigate -demo                     try the whole journey on loopback, nothing to configure
+  rezigate -config FILE              serve with the configuration in FILE
+  rezigate -config FILE -check       validate FILE, print it with secrets redacted, and exit
+  rezigate -version                  print the version
+
+Secrets never go in the file: set REZIGATE_OIDC_CLIENT_SECRET,
+REZIGATE_SESSION_SECRETS, REZIGATE_IDENTITY_UID_SECRET and
+REZIGATE_REZI_PRIVATE_KEY in the environment. Every key of the file can be
+overridden by REZIGATE_ + its path in upper snake case; config.example.yaml
+lists them all with their defaults.
+
+Flags:
+`
+
 func main() {
-	configPath := flag.String("config", "config.yaml", "configuration file (YAML)")
+	configPath := flag.String("config", "config.yaml", "configuration `file` (YAML)")
 	check := flag.Bool("check", false, "validate the configuration, print it with secrets redacted, and exit")
 	demoMode := flag.Bool("demo", false, "run the whole journey on loopback with a built-in provider, Rezi stand-in and RMS (not for production)")
+	version := flag.Bool("version", false, "print the module and Go versions and exit")
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), usage)
+		flag.PrintDefaults()
+	}
 	flag.Parse()
+	if *version {
+		fmt.Println(versionString())
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, *configPath, *check, *demoMode); err != nil {
@@ -44,25 +73,35 @@ func main() {
 	}
 }
 
+// versionString names the module version this binary was built from and
+// the Go release that built it.
+func versionString() string {
+	v, goVersion := "(devel)", runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v, goVersion = bi.Main.Version, bi.GoVersion
+	}
+	return "rezigate " + v + " " + goVersion
+}
+
 func run(ctx context.Context, path string, check, demoMode bool) error {
 	if demoMode {
 		return runDemo(ctx)
 	}
 	cfg, err := config.Load(path, os.Environ())
+	switch {
+	case errors.Is(err, config.ErrNoFile):
+		return err
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "%s: configuration is invalid:\n%v\n", path, err)
+		return errors.New("invalid configuration")
+	}
 	if check {
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s: configuration is invalid:\n%v\n", path, err)
-			return errors.New("invalid configuration")
-		}
 		fmt.Print(cfg.Redacted())
 		for _, w := range cfg.Warnings() {
 			fmt.Fprintln(os.Stderr, "warning:", w)
 		}
 		fmt.Fprintf(os.Stderr, "%s: configuration is valid\n", path)
 		return nil
-	}
-	if err != nil {
-		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -94,6 +93,15 @@ func freeAddr(t *testing.T) string {
 func TestCheck(t *testing.T) {
 	good := writeConfig(t, "127.0.0.1:4180", "https://login.example.com", "https://app.example.com", "")
 	bad := writeConfig(t, "127.0.0.1:4180", "ftp://login", "", "  timeout: \"soon\"\nsession2: {}\n")
+	typo := writeConfig(t, "127.0.0.1:4180", "https://login.example.com", "", "shutdown_timout: 3s\n")
+	inFile := writeConfig(t, "127.0.0.1:4180", "https://login.example.com", "", "")
+	if err := os.WriteFile(inFile, []byte(strings.Replace(mustRead(t, inFile), "  client_id:", "  client_secret: \""+clientSecret+"\"\n  client_id:", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noDomains := writeConfig(t, "127.0.0.1:4180", "https://login.example.com", "", "")
+	if err := os.WriteFile(noDomains, []byte(strings.Replace(mustRead(t, noDomains), "  allowed_email_domains: [\"example.com\"]\n", "", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		path     string
@@ -104,8 +112,11 @@ func TestCheck(t *testing.T) {
 		{"valid", good, secretEnv(), 0, []string{"configuration is valid", "REDACTED"}},
 		{"missing secrets", good, nil, 1, []string{"oidc.client_secret", "session.secrets", "identity.uid_secret", "rezi.private_key"}},
 		{"several problems", bad, secretEnv(), 1, []string{"oidc.issuer_url", "rezi.timeout", "session2"}},
-		{"short secret", good, append(secretEnv(), "REZIGATE_SESSION_SECRETS=short-"+privateKey[:3]), 1, []string{"session.secrets"}},
-		{"missing file", filepath.Join(t.TempDir(), "nope.yaml"), secretEnv(), 1, []string{"nope.yaml"}},
+		{"short secret", good, append(secretEnv(), "REZIGATE_SESSION_SECRETS=short-"+privateKey[:3]), 1, []string{"REZIGATE_SESSION_SECRETS[0]: must be at least 32 bytes"}},
+		{"missing secret names its variable", good, secretEnv()[1:], 1, []string{"oidc.client_secret: required; set REZIGATE_OIDC_CLIENT_SECRET"}},
+		{"typo suggests the key", typo, secretEnv(), 1, []string{"shutdown_timout: unknown key; did you mean shutdown_timeout?"}},
+		{"secret in the file warns", inFile, secretEnv()[1:], 0, []string{"warning: oidc.client_secret: a secret written in the file; set REZIGATE_OIDC_CLIENT_SECRET", "configuration is valid"}},
+		{"no domains warns", noDomains, secretEnv(), 0, []string{"warning: oidc.allowed_email_domains: empty"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,6 +144,61 @@ func TestCheck(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestCommandLine checks what a user meets first: -h, -version, and a
+// missing configuration file.
+func TestCommandLine(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "config.yaml")
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     []string
+		once     string // must appear exactly once
+	}{
+		{"help", []string{"-h"}, 0, []string{"rezigate signs employees in", "rezigate -demo", "rezigate -config FILE", "rezigate -config FILE -check", "REZIGATE_SESSION_SECRETS", "config.example.yaml", "-version"}, ""},
+		{"version", []string{"-version"}, 0, []string{"rezigate ", "go1."}, ""},
+		{"missing file", []string{"-config", missing}, 1, []string{missing + ": no such file (use -config FILE, or -demo to try rezigate without one)"}, "no such file"},
+		{"missing file, -check", []string{"-config", missing, "-check"}, 1, []string{missing + ": no such file (use -config FILE, or -demo to try rezigate without one)"}, "no such file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(binary, tc.args...)
+			cmd.Env = secretEnv()
+			out, err := cmd.CombinedOutput()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.wantCode {
+				t.Errorf("rezigate %q exit code = %d; want %d\n%s", tc.args, code, tc.wantCode, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("rezigate %q output lacks %q:\n%s", tc.args, w, out)
+				}
+			}
+			if tc.once != "" && strings.Count(string(out), tc.once) != 1 {
+				t.Errorf("rezigate %q says %q %d times; want once:\n%s", tc.args, tc.once, strings.Count(string(out), tc.once), out)
+			}
+		})
+	}
+	if out, _ := exec.Command(binary, "-h").CombinedOutput(); !strings.HasPrefix(string(out), "rezigate signs employees in") {
+		t.Errorf("rezigate -h starts %q; want the one-sentence description first", strings.SplitN(string(out), "\n", 2)[0])
 	}
 }
 
@@ -335,15 +401,17 @@ func TestSlowAndLargeHeaders(t *testing.T) {
 	defer conn.Close()
 	io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n") // and never the blank line
 	began := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	// The bound is generous on purpose: what matters is that the server,
+	// not this deadline, ends the connection, and not before its
+	// ReadHeaderTimeout. How long past it depends on the machine's load.
+	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
 	_, err = conn.Read(make([]byte, 1))
-	if ctx.Err() != nil || err == nil {
-		t.Fatalf("slow client still connected after %v (read err %v)", time.Since(began), err)
+	var ne net.Error
+	if err == nil || (errors.As(err, &ne) && ne.Timeout()) {
+		t.Fatalf("slow client still connected after %v (read err %v); want the server to cut it", time.Since(began), err)
 	}
-	if d := time.Since(began); d > 15*time.Second {
-		t.Errorf("slow client cut after %v; want about 10 s (ReadHeaderTimeout)", d)
+	if d := time.Since(began); d < 9*time.Second {
+		t.Errorf("slow client cut after %v; want no earlier than the 10 s ReadHeaderTimeout", d)
 	}
 }
 

@@ -594,7 +594,7 @@ func TestSecretsAreVarsRezigateReads(t *testing.T) {
 				t.Errorf("config.Parse(ConfigMap %s, %s with real values) = %v; want no error", configKey, src.name, err)
 			}
 			_, err := config.Parse([]byte(cm.Data[configKey]), environ(src.vars))
-			for _, path := range []string{"session.secrets[0]", "identity.uid_secret"} {
+			for _, path := range []string{"REZIGATE_SESSION_SECRETS[0]", "REZIGATE_IDENTITY_UID_SECRET"} { // the placeholders came from the environment
 				if err == nil || !strings.Contains(err.Error(), path) {
 					t.Errorf("config.Parse(ConfigMap %s, %s placeholders) = %v; want an error naming %s", configKey, src.name, err, path)
 				}
