@@ -1,0 +1,147 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/sessions/internal/storecheck"
+)
+
+// MinSecretLen is the shortest session secret accepted, in bytes.
+const MinSecretLen = storecheck.MinSecretLen
+
+// CookieOptions configure NewCookieStore. Every field is required.
+type CookieOptions struct {
+	// Secrets seal the cookies; each must be at least MinSecretLen bytes.
+	// The first seals new cookies, every one opens them, which allows
+	// rotation: put the new secret first and keep the old one until the
+	// last cookie it sealed has expired.
+	Secrets [][]byte
+	// Name is the cookie's name. It is bound into the seal, so a value
+	// cannot be moved to another cookie.
+	Name string
+	// MaxAge is the longest a session may last; a cookie sealed longer
+	// ago than that no longer opens. It must be positive.
+	MaxAge time.Duration
+}
+
+// Validate reports every problem with o at once: errors.Join of
+// *optionerr.Error values, each reading "sessions: Field: what is wrong".
+// It never includes a secret.
+func (o CookieOptions) Validate() error {
+	var errs []error
+	add := func(field, format string, args ...any) {
+		errs = append(errs, optionerr.New("sessions", field, format, args...))
+	}
+	errs = append(errs, storecheck.Secrets("sessions", o.Secrets)...)
+	if msg := storecheck.CookieName(o.Name); msg != "" {
+		add("Name", "%s", msg)
+	}
+	if o.MaxAge <= 0 {
+		add("MaxAge", "must be positive")
+	}
+	return errors.Join(errs...)
+}
+
+// String formats o with the secrets shown as a count, so %v never prints
+// them.
+func (o CookieOptions) String() string {
+	return fmt.Sprintf("sessions.CookieOptions{Secrets:%s Name:%q MaxAge:%v}", storecheck.RedactSecrets(o.Secrets), o.Name, o.MaxAge)
+}
+
+// GoString makes %#v as safe as %v.
+func (o CookieOptions) GoString() string { return o.String() }
+
+// LogValue implements slog.LogValuer without the secrets.
+func (o CookieOptions) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("secrets", storecheck.RedactSecrets(o.Secrets)),
+		slog.String("name", o.Name),
+		slog.Duration("max_age", o.MaxAge),
+	)
+}
+
+// CookieStore keeps the whole session in the cookie, sealed (AES-256-CTR
+// and HMAC-SHA256 with keys derived from the secrets): the server keeps
+// nothing, so every replica can read every session without shared state,
+// and nothing can be revoked before it expires. It is rezigate's default
+// store, and its cookies are exactly those rezigate has always set.
+//
+// It keeps UID, Email and Expires; Put drops Groups, SIDHash, CheckedAt
+// and CheckDue, and refuses a RefreshToken with ErrNotSupported rather
+// than hand it to the browser.
+type CookieStore struct {
+	codec  *session.Codec
+	name   string
+	maxAge time.Duration
+	now    func() time.Time
+}
+
+var _ Store = (*CookieStore)(nil)
+
+// NewCookieStore returns a CookieStore after checking opts with Validate.
+func NewCookieStore(opts CookieOptions) (*CookieStore, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	codec, err := session.NewCodec(opts.Secrets, opts.MaxAge)
+	if err != nil {
+		return nil, fmt.Errorf("sessions: %w", err)
+	}
+	return &CookieStore{codec: codec, name: opts.Name, maxAge: opts.MaxAge, now: time.Now}, nil
+}
+
+// Put seals s into a cookie value. It needs no context and does no I/O.
+func (c *CookieStore) Put(_ context.Context, s Session) (string, error) {
+	if s.RefreshToken != "" {
+		return "", fmt.Errorf("sessions: put: a refresh token cannot be kept in a cookie: %w", ErrNotSupported)
+	}
+	if msg := storecheck.Put(s.UID, s.Expires, c.now(), c.maxAge); msg != "" {
+		return "", errors.New("sessions: put: " + msg)
+	}
+	v, err := c.codec.Encode(c.name, &session.Session{Email: s.Email, UID: s.UID, Expires: s.Expires})
+	if err != nil {
+		return "", fmt.Errorf("sessions: put: %w", err)
+	}
+	return v, nil
+}
+
+// Get opens a cookie value. Anything that does not open, or opens to an
+// expired session, is ErrNotFound. It never returns ErrUnavailable.
+func (c *CookieStore) Get(_ context.Context, cookie string) (Session, error) {
+	var s session.Session
+	if c.codec.Decode(c.name, cookie, &s) != nil || s.UID == "" || !c.now().Before(s.Expires) {
+		return Session{}, ErrNotFound
+	}
+	return Session{UID: s.UID, Email: s.Email, Expires: s.Expires}, nil
+}
+
+// Delete does nothing and returns nil: the session lives only in the
+// cookie, which the caller clears. A copy of the cookie stays valid until
+// it expires; use a server-side store to revoke.
+func (c *CookieStore) Delete(context.Context, string) error { return nil }
+
+// DeleteUser returns ErrNotSupported: the store does not know which
+// cookies exist.
+func (c *CookieStore) DeleteUser(context.Context, string) (int, error) {
+	return 0, fmt.Errorf("sessions: delete user: %w", ErrNotSupported)
+}
+
+// DeleteSID returns ErrNotSupported: the store does not know which
+// cookies exist.
+func (c *CookieStore) DeleteSID(context.Context, string) (int, error) {
+	return 0, fmt.Errorf("sessions: delete sid: %w", ErrNotSupported)
+}
+
+// String names the store without its secrets.
+func (c *CookieStore) String() string { return fmt.Sprintf("sessions.CookieStore{Name:%q}", c.name) }
+
+// LogValue implements slog.LogValuer without the secrets.
+func (c *CookieStore) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("store", "cookie"), slog.String("name", c.name))
+}

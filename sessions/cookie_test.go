@@ -1,0 +1,256 @@
+package sessions
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/internal/session"
+)
+
+var (
+	ctx     = context.Background()
+	secretA = bytes.Repeat([]byte("a"), 32)
+	secretB = bytes.Repeat([]byte("b"), 32)
+)
+
+func newCookieStore(t testing.TB, secrets ...[]byte) *CookieStore {
+	t.Helper()
+	s, err := NewCookieStore(CookieOptions{Secrets: secrets, Name: "_rezigate", MaxAge: time.Hour})
+	if err != nil {
+		t.Fatalf("NewCookieStore: %v", err)
+	}
+	return s
+}
+
+func TestCookieStoreRoundTrip(t *testing.T) {
+	s := newCookieStore(t, secretA)
+	exp := time.Now().Add(30 * time.Minute).Truncate(time.Second)
+	in := Session{UID: strings.Repeat("f", 64), Email: "alice@example.com", Expires: exp,
+		Groups: []string{"staff"}, SIDHash: HashSID("sid"), CheckedAt: time.Now(), CheckDue: exp}
+	v, err := s.Put(ctx, in)
+	if err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	got, err := s.Get(ctx, v)
+	want := Session{UID: in.UID, Email: in.Email, Expires: exp}
+	if err != nil || got.UID != want.UID || got.Email != want.Email || !got.Expires.Equal(want.Expires) ||
+		got.Groups != nil || got.SIDHash != "" || !got.CheckedAt.IsZero() || !got.CheckDue.IsZero() {
+		t.Errorf("Get = %+v, %v; want %+v (only UID, Email and Expires kept)", got, err, want)
+	}
+}
+
+// The cookie store's cookies are exactly rezigate's session cookies: each
+// opens the other's.
+func TestCookieStoreSameCookiesAsBefore(t *testing.T) {
+	codec, err := session.NewCodec([][]byte{secretA}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newCookieStore(t, secretA)
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
+	old, err := codec.Encode("_rezigate", &session.Session{Email: "a@example.com", UID: "u1", Expires: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, old); err != nil || got.UID != "u1" || got.Email != "a@example.com" || !got.Expires.Equal(exp) {
+		t.Errorf("Get(cookie of the codec) = %+v, %v", got, err)
+	}
+	v, err := s.Put(ctx, Session{UID: "u2", Email: "b@example.com", Expires: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back session.Session
+	if err := codec.Decode("_rezigate", v, &back); err != nil || back.UID != "u2" || back.Email != "b@example.com" || !back.Expires.Equal(exp) {
+		t.Errorf("codec.Decode(cookie of the store) = %+v, %v", back, err)
+	}
+}
+
+func TestCookieStoreRejects(t *testing.T) {
+	s := newCookieStore(t, secretA)
+	now := time.Now()
+	s.now = func() time.Time { return now }
+	good, err := s.Put(ctx, Session{UID: "u", Email: "a@example.com", Expires: now.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := []byte(good)
+	flipped[len(flipped)/2] ^= 1
+	later := newCookieStore(t, secretA)
+	later.now = func() time.Time { return now.Add(time.Minute) }
+	codec, _ := session.NewCodec([][]byte{secretA}, time.Hour)
+	noUID, _ := codec.Encode("_rezigate", &session.Session{Email: "a@example.com", Expires: now.Add(time.Minute)})
+	tests := []struct {
+		name   string
+		s      *CookieStore
+		cookie string
+	}{
+		{"tampered", s, string(flipped)},
+		{"empty", s, ""},
+		{"garbage", s, "garbage"},
+		{"other secret", newCookieStore(t, secretB), good},
+		{"expired", later, good},
+		{"no uid", s, noUID},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, err := tc.s.Get(ctx, tc.cookie); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Get = %+v, %v; want ErrNotFound", got, err)
+			}
+		})
+	}
+	if _, err := s.Get(ctx, good); err != nil {
+		t.Errorf("Get(good) = %v", err)
+	}
+}
+
+func TestCookieStorePutRejects(t *testing.T) {
+	s := newCookieStore(t, secretA)
+	now := time.Now()
+	tests := []struct {
+		name string
+		in   Session
+		want error // nil: any error
+	}{
+		{"refresh token", Session{UID: "u", Expires: now.Add(time.Minute), RefreshToken: "rt"}, ErrNotSupported},
+		{"no uid", Session{Expires: now.Add(time.Minute)}, nil},
+		{"expired", Session{UID: "u", Expires: now.Add(-time.Minute)}, nil},
+		{"beyond max age", Session{UID: "u", Expires: now.Add(2 * time.Hour)}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := s.Put(ctx, tc.in)
+			if err == nil || v != "" || (tc.want != nil && !errors.Is(err, tc.want)) {
+				t.Errorf("Put = %q, %v; want an error (%v)", v, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestCookieStoreCannotRevoke(t *testing.T) {
+	s := newCookieStore(t, secretA)
+	if err := s.Delete(ctx, "anything"); err != nil {
+		t.Errorf("Delete = %v; want nil", err)
+	}
+	if n, err := s.DeleteUser(ctx, "u"); n != 0 || !errors.Is(err, ErrNotSupported) {
+		t.Errorf("DeleteUser = %d, %v; want 0, ErrNotSupported", n, err)
+	}
+	if n, err := s.DeleteSID(ctx, HashSID("s")); n != 0 || !errors.Is(err, ErrNotSupported) {
+		t.Errorf("DeleteSID = %d, %v; want 0, ErrNotSupported", n, err)
+	}
+}
+
+func TestCookieStoreRotation(t *testing.T) {
+	v, err := newCookieStore(t, secretA).Put(ctx, Session{UID: "u", Expires: time.Now().Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newCookieStore(t, secretB, secretA).Get(ctx, v); err != nil {
+		t.Errorf("rotated store: Get(old cookie) = %v; want the session", err)
+	}
+	if _, err := newCookieStore(t, secretB).Get(ctx, v); !errors.Is(err, ErrNotFound) {
+		t.Errorf("store without the old secret: Get = %v; want ErrNotFound", err)
+	}
+}
+
+func TestCookieOptionsValidate(t *testing.T) {
+	valid := CookieOptions{Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour}
+	tests := []struct {
+		name   string
+		mod    func(*CookieOptions)
+		fields []string
+	}{
+		{"valid", func(*CookieOptions) {}, nil},
+		{"host prefix name", func(o *CookieOptions) { o.Name = "__Host-_rezigate" }, nil},
+		{"no secrets", func(o *CookieOptions) { o.Secrets = nil }, []string{"Secrets"}},
+		{"short second secret", func(o *CookieOptions) { o.Secrets = [][]byte{secretA, []byte("x")} }, []string{"Secrets[1]"}},
+		{"no name", func(o *CookieOptions) { o.Name = "" }, []string{"Name"}},
+		{"name with space", func(o *CookieOptions) { o.Name = "a b" }, []string{"Name"}},
+		{"name with =", func(o *CookieOptions) { o.Name = "a=b" }, []string{"Name"}},
+		{"long name", func(o *CookieOptions) { o.Name = strings.Repeat("n", 65) }, []string{"Name"}},
+		{"zero max age", func(o *CookieOptions) { o.MaxAge = 0 }, []string{"MaxAge"}},
+		{"all wrong", func(o *CookieOptions) { *o = CookieOptions{} }, []string{"Secrets", "Name", "MaxAge"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := valid
+			tc.mod(&o)
+			err := o.Validate()
+			var got []string
+			for _, fe := range optionerr.Fields(err) {
+				got = append(got, fe.Field)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.fields) {
+				t.Errorf("Validate() = %v; want errors for %v", err, tc.fields)
+			}
+			if _, nerr := NewCookieStore(o); (nerr == nil) != (tc.fields == nil) {
+				t.Errorf("NewCookieStore = %v; want an error exactly when Validate fails", nerr)
+			}
+		})
+	}
+}
+
+func TestCookieOptionsRedacted(t *testing.T) {
+	secret := []byte(strings.Repeat("Z", 40))
+	o := CookieOptions{Secrets: [][]byte{secret}, Name: "_rezigate", MaxAge: time.Hour}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("opts", "o", o)
+	s, _ := NewCookieStore(o)
+	for _, out := range []string{fmt.Sprintf("%v", o), fmt.Sprintf("%+v", o), fmt.Sprintf("%#v", o), logged.String(), fmt.Sprint(s)} {
+		if strings.Contains(out, string(secret)) || strings.Contains(out, "90, 90") {
+			t.Errorf("prints as %s; the secret shows", out)
+		}
+	}
+}
+
+func TestHashSID(t *testing.T) {
+	if HashSID("") != "" {
+		t.Error(`HashSID("") != ""`)
+	}
+	a, b := HashSID("sid-1"), HashSID("sid-2")
+	if a == b || len(a) != 64 || strings.Contains(a, "sid-1") || a != HashSID("sid-1") {
+		t.Errorf("HashSID = %q, %q; want distinct, stable 64-hex-digit hashes", a, b)
+	}
+}
+
+// FuzzCookieGet: arbitrary cookie values never panic, and the only session
+// that ever opens is the one sealed in the seed.
+func FuzzCookieGet(f *testing.F) {
+	s := newCookieStore(f, secretA)
+	good, err := s.Put(ctx, Session{UID: "u", Email: "a@example.com", Expires: time.Now().Add(time.Hour)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add("")
+	f.Add(good[:len(good)-3])
+	f.Fuzz(func(t *testing.T, v string) {
+		if got, err := s.Get(ctx, v); err == nil && (got.UID != "u" || got.Email != "a@example.com") {
+			t.Fatalf("Get(%q) = %+v", v, got)
+		} else if err != nil && !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Get(%q) = %v; want ErrNotFound", v, err)
+		}
+	})
+}
+
+// BenchmarkCookieGet is a signed-in request's session lookup with the
+// cookie store: open and verify the sealed cookie.
+func BenchmarkCookieGet(b *testing.B) {
+	s := newCookieStore(b, secretA)
+	v, err := s.Put(ctx, Session{UID: strings.Repeat("f", 64), Email: "alice@example.com", Expires: time.Now().Add(time.Hour)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Get(ctx, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,34 @@
+// Package sessions keeps rezigate's signed-in sessions behind one
+// interface, [Store], so that a session can be taken back before it
+// expires when the deployment needs that.
+//
+// Two stores implement it:
+//
+//   - [CookieStore] (the default) seals the whole session into the cookie.
+//     Nothing is kept on the server, any replica reads any session, and a
+//     session cannot be revoked: Delete clears nothing but the browser's
+//     copy (which the caller does), DeleteUser and DeleteSID return
+//     [ErrNotSupported].
+//   - [github.com/rezigate/rezigate/sessions/redisstore] keeps the session
+//     in Redis and puts only a random handle, sealed, in the cookie.
+//     Signing out deletes the session on every replica at once, "sign out
+//     everywhere" deletes every session of a user, and a back-channel
+//     logout ends the sessions of one provider session. It lives in its
+//     own package so that importing this one brings in no Redis client.
+//
+// Callers branch on three errors. [ErrNotFound] means "not signed in".
+// [ErrUnavailable] means the store could not answer: answer 503 and keep
+// the cookie, because signing the user out would be wrong. Anything else
+// is a bug or a bad argument.
+//
+//	store, err := sessions.NewCookieStore(sessions.CookieOptions{
+//		Secrets: secrets, Name: "__Host-_rezigate", MaxAge: 8 * time.Hour})
+//	value, err := store.Put(ctx, sessions.Session{UID: uid, Email: email,
+//		Expires: time.Now().Add(8 * time.Hour)})
+//	// … later, from the request's cookie:
+//	s, err := store.Get(ctx, value)
+//	switch {
+//	case errors.Is(err, sessions.ErrNotFound):    // sign in
+//	case errors.Is(err, sessions.ErrUnavailable): // 503, try again
+//	}
+package sessions

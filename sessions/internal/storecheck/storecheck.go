@@ -1,0 +1,83 @@
+// Package storecheck holds the rules that every session store applies to
+// its options and to the sessions it is given, so each is written once.
+package storecheck
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/internal/session"
+)
+
+// MinSecretLen is the shortest session secret accepted, in bytes.
+const MinSecretLen = session.MinSecretLen
+
+// Secrets returns one *optionerr.Error of package pkg, field "Secrets" or
+// "Secrets[i]", for each problem: none given, or one shorter than
+// MinSecretLen. The messages never include a secret.
+func Secrets(pkg string, secrets [][]byte) []error {
+	if len(secrets) == 0 {
+		return []error{optionerr.New(pkg, "Secrets", "at least one secret is required")}
+	}
+	var errs []error
+	for i, s := range secrets {
+		if len(s) < MinSecretLen {
+			errs = append(errs, optionerr.New(pkg, "Secrets["+strconv.Itoa(i)+"]", "must be at least %d bytes, got %d", MinSecretLen, len(s)))
+		}
+	}
+	return errs
+}
+
+// CookieName returns what is wrong with a cookie name, or "": it must be a
+// non-empty RFC 6265 token of at most 64 bytes.
+func CookieName(name string) string {
+	if name == "" {
+		return "required"
+	}
+	if len(name) > 64 {
+		return "must be at most 64 bytes"
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || isSeparator(c) {
+			return "must be a cookie token (letters, digits and !#$%&'*+-.^_`|~)"
+		}
+	}
+	return ""
+}
+
+func isSeparator(c byte) bool {
+	switch c {
+	case '(', ')', '<', '>', '@', ',', ';', ':', '\\', '"', '/', '[', ']', '?', '=', '{', '}':
+		return true
+	}
+	return false
+}
+
+// Redacted is what a secret prints as.
+const Redacted = "REDACTED"
+
+// RedactSecrets formats a list of secrets as their count only, e.g.
+// "[2 REDACTED]", or "[]" when there are none.
+func RedactSecrets(secrets [][]byte) string {
+	if len(secrets) == 0 {
+		return "[]"
+	}
+	return "[" + strconv.Itoa(len(secrets)) + " " + Redacted + "]"
+}
+
+// Put returns what makes a session with this uid and expiry unfit to be
+// stored at now by a store whose sessions last at most maxAge, or "": an
+// empty uid, an expiry not after now, or one more than maxAge away.
+func Put(uid string, expires, now time.Time, maxAge time.Duration) string {
+	switch {
+	case uid == "":
+		return "UID is empty"
+	case !expires.After(now):
+		return "Expires is not in the future"
+	case expires.Sub(now) > maxAge:
+		return "Expires is more than the maximum age (" + maxAge.String() + ") away"
+	}
+	return ""
+}

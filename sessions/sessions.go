@@ -1,0 +1,109 @@
+package sessions
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+)
+
+// Errors that callers branch on. Every error a store returns that means one
+// of these wraps it, so errors.Is works through the package prefix.
+var (
+	// ErrNotFound means the cookie names no live session: none was ever
+	// stored, it expired, it was deleted (signed out, revoked), or the
+	// cookie was tampered with or sealed with a secret no longer
+	// configured. Callers treat it as "not signed in".
+	ErrNotFound = errors.New("sessions: no such session")
+
+	// ErrUnavailable means the store could not answer (Redis unreachable,
+	// too slow, or refusing commands). It is never reported as
+	// ErrNotFound, which would sign everybody out, and never hidden by a
+	// cached answer older than the store's bounded local cache. Callers
+	// answer with a temporary error (503) and keep the cookie.
+	ErrUnavailable = errors.New("sessions: store unavailable")
+
+	// ErrNotSupported means the store cannot do what was asked: the
+	// cookie store cannot revoke sessions it does not keep, nor carry a
+	// refresh token to the browser.
+	ErrNotSupported = errors.New("sessions: not supported by this store")
+
+	// ErrConflict means a compare-and-swap update lost: the session
+	// changed between being read and being written (another replica
+	// rotated its refresh token first). The session is left as the other
+	// writer stored it.
+	ErrConflict = errors.New("sessions: session changed concurrently")
+
+	// ErrLocked means a lock is held by someone else (another request or
+	// replica is already refreshing this session).
+	ErrLocked = errors.New("sessions: locked by another holder")
+)
+
+// Session is one signed-in browser's session.
+//
+// A CookieStore keeps only UID, Email and Expires (they travel, sealed, in
+// the cookie itself, exactly as rezigate's session cookie always has); a
+// server-side store keeps every field.
+type Session struct {
+	// UID is the user's stable hashed identifier. It must not be empty.
+	UID string
+	// Email is the user's verified email address.
+	Email string
+	// Groups are the user's groups at sign-in; nil means none known.
+	Groups []string
+	// SIDHash is HashSID of the ID token's sid claim, so that a
+	// back-channel logout naming that provider session can end it. Empty
+	// means the provider sent no sid.
+	SIDHash string
+	// Expires is when the session ends. A store refuses a session whose
+	// Expires is not in the future or lies further away than the store's
+	// maximum age.
+	Expires time.Time
+
+	// RefreshToken is the provider's refresh token, kept only by a
+	// server-side store (encrypted at rest). Empty means none.
+	RefreshToken string
+	// CheckedAt is when the session was last checked with the provider
+	// (sign-in or refresh). Zero means never.
+	CheckedAt time.Time
+	// CheckDue is when the next check with the provider is due. Zero means
+	// no check is scheduled.
+	CheckDue time.Time
+}
+
+// Store keeps sessions and hands out the cookie values that name them.
+// Implementations are safe for concurrent use.
+type Store interface {
+	// Put stores s and returns the cookie value to set. The caller sets
+	// the cookie (name, attributes, max age).
+	Put(ctx context.Context, s Session) (cookie string, err error)
+	// Get returns the session of a cookie value. It returns ErrNotFound
+	// when there is none (expired, revoked, tampered) and ErrUnavailable
+	// when the store cannot answer.
+	Get(ctx context.Context, cookie string) (Session, error)
+	// Delete ends the session of a cookie value, on every replica. A
+	// cookie that names no session is not an error. Clearing the
+	// browser's cookie stays the caller's job.
+	Delete(ctx context.Context, cookie string) error
+	// DeleteUser ends every session of uid ("sign out everywhere") and
+	// reports how many it ended.
+	DeleteUser(ctx context.Context, uid string) (int, error)
+	// DeleteSID ends every session whose SIDHash is sidHash (a
+	// back-channel logout naming one provider session) and reports how
+	// many it ended.
+	DeleteSID(ctx context.Context, sidHash string) (int, error)
+}
+
+// HashSID returns the SIDHash of an ID token's sid claim: hex SHA-256 under
+// a fixed label, so the provider's session ID itself is never stored. An
+// empty sid gives "".
+func HashSID(sid string) string {
+	if sid == "" {
+		return ""
+	}
+	h := sha256.New()
+	h.Write([]byte("rezigate sid v1\x00"))
+	h.Write([]byte(sid))
+	return hex.EncodeToString(h.Sum(nil))
+}
