@@ -327,8 +327,9 @@ func TestVerifyRefreshFailureKeepsKeys(t *testing.T) {
 
 func TestNewVerifierFetchErrors(t *testing.T) {
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	pub, _ := p384.PublicKey.Bytes() // 0x04 || X || Y, 48 bytes each
 	p384Set, _ := json.Marshal(map[string]any{"keys": []any{map[string]any{
-		"kty": "EC", "crv": "P-384", "kid": "k", "x": b64(p384.PublicKey.X.FillBytes(make([]byte, 48))), "y": b64(p384.PublicKey.Y.FillBytes(make([]byte, 48))),
+		"kty": "EC", "crv": "P-384", "kid": "k", "x": b64(pub[1:49]), "y": b64(pub[49:]),
 	}}})
 	k := newKey(t)
 	good := newSigner(t, nil, k).JWKS()
