@@ -4,6 +4,8 @@
 //	go run ./bench                           3 rounds of 50,000 requests per target
 //	go run ./bench -info -n 30000            add a rezigate with info-level access logs
 //	go run ./bench -n 20000 -rounds 5 -json results.json
+//	go run ./bench -policy=false             leave out the policy and assertion target
+//	go run ./bench -redis                    add the Redis session store and its revocation latency
 //
 // Every part runs in a process of its own on 127.0.0.1, so that each one's
 // CPU time can be read from /proc/PID/stat and nothing the load client or
@@ -16,7 +18,8 @@
 //   - the demo OpenID provider and Rezi stand-in of internal/demo;
 //   - the rezigate binary, built from this module, with warn-level logs
 //     and, with -info, a second one with info-level access logs written to
-//     a file.
+//     a file; with -policy (the default), another with a policy of 20
+//     routes and the signed identity assertion on.
 //
 // The helper processes are this program started again with BENCH_ROLE set.
 // The bench signs in through the provider's login form like a browser,
@@ -54,6 +57,9 @@ type options struct {
 	bodySize             int
 	maxIdle              int
 	info                 bool
+	policy               bool
+	redis                bool
+	revocations          int
 	barePool             bool
 	jsonPath             string
 	bin                  string
@@ -72,11 +78,14 @@ func main() {
 	flag.IntVar(&o.bodySize, "body", 128, "upstream response body size in bytes")
 	flag.IntVar(&o.maxIdle, "max-idle", 256, "upstream idle pool of both proxies (rezigate's upstream_max_idle_conns)")
 	flag.BoolVar(&o.info, "info", false, "also measure a rezigate with info-level access logs written to a file (a fourth target: about a third more time)")
+	flag.BoolVar(&o.policy, "policy", true, "also measure a rezigate with a policy of 20 routes and the signed identity assertion on, and the session cookie of a user in 200 groups")
+	flag.BoolVar(&o.redis, "redis", false, "also measure a rezigate with session.store redis against a local redis-server (in PATH), and how fast a sign-out reaches a second replica")
+	flag.IntVar(&o.revocations, "revocations", 200, "with -redis: sign-outs timed from one replica to the other")
 	flag.BoolVar(&o.barePool, "bare-buffer-pool", false, "give the bare proxy a pool of copy buffers (httputil.ReverseProxy.BufferPool), for when rezigate's proxy has one")
 	flag.StringVar(&o.jsonPath, "json", "", "also write every measurement and the summary as JSON to this file")
 	flag.StringVar(&o.bin, "rezigate", "", "rezigate binary to measure; empty means go build the module's main package")
 	flag.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up after this long, build excluded")
-	pin := flag.Bool("pin", runtime.NumCPU() >= 2, "pin the proxy under load to CPU 1 and everything else to CPU 0 (with taskset), so the load client does not compete with the proxy it measures")
+	pin := flag.Bool("pin", pinDefault(runtime.NumCPU(), os.Getenv(pinnedEnv) != ""), "pin the proxy under load to CPU 1 and everything else to CPU 0 (with taskset), so the load client does not compete with the proxy it measures")
 	flag.Parse()
 	if *pin {
 		if code, ok := repinSelf(); ok {
@@ -103,6 +112,13 @@ func main() {
 
 // pinnedEnv marks the bench process that already runs on CPU 0.
 const pinnedEnv = "BENCH_PINNED"
+
+// pinDefault is -pin's default: on with two CPUs or more. The process
+// repinSelf started (pinned true) sees only CPU 0, so it follows its
+// parent's choice, not the one CPU it can see.
+func pinDefault(cpus int, pinned bool) bool {
+	return pinned || cpus >= 2
+}
 
 // repinSelf runs this bench again under "taskset -c 0" and returns its exit
 // code, unless this process is already that one (ok false). Without
@@ -157,6 +173,9 @@ func (o *options) check() error {
 	}
 	if o.maxIdle < 1 {
 		errs = append(errs, errors.New("-max-idle must be at least 1"))
+	}
+	if o.redis && o.revocations < 1 {
+		errs = append(errs, errors.New("-revocations must be at least 1 with -redis"))
 	}
 	if o.timeout <= 0 {
 		errs = append(errs, errors.New("-timeout must be positive"))

@@ -15,6 +15,11 @@ type results struct {
 	Ratios   []ratio       `json:"ratios"`
 	// Errors counts failed requests over every measured load.
 	Errors int `json:"errors"`
+	// Revocation, with -redis, is how fast a sign-out reached another
+	// replica.
+	Revocation *revocation `json:"revocation,omitempty"`
+	// Cookies are the session cookie sizes of a user in many groups.
+	Cookies []cookieSize `json:"cookies,omitempty"`
 }
 
 // settings describe the run, so a result can be compared with another.
@@ -55,6 +60,9 @@ type measurement struct {
 	// ReziCalls, for /rezi, counts calls that reached the Rezi stand-in;
 	// zero means every answer came from the cache.
 	ReziCalls *int64 `json:"rezi_calls,omitempty"`
+	// StoreCPUMicros is the session store's (redis-server's) CPU time per
+	// request, for a target that has one.
+	StoreCPUMicros *float64 `json:"store_cpu_us_per_request,omitempty"`
 }
 
 // summary is a target's medians over rounds, with totals of requests and
@@ -71,6 +79,7 @@ type summary struct {
 	GCPer1k            float64  `json:"gc_cycles_per_1k"`
 	UpstreamConnsPer1k *float64 `json:"new_upstream_conns_per_1k,omitempty"`
 	ReziCalls          *int64   `json:"rezi_calls,omitempty"`
+	StoreCPUMicros     *float64 `json:"store_cpu_us_per_request,omitempty"`
 }
 
 // ratio compares two targets: the median of the ratios measured in each
@@ -98,7 +107,7 @@ func (r *results) summarize(targets []*target, peakMiB map[string]float64) {
 	r.Summary = nil
 	for _, t := range targets {
 		s := summary{Target: t.name, PeakRSSMiB: peakMiB[t.name]}
-		var rps, p50, p99, cpu, gc, conns []float64
+		var rps, p50, p99, cpu, gc, conns, store []float64
 		for _, m := range r.Runs {
 			if m.Target != t.name {
 				continue
@@ -113,6 +122,9 @@ func (r *results) summarize(targets []*target, peakMiB map[string]float64) {
 			if m.UpstreamConnsPer1k != nil {
 				conns = append(conns, *m.UpstreamConnsPer1k)
 			}
+			if m.StoreCPUMicros != nil {
+				store = append(store, *m.StoreCPUMicros)
+			}
 			if m.ReziCalls != nil {
 				n := *m.ReziCalls
 				if s.ReziCalls != nil {
@@ -125,6 +137,10 @@ func (r *results) summarize(targets []*target, peakMiB map[string]float64) {
 		if len(conns) > 0 {
 			v := median(conns)
 			s.UpstreamConnsPer1k = &v
+		}
+		if len(store) > 0 {
+			v := median(store)
+			s.StoreCPUMicros = &v
 		}
 		r.Summary = append(r.Summary, s)
 	}
@@ -155,6 +171,10 @@ func (r *results) summarize(targets []*target, peakMiB map[string]float64) {
 	add("rezigate CPU/req ÷ bare CPU/req", targetRezigate, targetBare, cpu, 1.15, true)
 	add("rezigate req/s ÷ bare req/s", targetRezigate, targetBare, rps, 0.9, false)
 	add("/rezi cache hit CPU/req ÷ rezigate proxied CPU/req", targetReziHit, targetRezigate, cpu, 1.2, true)
+	add("rezigate-policy CPU/req ÷ rezigate CPU/req (20 routes, assertion on)", targetPolicy, targetRezigate, cpu, 1.10, true)
+	withStore := func(m measurement) float64 { return m.CPUMicros + storeCPU(m) }
+	add("rezigate-redis + redis-server CPU/req ÷ rezigate CPU/req (cookie store)", targetRedis, targetRezigate, withStore, 1.10, true)
+	add("rezigate-redis req/s ÷ rezigate req/s (cookie store)", targetRedis, targetRezigate, rps, 0.9, false)
 	add("rezigate-info CPU/req ÷ bare CPU/req (access logs on)", targetInfo, targetBare, cpu, 1.15, true)
 	add("rezigate-info req/s ÷ bare req/s (access logs on)", targetInfo, targetBare, rps, 0.9, false)
 }
@@ -219,6 +239,8 @@ func (r *results) writeTable(w io.Writer) {
 			fmt.Fprintf(w, "rezi-hit: %d calls reached the Rezi stand-in during the measured loads (0 = every /rezi answered from the token cache).\n", *t.ReziCalls)
 		}
 	}
+	r.writeCookies(w)
+	r.writeRedis(w)
 	if s.InfoLogBytes > 0 {
 		fmt.Fprintf(w, "rezigate-info wrote %.1f MiB of access log to a file.\n", float64(s.InfoLogBytes)/(1<<20))
 	}

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/demo"
 	"github.com/rezigate/rezigate/proxy"
 )
@@ -114,6 +115,10 @@ type upstreamStats struct {
 	// carried rezigate's X-Forwarded-User header.
 	Requests   int64 `json:"requests"`
 	Identified int64 `json:"identified"`
+	// Asserted counts requests that carried an identity assertion, and
+	// LastAssertion is the latest one.
+	Asserted      int64  `json:"asserted"`
+	LastAssertion string `json:"last_assertion,omitempty"`
 }
 
 // serveUpstream answers every request with the same small body. Its
@@ -126,11 +131,17 @@ func serveUpstream(log *slog.Logger) error {
 	}
 	body := bytes.Repeat([]byte("r"), size)
 	clen := strconv.Itoa(size)
-	var conns, requests, identified atomic.Int64
+	var conns, requests, identified, asserted atomic.Int64
+	var lastAssertion atomic.Value
+	lastAssertion.Store("")
 	srv := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
 		if r.Header.Get(proxy.DefaultUserHeader) != "" {
 			identified.Add(1)
+		}
+		if a := r.Header[assertion.DefaultHeader]; len(a) > 0 {
+			asserted.Add(1)
+			lastAssertion.Store(a[0])
 		}
 		h := w.Header()
 		h["Content-Type"] = []string{"text/plain; charset=utf-8"}
@@ -152,7 +163,8 @@ func serveUpstream(log *slog.Logger) error {
 	}
 	ctlSrv := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(upstreamStats{Conns: conns.Load(), Requests: requests.Load(), Identified: identified.Load()})
+		_ = json.NewEncoder(w).Encode(upstreamStats{Conns: conns.Load(), Requests: requests.Load(), Identified: identified.Load(),
+			Asserted: asserted.Load(), LastAssertion: lastAssertion.Load().(string)})
 	}), log)
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
@@ -233,7 +245,7 @@ func serveStubs(log *slog.Logger) error {
 		ClientID:     benchClientID,
 		ClientSecret: secret,
 		RedirectURIs: strings.Split(os.Getenv(redirectURIsEnv), ","),
-		Users:        []demo.User{{Email: benchEmail, Password: password, Subject: benchSubject, EmailVerified: true}},
+		Users:        benchUsers(password),
 		Logger:       log,
 	})
 	if err != nil {

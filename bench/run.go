@@ -42,6 +42,11 @@ type target struct {
 	// connections are then counted; identified when they must carry
 	// rezigate's identity header there.
 	upstream, identified bool
+	// asserted is set when they must also carry an identity assertion.
+	asserted bool
+	// storePID, when not 0, is a session store process (redis-server)
+	// whose CPU time is measured beside the target's.
+	storePID int
 	// reziCalls is set when the Rezi stand-in's calls are counted, to prove
 	// the answers came from rezigate's cache.
 	reziCalls bool
@@ -60,6 +65,8 @@ type env struct {
 	upstream *child // ready: addr, ctl
 	stubs    *child // ready: issuer, rezi
 	ctl      *http.Client
+	cookies  []cookieSize // filled by start
+	redis    *redisSetup  // with -redis: redis-server and two replicas
 }
 
 // run starts everything, measures and prints the table to out; progress
@@ -125,6 +132,12 @@ func run(ctx context.Context, o options, out, logw io.Writer) (res *results, err
 			}
 		}
 	}
+	if e.redis != nil {
+		fmt.Fprintf(logw, "revocation: %d sign-outs on %s, each polled on %s ...\n", o.revocations, targetRedis, redisReplicaB)
+		rv := e.measureRevocation(ctx, o.revocations)
+		res.Revocation = &rv
+		res.Errors += rv.Errors
+	}
 	peak := map[string]float64{}
 	for _, t := range targets {
 		if t.proc.exited() {
@@ -142,6 +155,7 @@ func run(ctx context.Context, o options, out, logw io.Writer) (res *results, err
 			res.Settings.InfoLogBytes = fi.Size()
 		}
 	}
+	res.Cookies = e.cookies
 	res.summarize(targets, peak)
 	res.writeTable(out)
 	if o.jsonPath != "" {
@@ -209,6 +223,21 @@ func (e *env) start(ctx context.Context, bin string) ([]*target, error) {
 		rgs[i].base = "http://" + rgs[i].listen
 		redirects = append(redirects, rgs[i].base+"/oauth2/callback")
 	}
+	if e.o.policy {
+		prg, err := newPolicyInstance()
+		if err != nil {
+			return nil, err
+		}
+		rgs = append(rgs, prg)
+		redirects = append(redirects, prg.base+"/oauth2/callback")
+	}
+	if e.o.redis {
+		more, err := e.prepareRedis(ctx)
+		if err != nil {
+			return nil, err
+		}
+		redirects = append(redirects, more...)
+	}
 	sec := secrets{clientSecret: randomHex(24), reziKey: randomHex(24), password: randomHex(12)}
 	if e.stubs, err = helper(roleStubs, redirectURIsEnv+"="+strings.Join(redirects, ","),
 		clientSecretEnv+"="+sec.clientSecret, reziKeyEnv+"="+sec.reziKey, passwordEnv+"="+sec.password); err != nil {
@@ -221,6 +250,13 @@ func (e *env) start(ctx context.Context, bin string) ([]*target, error) {
 		}
 		if rg.cookie, err = signIn(ctx, rg.base, issuer, cookieName, benchEmail, sec.password); err != nil {
 			return nil, fmt.Errorf("%w (rezigate log: %s)", err, rg.proc.logPath)
+		}
+		if e.o.policy && (rg.name == targetRezigate || rg.name == targetPolicy) {
+			c, err := measureCookie(ctx, rg, issuer, sec.password)
+			if err != nil {
+				return nil, err
+			}
+			e.cookies = append(e.cookies, c)
 		}
 	}
 
@@ -240,6 +276,12 @@ func (e *env) start(ctx context.Context, bin string) ([]*target, error) {
 		t := mk(rg.name, rg.proc, rg.base+"/", rg.cookie, ok200)
 		t.upstream, t.identified = true, true
 		t.gcURL = "http://" + rg.metrics + "/metrics"
+		if rg.name == targetPolicy {
+			t.asserted = true
+			if err := e.checkAssertion(ctx, t, rg); err != nil {
+				return nil, err
+			}
+		}
 		targets = append(targets, t)
 	}
 	// The first /rezi asks the Rezi stand-in; every later one must be a
@@ -252,6 +294,13 @@ func (e *env) start(ctx context.Context, bin string) ([]*target, error) {
 		return nil, fmt.Errorf("bench: first /rezi: %w (rezigate log: %s)", err, rgs[0].proc.logPath)
 	}
 	targets = append(targets, hit)
+	if e.redis != nil {
+		t, err := e.startRedisTarget(ctx, bin, base, upURL, sec)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, t)
+	}
 	return targets, nil
 }
 
@@ -262,6 +311,11 @@ type rezigateInstance struct {
 	metrics      string // metrics_listen address
 	proc         *child
 	cookie       string
+	// extra is laid over the generated configuration, top-level key by
+	// key.
+	extra map[string]any
+	// env is added to the environment; a variable given here wins.
+	env []string
 }
 
 // secrets are the throw-away credentials shared by the stubs and rezigate.
@@ -292,6 +346,9 @@ func (e *env) startRezigate(ctx context.Context, bin string, base []string, rg *
 		},
 		"log": map[string]any{"format": "text", "level": rg.level},
 	}
+	for k, v := range rg.extra {
+		cfg[k] = v
+	}
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
 		return fmt.Errorf("bench: rezigate config: %w", err)
@@ -306,6 +363,7 @@ func (e *env) startRezigate(ctx context.Context, bin string, base []string, rg *
 		"REZIGATE_IDENTITY_UID_SECRET="+randomHex(32),
 		"REZIGATE_REZI_PRIVATE_KEY="+sec.reziKey,
 	)
+	env = append(env, rg.env...)
 	rg.proc, err = startChild(ctx, rg.name, bin, []string{"-config", path}, env, filepath.Join(e.dir, rg.name+".log"), false)
 	if err != nil {
 		return err
@@ -346,6 +404,12 @@ func (e *env) measure(ctx context.Context, round int, t *target) (measurement, e
 	if err != nil {
 		return m, err
 	}
+	var store0, store1 int64
+	if t.storePID != 0 {
+		if store0, err = procCPU(t.storePID); err != nil {
+			return m, err
+		}
+	}
 	cpu0, err := procCPU(t.proc.pid())
 	if err != nil {
 		return m, err
@@ -354,6 +418,11 @@ func (e *env) measure(ctx context.Context, round int, t *target) (measurement, e
 	cpu1, err := procCPU(t.proc.pid())
 	if err != nil {
 		return m, err
+	}
+	if t.storePID != 0 {
+		if store1, err = procCPU(t.storePID); err != nil {
+			return m, err
+		}
 	}
 	gc1, err := e.gcCount(ctx, t.gcURL)
 	if err != nil {
@@ -380,10 +449,20 @@ func (e *env) measure(ctx context.Context, round int, t *target) (measurement, e
 	if r.requests > 0 {
 		m.GCPer1k = float64(gc1-gc0) * 1000 / float64(r.requests)
 	}
+	if t.storePID != 0 && r.requests > 0 {
+		v := float64(store1-store0) * 1e6 / float64(e.ticks) / float64(r.requests)
+		m.StoreCPUMicros = &v
+	}
 	served := up1.Requests - up0.Requests
 	if t.upstream && r.requests > 0 {
 		v := float64(up1.Conns-up0.Conns) * 1000 / float64(r.requests)
 		m.UpstreamConnsPer1k = &v
+	}
+	if t.asserted && up1.Asserted-up0.Asserted != served {
+		m.Errors += int(served - (up1.Asserted - up0.Asserted))
+		if m.FirstError == "" {
+			m.FirstError = "the upstream received requests without an identity assertion"
+		}
 	}
 	if t.identified && up1.Identified-up0.Identified != served {
 		m.Errors += int(served - (up1.Identified - up0.Identified))

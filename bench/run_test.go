@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -240,11 +241,11 @@ func TestFixture(t *testing.T) {
 // TestRun runs the whole bench, small, against the real binary.
 func TestRun(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds rezigate and starts five processes")
+		t.Skip("builds rezigate and starts six processes")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	o := options{n: 300, c: 8, rounds: 2, warmup: 50, bodySize: 64, maxIdle: 256, info: true, timeout: 2 * time.Minute}
+	o := options{n: 300, c: 8, rounds: 2, warmup: 50, bodySize: 64, maxIdle: 256, info: true, policy: true, timeout: 2 * time.Minute}
 	var out bytes.Buffer
 	res, err := run(ctx, o, &out, io.Discard)
 	if err != nil {
@@ -253,8 +254,8 @@ func TestRun(t *testing.T) {
 	if res.Errors != 0 {
 		t.Fatalf("run() had %d failed requests; want 0\n%s", res.Errors, out.String())
 	}
-	if got := len(res.Runs); got != 2*4 {
-		t.Errorf("run() measured %d loads; want 8", got)
+	if got := len(res.Runs); got != 2*5 {
+		t.Errorf("run() measured %d loads; want 10", got)
 	}
 	// CPU time comes from /proc in clock ticks (10 ms each, usually), and
 	// a few hundred requests may cost less than one tick: a column may be
@@ -297,11 +298,12 @@ func TestRun(t *testing.T) {
 	// A CPU ratio is left out only when its denominator used no whole
 	// clock tick in any round; req/s ratios are always there.
 	wantRatios := map[string]string{
-		"rezigate CPU/req ÷ bare CPU/req":                       targetBare,
-		"rezigate req/s ÷ bare req/s":                           "",
-		"/rezi cache hit CPU/req ÷ rezigate proxied CPU/req":    targetRezigate,
-		"rezigate-info CPU/req ÷ bare CPU/req (access logs on)": targetBare,
-		"rezigate-info req/s ÷ bare req/s (access logs on)":     "",
+		"rezigate CPU/req ÷ bare CPU/req":                                      targetBare,
+		"rezigate req/s ÷ bare req/s":                                          "",
+		"/rezi cache hit CPU/req ÷ rezigate proxied CPU/req":                   targetRezigate,
+		"rezigate-info CPU/req ÷ bare CPU/req (access logs on)":                targetBare,
+		"rezigate-info req/s ÷ bare req/s (access logs on)":                    "",
+		"rezigate-policy CPU/req ÷ rezigate CPU/req (20 routes, assertion on)": targetRezigate,
 	}
 	got := map[string]bool{}
 	for _, q := range res.Ratios {
@@ -314,6 +316,22 @@ func TestRun(t *testing.T) {
 		if !got[name] && (den == "" || cpuTicks[den] > 0) {
 			t.Errorf("run() reported no ratio %q (denominator %q used %d clock ticks)", name, den, cpuTicks[den])
 		}
+	}
+	// The cookie sizes are measured, not judged: only that both were
+	// read from a real sign-in.
+	if len(res.Cookies) != 2 {
+		t.Errorf("run() measured %d session cookies; want 2 (rezigate, rezigate-policy)", len(res.Cookies))
+	}
+	for _, c := range res.Cookies {
+		if c.Groups != manyGroupsCount || c.Bytes <= 0 || c.NameValueBytes != c.Bytes+len(cookieName)+1 {
+			t.Errorf("cookie %+v; want %d groups, a positive size, and the name and = on top", c, manyGroupsCount)
+		}
+		if !strings.Contains(out.String(), fmt.Sprintf("%s: the session cookie of a user in %d groups is %d bytes", c.Target, c.Groups, c.Bytes)) {
+			t.Errorf("table lacks the cookie size of %s:\n%s", c.Target, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "| rezigate-policy | 600 | 0 |") {
+		t.Errorf("table lacks the rezigate-policy row:\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), "| rezi-hit | 600 | 0 |") {
 		t.Errorf("table lacks the rezi-hit row:\n%s", out.String())

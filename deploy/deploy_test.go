@@ -71,6 +71,7 @@ type configMap struct {
 type deployment struct {
 	object `yaml:",inline"`
 	Spec   struct {
+		Replicas *int `yaml:"replicas"`
 		Selector struct {
 			MatchLabels map[string]string `yaml:"matchLabels"`
 		} `yaml:"selector"`
@@ -189,19 +190,27 @@ func (c *container) port(p intOrString) int {
 	return 0
 }
 
-// manifest is the sidecar example, one node per YAML document.
+// manifest is a Kubernetes example, one node per YAML document.
 type manifest struct {
+	path string
 	docs []*yaml.Node
 }
 
+// loadManifest reads the sidecar example.
 func loadManifest(t *testing.T) manifest {
 	t.Helper()
-	data, err := os.ReadFile(manifestPath)
+	return loadManifestAt(t, manifestPath)
+}
+
+// loadManifestAt reads the example at path.
+func loadManifestAt(t *testing.T, path string) manifest {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var m manifest
+	m := manifest{path: path}
 	for {
 		n := new(yaml.Node)
 		err := dec.Decode(n)
@@ -209,7 +218,7 @@ func loadManifest(t *testing.T) manifest {
 			break
 		}
 		if err != nil {
-			t.Fatalf("yaml.Decode(%s document %d) = %v; want no error", manifestPath, len(m.docs)+1, err)
+			t.Fatalf("yaml.Decode(%s document %d) = %v; want no error", path, len(m.docs)+1, err)
 		}
 		m.docs = append(m.docs, n)
 	}
@@ -227,7 +236,7 @@ func (m manifest) one(t *testing.T, kind string, v any) {
 		}
 	}
 	if len(found) != 1 {
-		t.Fatalf("documents of kind %q in %s = %d; want 1", kind, manifestPath, len(found))
+		t.Fatalf("documents of kind %q in %s = %d; want 1", kind, m.path, len(found))
 	}
 	if err := found[0].Decode(v); err != nil {
 		t.Fatalf("decode %s: %v", kind, err)

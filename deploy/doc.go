@@ -4,6 +4,9 @@
 //   - kubernetes/rezigate-sidecar.yaml runs rezigate as a sidecar in front
 //     of an app container, with its secrets in a Secret and its settings in
 //     a ConfigMap.
+//   - kubernetes/rezigate-redis.yaml runs three replicas that keep their
+//     sessions in one persistent Redis (a StatefulSet with a volume and the
+//     append-only file), so that a sign-out ends a session everywhere.
 //   - systemd/rezigate.service runs the binary as a hardened service, with
 //     its secrets in an environment file.
 //   - The Dockerfile at the repository root builds the image both use.

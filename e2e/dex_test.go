@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,12 +30,15 @@ import (
 type dexUser struct {
 	Email, Password, UserID, Name string
 	EmailVerified                 bool
+	// Groups are the "groups" claim, issued when the client asks for
+	// the groups scope.
+	Groups []string
 }
 
 // The users every Dex in these tests knows. The allowed domain is
 // example.com; mallory is outside it; bob is inside it but unverified.
 var (
-	alice   = dexUser{Email: "alice@example.com", Password: "alice-e2e-password", UserID: "0001-alice", Name: "Alice", EmailVerified: true}
+	alice   = dexUser{Email: "alice@example.com", Password: "alice-e2e-password", UserID: "0001-alice", Name: "Alice", EmailVerified: true, Groups: []string{"rms-users", "staff"}}
 	mallory = dexUser{Email: "mallory@outsider.example", Password: "mallory-e2e-password", UserID: "0002-mallory", Name: "Mallory", EmailVerified: true}
 	bob     = dexUser{Email: "bob@example.com", Password: "bob-e2e-password", UserID: "0003-bob", Name: "Bob", EmailVerified: false}
 )
@@ -83,6 +87,7 @@ func startDex(t *testing.T, port int, redirectURIs ...string) *dex {
 			"username":      u.Name,
 			"userID":        u.UserID,
 			"emailVerified": u.EmailVerified,
+			"groups":        u.Groups,
 		})
 	}
 	cfg := map[string]any{
@@ -192,7 +197,7 @@ func TestDexStaticUsers(t *testing.T) {
 		ClientSecret: d.ClientSecret,
 		Endpoint:     provider.Endpoint(),
 		RedirectURL:  cb.URL + "/callback",
-		Scopes:       []string{gooidc.ScopeOpenID, "email", "profile"},
+		Scopes:       []string{gooidc.ScopeOpenID, "email", "profile", "groups"},
 	}
 	verifier := provider.Verifier(&gooidc.Config{ClientID: d.ClientID})
 	for _, u := range dexUsers {
@@ -220,14 +225,18 @@ func TestDexStaticUsers(t *testing.T) {
 				t.Fatalf("verify ID token: %v", err)
 			}
 			var claims struct {
-				Email         string `json:"email"`
-				EmailVerified bool   `json:"email_verified"`
+				Email         string   `json:"email"`
+				EmailVerified bool     `json:"email_verified"`
+				Groups        []string `json:"groups"`
 			}
 			if err := idt.Claims(&claims); err != nil {
 				t.Fatalf("claims: %v", err)
 			}
 			if claims.Email != u.Email || claims.EmailVerified != u.EmailVerified {
 				t.Errorf("ID token email, email_verified = %q, %v; want %q, %v", claims.Email, claims.EmailVerified, u.Email, u.EmailVerified)
+			}
+			if !slices.Equal(claims.Groups, u.Groups) {
+				t.Errorf("ID token groups = %q; want %q", claims.Groups, u.Groups)
 			}
 			if got, want := idt.Subject, dexSubject(u.UserID); got != want {
 				t.Errorf("ID token sub = %q; want %q", got, want)

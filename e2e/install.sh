@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end tests need: Debian's chromium and nginx, and
+# Installs what the end-to-end tests need: Debian's chromium, nginx,
+# python3-jwt and python3-cryptography (PyJWT, as an upstream verifies
+# rezigate's assertions), redis-server (the replica tests start their own),
+# and
 # two OpenID providers built from the Go module proxy at pinned versions: Dex
 # and the example provider of github.com/zitadel/oidc. Safe to run again:
 # each part is skipped when it is already there. The last line printed is the
@@ -39,8 +42,13 @@ install_debs() {
 	local missing=()
 	[[ -x /usr/bin/chromium ]] || missing+=(chromium)
 	[[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+	# PyJWT verifies rezigate's ES256 assertions; without recommends,
+	# python3-jwt would come without the cryptography backend ES256 needs.
+	/usr/bin/python3 -c 'import jwt, cryptography' 2>/dev/null || missing+=(python3-jwt python3-cryptography)
+	# The replica tests run their own redis-server on loopback.
+	[[ -x /usr/bin/redis-server ]] || missing+=(redis-server)
 	if ((${#missing[@]} == 0)); then
-		log "chromium and nginx already installed"
+		log "chromium, nginx, python3-jwt, python3-cryptography and redis-server already installed"
 		return
 	fi
 	if [[ $(id -u) -ne 0 ]]; then
@@ -50,8 +58,8 @@ install_debs() {
 	export DEBIAN_FRONTEND=noninteractive
 	log "apt-get update"
 	apt-get update -qq >&2
-	# policy-rc.d keeps the nginx package from starting a system service:
-	# the tests start their own nginx on loopback.
+	# policy-rc.d keeps the nginx and redis-server packages from starting a
+	# system service: the tests start their own on loopback.
 	local policy=/usr/sbin/policy-rc.d created_policy=0
 	if [[ ! -e $policy ]]; then
 		printf '#!/bin/sh\nexit 101\n' >"$policy"

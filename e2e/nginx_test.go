@@ -54,7 +54,10 @@ http {
         location = /oauth2/auth {
             proxy_pass {{.Rezigate}};
             proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-Uri $request_uri;
+            # What the policy judges; rezigate believes them only from
+            # trusted_proxies. The subrequest itself is always a GET.
+            proxy_set_header X-Original-URI $request_uri;
+            proxy_set_header X-Original-Method $request_method;
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
         }
@@ -63,10 +66,12 @@ http {
             auth_request /oauth2/auth;
             auth_request_set $email $upstream_http_x_auth_request_email;
             auth_request_set $user  $upstream_http_x_auth_request_user;
+            auth_request_set $groups $upstream_http_x_auth_request_groups;
             # proxy_set_header replaces any client-sent header of the same
             # name (any case); nginx drops headers with "_" by default.
             proxy_set_header X-Forwarded-Email $email;
             proxy_set_header X-Forwarded-User  $user;
+            proxy_set_header X-Forwarded-Groups $groups;
             error_page 401 = @signin;
             proxy_pass {{.Upstream}};
         }
@@ -78,18 +83,40 @@ http {
 }
 `))
 
+// nginxPolicy is the policy of TestNginxForwardAuth: sign-in for staff
+// and rms-users (alice is both), /admin/ for rms-admins only (alice is not
+// one), and only reading /headers unless one is an admin; everything else
+// is open to any signed-in user.
+var nginxPolicy = map[string]any{
+	"allow_groups": []string{"rms-users", "staff"},
+	"routes": []map[string]any{
+		{"path": "/admin/", "groups": []string{"rms-admins"}},
+		{"path": "/headers", "methods": []string{"POST", "PUT", "PATCH", "DELETE"}, "groups": []string{"rms-admins"}},
+	},
+}
+
 // TestNginxForwardAuth runs Debian's nginx with auth_request against
-// rezigate's GET /oauth2/auth and checks what reaches the upstream.
+// rezigate's GET /oauth2/auth and checks what reaches the upstream, and
+// that the policy judges the URI and method nginx passes on, believing
+// them only from a trusted proxy.
 func TestNginxForwardAuth(t *testing.T) {
 	nginx := nginxBinary(t)
-	ports := freePorts(t, 3)
-	dexPort, nginxPort, rgPort := ports[0], ports[1], ports[2]
+	ports := freePorts(t, 4)
+	dexPort, nginxPort, rgPort, rg2Port := ports[0], ports[1], ports[2], ports[3]
 	edge := fmt.Sprintf("http://127.0.0.1:%d", nginxPort)
 	d := startDex(t, dexPort, edge+"/oauth2/callback")
 	parts := startDemoParts(t)
+	groupsScope := map[string]any{"scopes": []string{"openid", "email", "profile", "groups"}}
+	// Both instances open the same cookies, so one sign-in serves both.
+	sessionSecrets := randomHex(t, 32) + "," + randomHex(t, 32)
 	// Browsers reach rezigate only through nginx, so its public URL is
 	// nginx's; it proxies nothing itself.
-	rg := startRezigate(t, d, parts, rezigateOptions{Port: rgPort, PublicURL: edge})
+	rg := startRezigate(t, d, parts, rezigateOptions{Port: rgPort, PublicURL: edge, SessionSecrets: sessionSecrets,
+		Config: map[string]any{"oidc": groupsScope, "policy": nginxPolicy, "trusted_proxies": []string{"127.0.0.1/32"}}})
+	// The same policy without trusted_proxies: nobody can tell it which
+	// URI a request is for, so it lets nobody through.
+	untrusting := startRezigate(t, d, parts, rezigateOptions{Port: rg2Port, PublicURL: edge, SessionSecrets: sessionSecrets,
+		Config: map[string]any{"oidc": groupsScope, "policy": nginxPolicy}})
 
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "nginx.conf")
@@ -130,15 +157,17 @@ func TestNginxForwardAuth(t *testing.T) {
 	// Identity headers a client might forge, in the spellings a back end
 	// might fold together.
 	spoofed := http.Header{
-		"X-Forwarded-Email": {"evil@example.com", "evil2@example.com"},
-		"x-forwarded-user":  {"evil-uid"},
-		"X_Forwarded_Email": {"evil@example.com"},
-		"X_Forwarded_User":  {"evil-uid"},
+		"X-Forwarded-Email":  {"evil@example.com", "evil2@example.com"},
+		"x-forwarded-user":   {"evil-uid"},
+		"X_Forwarded_Email":  {"evil@example.com"},
+		"X_Forwarded_User":   {"evil-uid"},
+		"X-Forwarded-Groups": {"evil-rms-admins"},
 	}
 	// What a client might send to make the auth check vouch for it.
 	spoofedAuth := http.Header{
-		"X-Auth-Request-Email": {"evil@example.com"},
-		"X-Auth-Request-User":  {"evil-uid"},
+		"X-Auth-Request-Email":  {"evil@example.com"},
+		"X-Auth-Request-User":   {"evil-uid"},
+		"X-Auth-Request-Groups": {"evil-rms-admins"},
 	}
 	for k, v := range spoofed {
 		spoofedAuth[k] = v
@@ -215,6 +244,124 @@ func TestNginxForwardAuth(t *testing.T) {
 		}
 		if got := resp.Header.Values("X-Auth-Request-User"); len(got) != 1 || got[0] != uid {
 			t.Errorf("X-Auth-Request-User = %q; want [%q]", got, uid)
+		}
+		if got, want := resp.Header.Values("X-Auth-Request-Groups"), strings.Join(alice.Groups, ","); len(got) != 1 || got[0] != want {
+			t.Errorf("X-Auth-Request-Groups = %q; want [%q]", got, want)
+		}
+	})
+
+	t.Run("policy through nginx", func(t *testing.T) {
+		t.Run("allowed route gets the groups", func(t *testing.T) {
+			resp := get(t, noFollow, "/headers", http.Header{"X-Forwarded-Groups": {"evil-rms-admins"}, "X-Original-URI": {"/admin/"}})
+			body := readBody(t, resp)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /headers = %s; want 200\n%s", resp.Status, body)
+			}
+			checkIdentityHeaders(t, body, alice.Email, uid)
+			var got map[string][]string
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				t.Fatalf("upstream /headers: %v\n%s", err, body)
+			}
+			if g, want := got["X-Forwarded-Groups"], strings.Join(alice.Groups, ","); len(g) != 1 || g[0] != want {
+				t.Errorf("upstream got X-Forwarded-Groups: %q; want [%q]", g, want)
+			}
+		})
+		// Each is judged as nginx passes it on: the raw request URI, which
+		// rezigate normalises as the upstream will.
+		denied := []struct {
+			method, path string
+			extra        http.Header
+			note         string // tells apart cases with the same request line
+		}{
+			{"GET", "/admin/", nil, ""},
+			{"GET", "/admin", nil, ""},
+			{"GET", "/admin/reports?x=1", nil, ""},
+			{"GET", "/x/../admin/", nil, ""},
+			{"GET", "/%61dmin/", nil, ""},
+			// A client's own X-Forwarded-* reaches the auth subrequest
+			// (nginx sets only the X-Original-* pair): it must not win.
+			{"GET", "/admin/", http.Header{"X-Forwarded-Uri": {"/headers"}, "X-Forwarded-Method": {"GET"}, "X-Original-URI": {"/headers"}}, " naming /headers in client headers"},
+			// The method route: reading /headers is open, writing is not.
+			{"POST", "/headers", nil, ""},
+			{"DELETE", "/headers", http.Header{"X-Forwarded-Method": {"GET"}, "X-Original-Method": {"GET"}}, " naming GET in client headers"},
+		}
+		for _, tc := range denied {
+			t.Run(tc.method+" "+tc.path+tc.note, func(t *testing.T) {
+				req, err := http.NewRequestWithContext(t.Context(), tc.method, edge+tc.path, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for k, vs := range tc.extra {
+					req.Header[k] = vs
+				}
+				resp, err := noFollow.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if body := readBody(t, resp); resp.StatusCode != http.StatusForbidden {
+					t.Errorf("%s %s through nginx = %s; want 403\n%s", tc.method, tc.path, resp.Status, body)
+				}
+			})
+		}
+	})
+
+	t.Run("original URI only from trusted proxies", func(t *testing.T) {
+		// Straight to each rezigate, with the session cookie nginx's
+		// sign-in set (cookies are per host, not per port).
+		auth := func(t *testing.T, base string, h http.Header) int {
+			t.Helper()
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+base+"/oauth2/auth", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, vs := range h {
+				req.Header[k] = vs
+			}
+			resp, err := noFollow.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			readBody(t, resp)
+			return resp.StatusCode
+		}
+		open := http.Header{"X-Original-URI": {"/headers"}, "X-Original-Method": {"GET"}}
+		openFwd := http.Header{"X-Forwarded-Uri": {"/headers"}, "X-Forwarded-Method": {"GET"}}
+		admin := http.Header{"X-Original-URI": {"/admin/"}, "X-Original-Method": {"GET"}}
+		for _, tc := range []struct {
+			name string
+			base string
+			h    http.Header
+			want int
+		}{
+			// 127.0.0.1 is trusted by rg: its headers decide.
+			{"trusted, open route", rg.Listen, open, http.StatusAccepted},
+			{"trusted, open route, X-Forwarded-Uri", rg.Listen, openFwd, http.StatusAccepted},
+			{"trusted, admin route", rg.Listen, admin, http.StatusForbidden},
+			{"trusted, no original URI", rg.Listen, nil, http.StatusForbidden},
+			// The other instance trusts nobody: the same headers are
+			// ignored, and with routes and no URI it lets nobody in.
+			{"untrusted, open route", untrusting.Listen, open, http.StatusForbidden},
+			{"untrusted, open route, X-Forwarded-Uri", untrusting.Listen, openFwd, http.StatusForbidden},
+			{"untrusted, no original URI", untrusting.Listen, nil, http.StatusForbidden},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if got := auth(t, tc.base, tc.h); got != tc.want {
+					t.Errorf("GET %s/oauth2/auth with %v = %d; want %d", tc.base, tc.h, got, tc.want)
+				}
+			})
+		}
+		// The 403s above are the policy's, given to a session the
+		// untrusting instance accepts: without the cookie it says 401.
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+untrusting.Listen+"/oauth2/auth", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if readBody(t, resp); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s/oauth2/auth without a session = %s; want 401", untrusting.Listen, resp.Status)
 		}
 	})
 

@@ -129,6 +129,14 @@ type rezigateOptions struct {
 	Port      int    // listen on 127.0.0.1:Port
 	PublicURL string // empty: http://127.0.0.1:Port
 	Upstream  string // empty: no proxying (forward-auth only)
+	// Config is laid over the generated configuration: a top-level key
+	// whose both values are maps is merged key by key, any other replaces.
+	Config map[string]any
+	// Env are extra REZIGATE_* variables, e.g. signing keys.
+	Env []string
+	// SessionSecrets is REZIGATE_SESSION_SECRETS; empty means fresh ones,
+	// so two instances given the same value open each other's cookies.
+	SessionSecrets string
 }
 
 // startRezigate writes a config for d and parts, starts the binary with
@@ -167,6 +175,17 @@ func startRezigate(t *testing.T, d *dex, parts *demoParts, o rezigateOptions) *r
 			"timeout":   "10s",
 		},
 	}
+	for k, v := range o.Config {
+		over, ok1 := v.(map[string]any)
+		base, ok2 := cfg[k].(map[string]any)
+		if !ok1 || !ok2 {
+			cfg[k] = v
+			continue
+		}
+		for kk, vv := range over {
+			base[kk] = vv
+		}
+	}
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatalf("rezigate config: %v", err)
@@ -175,12 +194,17 @@ func startRezigate(t *testing.T, d *dex, parts *demoParts, o rezigateOptions) *r
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatalf("rezigate config: %v", err)
 	}
+	sessionSecrets := o.SessionSecrets
+	if sessionSecrets == "" {
+		sessionSecrets = randomHex(t, 32) + "," + randomHex(t, 32)
+	}
 	env := append(baseEnv(),
 		"REZIGATE_OIDC_CLIENT_SECRET="+d.ClientSecret,
-		"REZIGATE_SESSION_SECRETS="+randomHex(t, 32)+","+randomHex(t, 32),
+		"REZIGATE_SESSION_SECRETS="+sessionSecrets,
 		"REZIGATE_IDENTITY_UID_SECRET="+rg.uidSecret,
 		"REZIGATE_REZI_PRIVATE_KEY="+parts.PrivateKey,
 	)
+	env = append(env, o.Env...)
 	rg.proc = startProcess(t, "rezigate", bin, []string{"-config", path}, env)
 	waitHTTP(t, rg.proc, "http://"+rg.Listen+"/readyz", http.StatusOK, 20*time.Second)
 	return rg
