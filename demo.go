@@ -16,7 +16,8 @@ import (
 
 // runDemo starts the built-in provider, Rezi stand-in and RMS, and serves
 // rezigate in front of them, all on loopback, with fresh random secrets.
-func runDemo(ctx context.Context) error {
+// With withRedis, sessions live in a redis-server started for the demo.
+func runDemo(ctx context.Context, withRedis bool) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:4180")
 	if err != nil {
 		ln, err = net.Listen("tcp", "127.0.0.1:0") // 4180 is taken: any free port will do
@@ -47,10 +48,25 @@ func runDemo(ctx context.Context) error {
 	cfg.Rezi.APIURL = env.ReziAPIURL
 	cfg.Rezi.PrivateKey = config.Secret(env.PrivateKey)
 	cfg.Rezi.LoginURL = "/login/" // the demo RMS, reached through the proxy
+	ready := func() { printBanner(public, env) }
+	if withRedis {
+		r, err := startDemoRedis(ctx)
+		if err != nil {
+			return err
+		}
+		defer r.stop()
+		ready = func() {
+			fmt.Fprintf(os.Stderr, "\n  Sessions live in Redis: redis-server PID %d on 127.0.0.1, stopped on exit.\n", r.cmd.Process.Pid)
+			printBanner(public, env)
+		}
+		cfg.Session.Store = config.StoreRedis
+		cfg.Redis.URL = config.Secret(r.url)
+		cfg.Session.RefreshInterval = config.Duration(time.Minute)
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	return serve(ctx, &cfg, ln, func() { printBanner(public, env) })
+	return serve(ctx, &cfg, ln, ready)
 }
 
 func randomSecret() config.Secret {

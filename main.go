@@ -40,6 +40,10 @@ Usage:
   rezigate -demo                     try the whole journey on loopback, nothing to configure
   rezigate -config FILE              serve with the configuration in FILE
   rezigate -config FILE -check       validate FILE, print it with secrets redacted, and exit
+  rezigate explain -config FILE -email E [-groups G1,G2] METHOD PATH
+                                     which policy rule decides a request, and why
+  rezigate revoke -config FILE -uid UID | -sub SUBJECT
+                                     end every session of a person (needs session.store: redis)
   rezigate -version                  print the version
 
 Secrets never go in the file: set REZIGATE_OIDC_CLIENT_SECRET,
@@ -52,9 +56,16 @@ Flags:
 `
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "explain" {
+		os.Exit(runExplain(os.Args[2:], os.Environ(), os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "revoke" {
+		os.Exit(runRevoke(os.Args[2:], os.Environ(), os.Stdout, os.Stderr))
+	}
 	configPath := flag.String("config", "config.yaml", "configuration `file` (YAML)")
 	check := flag.Bool("check", false, "validate the configuration, print it with secrets redacted, and exit")
 	demoMode := flag.Bool("demo", false, "run the whole journey on loopback with a built-in provider, Rezi stand-in and RMS (not for production)")
+	demoRedis := flag.Bool("demo-redis", false, "with -demo: keep sessions in a redis-server (from PATH) started on loopback for the demo")
 	version := flag.Bool("version", false, "print the module and Go versions and exit")
 	flag.Usage = func() {
 		fmt.Fprint(flag.CommandLine.Output(), usage)
@@ -67,7 +78,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *configPath, *check, *demoMode); err != nil {
+	if err := run(ctx, *configPath, *check, *demoMode, *demoRedis); err != nil {
 		fmt.Fprintln(os.Stderr, "rezigate:", err)
 		os.Exit(1)
 	}
@@ -83,9 +94,12 @@ func versionString() string {
 	return "rezigate " + v + " " + goVersion
 }
 
-func run(ctx context.Context, path string, check, demoMode bool) error {
+func run(ctx context.Context, path string, check, demoMode, demoRedis bool) error {
+	if demoRedis && !demoMode {
+		return errors.New("-demo-redis needs -demo")
+	}
 	if demoMode {
-		return runDemo(ctx)
+		return runDemo(ctx, demoRedis)
 	}
 	cfg, err := config.Load(path, os.Environ())
 	switch {
@@ -150,10 +164,11 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, ready func(
 	if err != nil {
 		return err
 	}
-	handler, err := build(ctx, cfg, log, metrics)
+	handler, closeParts, err := build(ctx, cfg, log, metrics)
 	if err != nil {
 		return err
 	}
+	defer closeParts()
 	srv := newServer(handler, log)
 	servers := []*http.Server{srv}
 	errc := make(chan error, 2)

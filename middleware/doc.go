@@ -17,11 +17,31 @@
 //	/oauth2/start       begin sign-in (state, nonce and PKCE; ?rd= a local path to return to)
 //	/oauth2/callback    finish sign-in, set the session cookie
 //	/oauth2/sign_out    clear the session (and sign out at the provider when configured);
-//	                    a request from another site gets a Sign out button instead
+//	                    a request from another site gets a Sign out button instead;
+//	                    with a server-side Store the session is deleted everywhere, and a
+//	                    same-origin POST with everywhere=true deletes every session of the user
 //	/oauth2/signed_out  the page a sign-out ends on
 //	/oauth2/auth        forward-auth check for nginx, Traefik and Caddy: 202 or 401
 //	/oauth2/userinfo    the signed-in user as JSON
 //	/rezi               mint a Rezi user token and redirect into the RMS
+//	/oauth2/backchannel_logout  OpenID Connect Back-Channel Logout (POST logout_token),
+//	                    served only with a server-side Store that records token ids
+//
+// # Sessions
+//
+// Options.Store keeps the sessions. Nil is the cookie store: the whole
+// session sealed in the cookie, nothing on the server, nothing to revoke.
+// A redisstore.Store keeps them in Redis (the cookie holds only a random
+// handle), so sign-out, "sign out everywhere", back-channel logout and
+// `rezigate revoke` end sessions on every replica at once, and
+// Options.RefreshInterval re-checks each session with the provider's
+// token endpoint. When that store cannot answer, requests that need a
+// session get 503 and keep their cookie, /readyz says so, and the
+// middleware recovers by itself when the store is back:
+//
+//	store, err := redisstore.New(ctx, redisstore.Options{URL: os.Getenv("REZIGATE_REDIS_URL"),
+//		Secrets: secrets, Name: "__Host-_rezigate", MaxAge: middleware.DefaultSessionMaxAge})
+//	auth, err := middleware.New(middleware.Options{…, Store: store, RefreshInterval: 15 * time.Minute})
 //
 // Every other request reaches app only with a valid session; inside app,
 // [UserFromContext] returns the user. Without a session, a browser's

@@ -398,8 +398,8 @@ func TestTamperedCookies(t *testing.T) {
 	flipped[10] ^= 1
 	other, _ := New(Options{Provider: e.auth.opts.Provider, PublicURL: e.srv.URL,
 		SessionSecrets: [][]byte{[]byte(strings.Repeat("z", 32))}, UIDSecret: []byte(testUIDSecret)})
-	foreign, _ := other.codec.Encode(DefaultCookieName, &session.Session{Email: "evil@example.com", UID: "x", Expires: time.Now().Add(time.Hour)})
-	expired, _ := e.auth.codec.Encode(DefaultCookieName, &session.Session{Email: "alice@example.com", UID: "x", Expires: time.Now().Add(-time.Minute)})
+	foreign, _ := testCodec(other).Encode(DefaultCookieName, &session.Session{Email: "evil@example.com", UID: "x", Expires: time.Now().Add(time.Hour)})
+	expired, _ := testCodec(e.auth).Encode(DefaultCookieName, &session.Session{Email: "alice@example.com", UID: "x", Expires: time.Now().Add(-time.Minute)})
 	for name, v := range map[string]string{
 		"flipped bit": string(flipped), "truncated": good[:len(good)/2], "garbage": "%%%;;;", "empty": "",
 		"other secret": foreign, "expired": expired, "huge": strings.Repeat("A", 8000),

@@ -73,8 +73,14 @@ type env struct {
 
 type envOptions struct {
 	mod         func(*Options)
+	proxyMod    func(*proxy.Options) // nil: the proxy as newEnv builds it
+	upstream    http.Handler         // nil: the demo RMS
 	reziTimeout time.Duration
 	users       []demo.User // nil means testUsers
+	// tweak, when not nil, adjusts the middleware before it serves.
+	tweak func(*Auth)
+	// scopes are the provider client's scopes; nil means the default.
+	scopes []string
 }
 
 func newEnv(t *testing.T, eo envOptions) *env {
@@ -109,14 +115,18 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	reziSrv := httptest.NewServer(e.rezi)
 	t.Cleanup(reziSrv.Close)
 	e.rms = demo.NewRMS()
-	rmsSrv := httptest.NewServer(e.rms)
+	var upstream http.Handler = e.rms
+	if eo.upstream != nil {
+		upstream = eo.upstream
+	}
+	rmsSrv := httptest.NewServer(upstream)
 	t.Cleanup(rmsSrv.Close)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	p, err := oidc.New(ctx, oidc.Options{
 		IssuerURL: e.provider.Issuer(), ClientID: "rezigate", ClientSecret: testClientSecret,
-		RedirectURL: public + "/oauth2/callback", Logger: log,
+		RedirectURL: public + "/oauth2/callback", Logger: log, Scopes: eo.scopes,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -145,9 +155,16 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	}
 	up, _ := url.Parse(rmsSrv.URL)
 	pub, _ := url.Parse(public)
-	px, err := proxy.New(proxy.Options{Upstream: up, PublicURL: pub, Identity: identity, StripCookies: e.auth.OwnCookie, Logger: log})
+	po := proxy.Options{Upstream: up, PublicURL: pub, Identity: identity, StripCookies: e.auth.OwnCookie, Logger: log}
+	if eo.proxyMod != nil {
+		eo.proxyMod(&po)
+	}
+	px, err := proxy.New(po)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if eo.tweak != nil {
+		eo.tweak(e.auth)
 	}
 	e.srv.Config.Handler = e.auth.Wrap(px)
 	e.srv.Start()

@@ -15,13 +15,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/internal/loopback"
 	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/internal/session"
 	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/rezi"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 // Defaults for zero Options fields, and the limits Validate enforces.
@@ -32,6 +35,8 @@ const (
 	// DefaultRateLimit is Handoff.RateLimit when it is zero: /rezi calls
 	// per minute per uid.
 	DefaultRateLimit = 10
+	// DefaultRefreshGrace is Options.RefreshGrace when it is zero.
+	DefaultRefreshGrace = time.Hour
 	// MaxSessionMaxAge is the longest SessionMaxAge accepted.
 	MaxSessionMaxAge = 30 * 24 * time.Hour
 	// MinSecretLen is the shortest session or uid secret accepted, in bytes.
@@ -105,8 +110,61 @@ type Options struct {
 	// flight; starting another drops the oldest. Zero means
 	// DefaultMaxStateCookies; negative is an error.
 	MaxStateCookies int
+	// Store keeps the sessions. Nil means a sessions.CookieStore built
+	// from SessionSecrets, CookieName (with its prefix) and SessionMaxAge:
+	// the whole session sealed in the cookie, exactly as rezigate always
+	// did, which cannot be revoked. A server-side store such as
+	// redisstore.Store (built with the same cookie name and max age)
+	// makes sign-out end the session on every replica, and serves
+	// "sign out everywhere" (POST /oauth2/sign_out with everywhere=true);
+	// one with a SeenJTI method also serves OpenID Connect Back-Channel
+	// Logout at POST /oauth2/backchannel_logout; one with Update and
+	// TryLockSession allows RefreshInterval; one with a Ping method is
+	// checked by /readyz. When the store cannot answer, requests that
+	// need a session get 503 and keep their cookie.
+	Store sessions.Store
+	// RefreshInterval is how often a session is re-checked with the
+	// provider's token endpoint (with the refresh token kept at sign-in),
+	// so that a user disabled there loses access within about this
+	// interval. Zero means never; negative is an error; it needs a Store
+	// with Update and TryLockSession, and the provider must issue refresh
+	// tokens (include "offline_access" in oidc.Options.Scopes): a session
+	// without one ends when its first check is due.
+	RefreshInterval time.Duration
+	// RefreshGrace is how long past its due check a session stays usable
+	// while the provider cannot be reached; after that the user is treated
+	// as signed out until a check succeeds. A refused refresh ends the
+	// session at once, whatever the grace. Zero means DefaultRefreshGrace;
+	// negative means no grace.
+	RefreshGrace time.Duration
 	// Handoff configures /rezi, the hand-off into the Rezi RMS.
 	Handoff Handoff
+	// Policy decides who may sign in (AllowGroups: others get the 403
+	// page and no session) and which signed-in user may enter which path,
+	// /rezi included (others get 403: a page for a navigation, small JSON
+	// otherwise). With routes, every request path is first normalised
+	// (policy.Normalize): a path upstreams could read differently gets
+	// 400, and the path judged is the path the next handler (the proxy)
+	// sees. The zero value lets every signed-in user in everywhere and
+	// leaves paths as they came. New refuses what policy.Options.Validate
+	// refuses; its field errors keep the "policy" prefix. With the cookie
+	// store, a session keeps only the groups the policy names.
+	Policy policy.Options
+	// TrustedProxies are the peers whose X-Forwarded-Method and
+	// X-Forwarded-Uri (Traefik, Caddy) or X-Original-Method and
+	// X-Original-URI (nginx) headers /oauth2/auth believes when it judges
+	// the original request by Policy's routes. The headers of any other
+	// peer are ignored, and with routes such a request gets 403, never
+	// 202. Nil trusts no peer.
+	TrustedProxies []netip.Prefix
+	// Assertion, when not nil, is served as a JWK Set at
+	// assertion.JWKSPath (GET, no session needed) and signs the assertion
+	// header of each 202 answer from /oauth2/auth. The proxy signs those
+	// of proxied requests with the same signer. Nil serves no JWK Set.
+	Assertion *assertion.Signer
+	// AssertionHeader names the assertion header of /oauth2/auth answers.
+	// Empty means assertion.DefaultHeader.
+	AssertionHeader string
 	// ServeHealth makes the middleware answer GET /healthz (200 while the
 	// process runs) and GET /readyz (200 once the provider's discovery
 	// document is loaded, 503 before) without a session.
@@ -151,6 +209,19 @@ type Handoff struct {
 	// RateLimit is how many /rezi requests one uid may make per minute.
 	// Zero means DefaultRateLimit; negative turns the limit off.
 	RateLimit int
+	// Limiter, when not nil, replaces the in-process limit (RateLimit is
+	// then ignored): a limit shared by every replica, such as
+	// redisstore.Limiter. Every /rezi call counts, cached tokens too.
+	// When it cannot answer, /rezi answers 503.
+	Limiter Limiter
+}
+
+// Limiter limits how often each uid may do something.
+type Limiter interface {
+	// Allow counts one call of uid and reports whether it is within the
+	// limit; when it is not, retryAfter says how long to wait. An error
+	// means the limiter could not answer.
+	Allow(ctx context.Context, uid string) (ok bool, retryAfter time.Duration, err error)
 }
 
 // Validate reports every problem with o at once: errors.Join of
@@ -208,6 +279,11 @@ func (o Options) Validate() error {
 	if o.MaxStateCookies < 0 {
 		add("MaxStateCookies", "must not be negative")
 	}
+	if o.RefreshInterval < 0 {
+		add("RefreshInterval", "must not be negative (0 turns refreshing off)")
+	} else if _, ok := o.Store.(refresher); o.RefreshInterval > 0 && !ok {
+		add("RefreshInterval", "needs a server-side Store that keeps refresh tokens (redisstore.Store); the cookie store cannot")
+	}
 	h := o.Handoff
 	switch {
 	case h.LoginURL == "":
@@ -221,6 +297,15 @@ func (o Options) Validate() error {
 	}
 	if h.CloseOnboardingRedirect != "" && !localpath.Valid(h.CloseOnboardingRedirect) {
 		add("Handoff.CloseOnboardingRedirect", "must be a local path starting with a single /, such as /dashboard")
+	}
+	errs = append(errs, o.Policy.Validate())
+	for i, p := range o.TrustedProxies {
+		if !p.IsValid() {
+			add(fmt.Sprintf("TrustedProxies[%d]", i), "must be a valid CIDR prefix such as 10.0.0.0/8")
+		}
+	}
+	if o.AssertionHeader != "" && !validCookieName(o.AssertionHeader) { // a token, as header names are
+		add("AssertionHeader", "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
 	}
 	return errors.Join(errs...)
 }
@@ -292,6 +377,11 @@ type User struct {
 	// stable for the same person as long as UIDSecret does not change, and
 	// revealing neither the provider's subject nor the email.
 	UID string
+	// Groups are the user's groups from the provider, as the session
+	// keeps them: with the cookie store only those Options.Policy names,
+	// with a server-side store all of them. Nil means none. The slice is
+	// shared: do not modify it.
+	Groups []string
 }
 
 type userKey struct{}
@@ -308,10 +398,18 @@ func UserFromContext(ctx context.Context) (User, bool) {
 
 // Auth is the configured middleware. It is safe for concurrent use.
 type Auth struct {
-	opts        Options
-	log         *slog.Logger
-	codec       *session.Codec
-	stateCodec  *session.Codec
+	opts       Options
+	log        *slog.Logger
+	stateCodec *session.Codec
+	// store keeps the sessions; cookieStore says it is the cookie store,
+	// whose verified values the sessions cache remembers.
+	store       sessions.Store
+	cookieStore bool
+	jtis        jtiRecorder // nil: no back-channel logout
+	refresher   refresher   // nil: no refresh
+	probe       *storeProbe // nil: the store has no readiness probe
+	backoff     *refreshBackoff
+	now         func() time.Time
 	statePrefix string
 	// baseCookieName is CookieName as configured, without hostPrefix.
 	baseCookieName string
@@ -323,6 +421,8 @@ type Auth struct {
 	sessions       *sessionCache
 	// csrf decides which sign-out requests came from this site.
 	csrf *http.CrossOriginProtection
+	// access is the policy, the trusted proxies and the assertion signer.
+	access access
 }
 
 // New validates opts and returns the middleware; an invalid opts gets
@@ -343,6 +443,9 @@ func New(opts Options) (*Auth, error) {
 	if opts.Handoff.RateLimit == 0 {
 		opts.Handoff.RateLimit = DefaultRateLimit
 	}
+	if opts.RefreshGrace == 0 {
+		opts.RefreshGrace = DefaultRefreshGrace
+	}
 	// Copies, so that a caller changing its slices later changes nothing.
 	opts.SessionSecrets = slices.Clone(opts.SessionSecrets)
 	opts.UIDSecret = slices.Clone(opts.UIDSecret)
@@ -353,6 +456,7 @@ func New(opts Options) (*Auth, error) {
 	a := &Auth{
 		opts: opts, log: opts.Logger, metrics: opts.Metrics, statePrefix: opts.CookieName + stateInfix,
 		baseCookieName: baseName, sessions: newSessionCache(sessionCacheSize),
+		backoff: newRefreshBackoff(), now: time.Now,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -363,10 +467,13 @@ func New(opts Options) (*Auth, error) {
 	if err := a.csrf.AddTrustedOrigin(a.publicURL.String()); err != nil {
 		return nil, fmt.Errorf("middleware: PublicURL: %w", err)
 	}
-	var err error
-	if a.codec, err = session.NewCodec(opts.SessionSecrets, opts.SessionMaxAge); err != nil {
-		return nil, fmt.Errorf("middleware: SessionSecrets: %w", err)
+	if err := a.initAccess(); err != nil {
+		return nil, err
 	}
+	if err := a.initStore(); err != nil {
+		return nil, err
+	}
+	var err error
 	if a.stateCodec, err = session.NewCodec(opts.SessionSecrets, stateMaxAge); err != nil {
 		return nil, fmt.Errorf("middleware: SessionSecrets: %w", err)
 	}
@@ -381,7 +488,7 @@ func New(opts Options) (*Auth, error) {
 		}
 		a.loginURL = a.publicURL.ResolveReference(rel)
 	}
-	if opts.Handoff.RateLimit > 0 {
+	if opts.Handoff.RateLimit > 0 && opts.Handoff.Limiter == nil {
 		a.limiter = newLimiter(opts.Handoff.RateLimit, time.Minute)
 	}
 	return a, nil
@@ -458,7 +565,15 @@ func (a *Auth) requestID(r *http.Request) string {
 
 // uid derives the stable, opaque user id sent to Rezi and upstreams.
 func (a *Auth) uid(issuer, subject string) string {
-	m := hmac.New(sha256.New, a.opts.UIDSecret)
+	return DeriveUID(a.opts.UIDSecret, issuer, subject)
+}
+
+// DeriveUID is the uid formula (see User.UID): lowercase
+// hex(HMAC-SHA256(uidSecret, issuer + "|" + subject)), for tools that
+// must find a person's sessions or RMS account without a running
+// middleware.
+func DeriveUID(uidSecret []byte, issuer, subject string) string {
+	m := hmac.New(sha256.New, uidSecret)
 	m.Write([]byte(issuer))
 	m.Write([]byte{'|'})
 	m.Write([]byte(subject))
@@ -503,6 +618,12 @@ func (a *Auth) OwnCookie(name string) bool {
 // request is copied once, with the request id and, for the app, the user.
 func (a *Auth) route(w *statusWriter, r *http.Request, id string, next http.Handler) (string, *User) {
 	ctx := requestid.NewContext(r.Context(), id)
+	if a.access.strict {
+		var ok bool
+		if r, ok = a.normalizeRequest(ctx, w, r); !ok {
+			return "bad_path", nil
+		}
+	}
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/oauth2/"):
@@ -512,11 +633,24 @@ func (a *Auth) route(w *statusWriter, r *http.Request, id string, next http.Hand
 	case a.opts.ServeHealth && (p == "/healthz" || p == "/readyz"):
 		a.serveHealth(w, r)
 		return "health", nil
+	case p == assertion.JWKSPath && a.access.jwks != nil:
+		a.access.jwks.ServeHTTP(w, r)
+		return "jwks", nil
 	}
-	u, ok := a.sessionUser(r)
+	u, ok, err := a.lookupSession(ctx, r.Header)
+	if err != nil {
+		a.storeUnavailable(w, r.WithContext(ctx), err)
+		return "unavailable", nil
+	}
 	if !ok {
 		a.signInRequired(w, r)
 		return "unauthenticated", nil
+	}
+	if a.access.strict {
+		if res := a.decide(r, u); !res.Allowed {
+			a.deny(w, w.own(r.WithContext(ctx)), u, res)
+			return "denied", u
+		}
 	}
 	w.body = nil // the app reads its own body, at its own pace
 	next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, userKey{}, u)))
@@ -540,6 +674,11 @@ func (a *Auth) serveOAuth2(w http.ResponseWriter, r *http.Request) (string, *Use
 		return "auth", a.serveForwardAuth(w, r)
 	case "/oauth2/userinfo":
 		return "userinfo", a.serveUserInfo(w, r)
+	case "/oauth2/backchannel_logout":
+		if a.jtis != nil {
+			a.serveBackchannelLogout(w, r)
+			return "backchannel_logout", nil
+		}
 	}
 	a.errorPage(w, r, http.StatusNotFound, "There is nothing at this address.")
 	return "oauth2_other", nil
@@ -556,6 +695,11 @@ func (a *Auth) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/readyz" && !a.opts.Provider.Ready() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("identity provider not ready\n"))
+		return
+	}
+	if r.URL.Path == "/readyz" && !a.storeReady(r.Context()) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("session store not reachable\n"))
 		return
 	}
 	_, _ = w.Write([]byte("ok\n"))
@@ -600,25 +744,4 @@ func redirect(w http.ResponseWriter, loc string) {
 	w.Header().Set("Location", loc)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusFound)
-}
-
-// sessionUser returns the user of a valid, unexpired session cookie.
-// Anything else, including a tampered cookie, is "not signed in".
-func (a *Auth) sessionUser(r *http.Request) (*User, bool) {
-	var u *User
-	now := time.Now()
-	eachCookie(r.Header, a.opts.CookieName, func(v string) bool {
-		if cached, ok := a.sessions.get(v, now); ok {
-			u = cached
-			return true
-		}
-		var s session.Session
-		if a.codec.Decode(a.opts.CookieName, v, &s) != nil || !now.Before(s.Expires) || s.UID == "" {
-			return false
-		}
-		u = &User{Email: s.Email, UID: s.UID}
-		a.sessions.put(v, u, s.Expires)
-		return true
-	})
-	return u, u != nil
 }

@@ -47,7 +47,10 @@ func (a *Auth) serveSignedOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rd := localpath.OrRoot(r.URL.Query().Get("rd"))
-	if _, ok := a.sessionUser(r); ok {
+	if _, ok, err := a.sessionUser(r); err != nil {
+		a.storeUnavailable(w, r, err)
+		return
+	} else if ok {
 		a.confirmSignOut(w, r, rd)
 		return
 	}
@@ -55,7 +58,7 @@ func (a *Auth) serveSignedOut(w http.ResponseWriter, r *http.Request) {
 	if rd != "/" {
 		signIn += "?rd=" + url.QueryEscape(rd)
 	}
-	pages.SignedOut(w, signIn, requestid.FromContext(r.Context()))
+	a.signedOutPage(w, signIn, requestid.FromContext(r.Context()))
 }
 
 // confirmSignOut shows a button that posts the sign-out from this site.
@@ -64,7 +67,7 @@ func (a *Auth) confirmSignOut(w http.ResponseWriter, r *http.Request, rd string)
 	if rd != "/" {
 		f.Redirect = rd
 	}
-	if u, ok := a.sessionUser(r); ok {
+	if u, ok, _ := a.sessionUser(r); ok {
 		f.Email = u.Email
 	}
 	pages.ConfirmSignOut(w, f)

@@ -24,10 +24,20 @@ func (a *Auth) serveRezi(w http.ResponseWriter, r *http.Request) *User {
 		a.methodNotAllowed(w, r, "GET")
 		return nil
 	}
-	u, ok := a.sessionUser(r)
+	u, ok, err := a.sessionUser(r)
+	if err != nil {
+		a.storeUnavailable(w, r, err)
+		return nil
+	}
 	if !ok {
 		a.redirectToStart(w, r)
 		return nil
+	}
+	if a.access.strict {
+		if res := a.decide(r, u); !res.Allowed {
+			a.deny(w, r, u, res)
+			return u
+		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
@@ -50,7 +60,18 @@ func (a *Auth) serveRezi(w http.ResponseWriter, r *http.Request) *User {
 		}
 		closeTo = v[0]
 	}
-	if a.limiter != nil {
+	if l := a.opts.Handoff.Limiter; l != nil {
+		ok, retry, err := l.Allow(r.Context(), u.UID)
+		if err != nil {
+			a.storeUnavailable(w, r, err)
+			return u
+		}
+		if !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(retryAfter(retry).Seconds())))
+			a.errorPage(w, r, http.StatusTooManyRequests, "Too many RMS sign-ins in a short time. Please wait a moment and try again.")
+			return u
+		}
+	} else if a.limiter != nil {
 		if ok, retry := a.limiter.allow(u.UID); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds()+0.999)))
 			a.errorPage(w, r, http.StatusTooManyRequests, "Too many RMS sign-ins in a short time. Please wait a moment and try again.")

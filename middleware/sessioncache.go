@@ -23,6 +23,7 @@ import (
 // struct value out of the generic LRU on every hit costs about half as
 // much again as the lookup itself.
 type sessionCache struct {
+	max int
 	mu  sync.Mutex
 	lru *simplelru.LRU[string, *cachedSession] // entries change only under mu
 }
@@ -41,7 +42,7 @@ func newSessionCache(max int) *sessionCache {
 	if err != nil {
 		panic("middleware: session cache: " + err.Error()) // max is a constant
 	}
-	return &sessionCache{lru: l}
+	return &sessionCache{max: max, lru: l}
 }
 
 // get returns the user of a cookie value verified before, if its session
@@ -60,15 +61,23 @@ func (c *sessionCache) get(value string, now time.Time) (*User, bool) {
 	return s.user, true
 }
 
-// put remembers that value verified as u's session until expires.
+// put remembers that value verified as u's session until expires. In a
+// full cache the least recently used entry makes room and its record is
+// reused, which saves an allocation on every cold check; should value
+// already be cached (two requests verified it at once), that costs one
+// entry more than needed, no harm.
 func (c *sessionCache) put(value string, u *User, expires time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s, ok := c.lru.Get(value); ok {
-		s.user, s.expires = u, expires
-		return
+	var s *cachedSession
+	if c.lru.Len() >= c.max {
+		_, s, _ = c.lru.RemoveOldest()
 	}
-	c.lru.Add(value, &cachedSession{u, expires})
+	if s == nil {
+		s = new(cachedSession)
+	}
+	s.user, s.expires = u, expires
+	c.lru.Add(value, s)
 }
 
 // len reports the number of entries, expired or not.

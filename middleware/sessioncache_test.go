@@ -101,10 +101,31 @@ func BenchmarkSessionCheckParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, ok := a.sessionUser(r); !ok {
+			if _, ok, _ := a.sessionUser(r); !ok {
 				b.Error("not signed in")
 				return
 			}
 		}
 	})
+}
+
+// BenchmarkSessionCachePut is the cache's share of a cold session check:
+// remembering a newly verified value in a full cache.
+func BenchmarkSessionCachePut(b *testing.B) {
+	c := newSessionCache(sessionCacheSize)
+	u := &User{Email: "a@example.com", UID: "u"}
+	values := make([]string, 2*sessionCacheSize)
+	for i := range values {
+		values[i] = "value-" + strconv.Itoa(i)
+	}
+	until := time.Now().Add(time.Hour)
+	for _, v := range values[:sessionCacheSize] {
+		c.put(v, u, until)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		c.put(values[i%len(values)], u, until)
+		i++
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/internal/session"
 	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 // exchangeTimeout bounds the code exchange and ID-token verification.
@@ -29,6 +31,10 @@ func (a *Auth) serveStart(w http.ResponseWriter, r *http.Request) {
 	}
 	if !a.opts.Provider.Ready() {
 		a.errorPage(w, r, http.StatusServiceUnavailable, "The identity provider cannot be reached right now. Please try again in a minute.")
+		return
+	}
+	if !a.storeReady(r.Context()) {
+		a.storeUnavailable(w, r, errors.New("middleware: sign-in: store not ready"))
 		return
 	}
 	rd := localpath.OrRoot(r.URL.Query().Get("rd"))
@@ -172,9 +178,19 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 		a.errorPage(w, r, http.StatusForbidden, "Your account is not allowed to use this site. Sign in with your company account.")
 		return nil
 	}
+	if !a.access.policy.SignInAllowed(id.Groups) {
+		a.metrics.signIn("denied_group")
+		a.log.Warn("sign-in refused: in none of the groups allowed to sign in", "request_id", requestid.FromContext(r.Context()), "uid", a.uid(id.Issuer, id.Subject))
+		a.errorPage(w, r, http.StatusForbidden, "Your account is not allowed to use this site. If you need it, ask your administrator for access.")
+		return nil
+	}
 	u := &User{Email: id.Email, UID: a.uid(id.Issuer, id.Subject)}
-	s := session.Session{Email: u.Email, UID: u.UID, Expires: time.Now().Add(a.opts.SessionMaxAge)}
-	value, err := a.codec.Encode(a.opts.CookieName, &s)
+	value, err := a.store.Put(r.Context(), a.newSession(r.Context(), id, u))
+	if errors.Is(err, sessions.ErrUnavailable) {
+		a.metrics.signIn("store_unavailable")
+		a.storeUnavailable(w, r, err)
+		return nil
+	}
 	if err != nil {
 		a.metrics.signIn("internal_error")
 		a.fail(w, r, http.StatusInternalServerError, "The session could not be created.", err)
@@ -234,7 +250,7 @@ func (a *Auth) serveSignOut(w http.ResponseWriter, r *http.Request) {
 			a.confirmSignOut(w, r, rd)
 			return
 		}
-		a.signOut(w, rd)
+		a.signOut(w, r, rd, false)
 	case http.MethodPost:
 		if err := a.csrf.Check(r); err != nil {
 			a.log.Warn("sign-out refused", "request_id", requestid.FromContext(r.Context()), "err", err)
@@ -252,7 +268,10 @@ func (a *Auth) serveSignOut(w http.ResponseWriter, r *http.Request) {
 		if _, ok := r.PostForm["rd"]; !ok {
 			rd = r.URL.Query().Get("rd")
 		}
-		a.signOut(w, localpath.OrRoot(rd))
+		// Only a same-origin POST (checked above) ends every session of
+		// the user; a GET with everywhere=true is an ordinary sign-out.
+		everywhere, _ := strconv.ParseBool(r.PostForm.Get("everywhere"))
+		a.signOut(w, r, localpath.OrRoot(rd), everywhere)
 	default:
 		a.methodNotAllowed(w, r, "GET, POST")
 	}
@@ -267,9 +286,16 @@ func (a *Auth) crossOrigin(r *http.Request) bool {
 	return a.csrf.Check(probe) != nil
 }
 
-// signOut clears the session cookie and ends on the signed-out page for
-// rd, by way of the provider's logout when that is configured and offered.
-func (a *Auth) signOut(w http.ResponseWriter, rd string) {
+// signOut deletes the session from the store (with everywhere, every
+// session of its user), clears the session cookie and ends on the
+// signed-out page for rd, by way of the provider's logout when that is
+// configured and offered. When the store cannot answer, nothing is
+// cleared: the answer is 503, and the user can try again.
+func (a *Auth) signOut(w http.ResponseWriter, r *http.Request, rd string, everywhere bool) {
+	if err := a.deleteSessions(r, everywhere); err != nil {
+		a.storeUnavailable(w, r, err)
+		return
+	}
 	http.SetCookie(w, a.cookie(a.opts.CookieName, "", -1))
 	done := signedOutPath(rd)
 	if end := a.opts.Provider.EndSessionURL(); !a.opts.SkipProviderSignOut && end != "" {
@@ -290,13 +316,21 @@ func (a *Auth) signOut(w http.ResponseWriter, rd string) {
 // proxy decides what a 401 means.
 func (a *Auth) serveForwardAuth(w http.ResponseWriter, r *http.Request) *User {
 	w.Header().Set("Cache-Control", "no-store")
-	u, ok := a.sessionUser(r)
+	u, ok, err := a.sessionUser(r)
+	if err != nil {
+		a.log.Error("session store unavailable", "request_id", requestid.FromContext(r.Context()), "path", r.URL.Path, "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return nil
+	}
 	if !ok {
 		w.WriteHeader(http.StatusUnauthorized)
 		return nil
 	}
-	w.Header().Set("X-Auth-Request-Email", u.Email)
-	w.Header().Set("X-Auth-Request-User", u.UID)
+	if !a.forwardAuthAllowed(r, u) {
+		w.WriteHeader(http.StatusForbidden)
+		return u
+	}
+	a.setAuthHeaders(w, r, u)
 	w.WriteHeader(http.StatusAccepted)
 	return u
 }
@@ -304,7 +338,11 @@ func (a *Auth) serveForwardAuth(w http.ResponseWriter, r *http.Request) *User {
 func (a *Auth) serveUserInfo(w http.ResponseWriter, r *http.Request) *User {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "application/json")
-	u, ok := a.sessionUser(r)
+	u, ok, err := a.sessionUser(r)
+	if err != nil {
+		a.storeUnavailable(w, r, err)
+		return nil
+	}
 	if !ok {
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = w.Write([]byte(`{"error":"unauthorized","message":"sign in required"}` + "\n"))

@@ -18,7 +18,7 @@ import (
 // middleware read to the end, HTTP/2 and the app keep their connection.
 func TestUnreadBodyClosesConnection(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	cookie, err := e.auth.codec.Encode(e.auth.opts.CookieName, &session.Session{
+	cookie, err := testCodec(e.auth).Encode(e.auth.opts.CookieName, &session.Session{
 		Email: "alice@example.com", UID: strings.Repeat("ab", 32), Expires: time.Now().Add(time.Hour),
 	})
 	if err != nil {

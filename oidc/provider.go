@@ -88,6 +88,10 @@ type Options struct {
 	// call rather than left in a context that go-oidc or x/oauth2 might
 	// forget.
 	HTTPClient *http.Client
+	// GroupsClaim names the ID-token claim read into Identity.Groups: an
+	// array of strings or a single string. Empty means DefaultGroupsClaim.
+	// A claim of any other shape gives no groups (logged at debug level).
+	GroupsClaim string
 	// DiscoveryRetryMax caps the backoff between discovery attempts while
 	// the provider is unreachable. Zero means DefaultDiscoveryRetryMax;
 	// negative is an error.
@@ -205,6 +209,20 @@ type Identity struct {
 	// Email: true for JSON true or the string "true", false otherwise,
 	// including when absent.
 	EmailVerified bool
+	// Groups are the ID token's groups claim (Options.GroupsClaim) in the
+	// order sent, without empty names, names with control characters and
+	// repeats. Nil means the token has no such claim, or one of another
+	// shape; an empty, non-nil slice means the claim is there and names no
+	// group (a refresh then knows the user left every group).
+	Groups []string
+	// SID is the ID token's sid claim: the provider's session, which a
+	// back-channel logout may name. Empty when the provider sent none (or
+	// not as a string).
+	SID string
+	// RefreshToken is the provider's refresh token, set by Exchange when
+	// the provider issued one (it does for the offline_access scope). It
+	// is a secret: keep it only server-side, never log it.
+	RefreshToken string
 }
 
 // discovered is the state loaded from the discovery document, swapped in
@@ -359,8 +377,9 @@ func (p *Provider) AuthCodeURL(state, nonce, verifier string) (string, error) {
 
 // Exchange redeems code with the PKCE verifier, verifies the ID token
 // (signature, issuer, audience, expiry) and its nonce, and returns the
-// identity it asserts. The provider's tokens are not returned: a session
-// needs none of them.
+// identity it asserts. Of the provider's tokens only the refresh token is
+// returned (Identity.RefreshToken), for Refresh; the ID and access tokens
+// are not kept.
 //
 // When the ID token has no email claim, email and email_verified come from
 // the provider's userinfo endpoint, called with the access token, whose
@@ -400,14 +419,16 @@ func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 || nonce == "" {
 		return Identity{}, ErrNonceMismatch
 	}
-	id := Identity{Issuer: idt.Issuer, Subject: idt.Subject}
+	id := Identity{Issuer: idt.Issuer, Subject: idt.Subject, Groups: p.groups(ctx, idt)}
 	var claims struct {
 		Email         any `json:"email"`
 		EmailVerified any `json:"email_verified"`
+		SID           any `json:"sid"`
 	}
 	if err := idt.Claims(&claims); err != nil {
 		return id, fmt.Errorf("oidc: read id token claims: %w", err)
 	}
+	id.SID, _ = claims.SID.(string)
 	email, verified := claims.Email, claims.EmailVerified
 	if email == nil || email == "" {
 		if d.userInfo == "" {
@@ -427,6 +448,7 @@ func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (
 		return id, ErrBadEmail
 	}
 	id.Email, id.EmailVerified = s, emailVerified(verified)
+	id.RefreshToken = tok.RefreshToken
 	return id, nil
 }
 

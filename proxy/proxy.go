@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rezigate/rezigate/assertion"
+	"github.com/rezigate/rezigate/internal/groupheader"
 	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/pages"
 	"github.com/rezigate/rezigate/internal/requestid"
@@ -22,6 +24,8 @@ import (
 const (
 	DefaultEmailHeader = "X-Forwarded-Email"
 	DefaultUserHeader  = "X-Forwarded-User"
+	// GroupsHeader carries the user's groups, comma-separated.
+	GroupsHeader = "X-Forwarded-Groups"
 )
 
 // Options configure a Proxy. Only Upstream is required; every other zero
@@ -47,10 +51,27 @@ type Options struct {
 	// Identity returns the signed-in user of a request. Nil, or ok false,
 	// means no identity header is set; client-sent copies are still removed.
 	Identity func(r *http.Request) (email, uid string, ok bool)
+	// Groups returns the groups of the user Identity names, sent as
+	// GroupsHeader ("a,b", in order; a name holding a comma is left out of
+	// the header, since it would read as two) and in the assertion. Nil,
+	// or no groups, means no GroupsHeader; client-sent copies are still
+	// removed.
+	Groups func(r *http.Request) []string
 	// EmailHeader and UserHeader name the identity headers. Empty means
 	// DefaultEmailHeader and DefaultUserHeader. Each must be a header name
 	// (RFC 9110 token), and the two must differ in every spelling.
 	EmailHeader, UserHeader string
+	// Assertion, when not nil, signs the identity of every request that
+	// Identity names into a JWT sent in AssertionHeader (see package
+	// assertion; the signer reuses a token for minutes, so this costs no
+	// signature per request). Nil sends none; client-sent copies of
+	// AssertionHeader and of assertion.DefaultHeader are removed either
+	// way.
+	Assertion *assertion.Signer
+	// AssertionHeader names the assertion header. Empty means
+	// assertion.DefaultHeader. It must be a header name that differs from
+	// the other identity headers in every spelling.
+	AssertionHeader string
 	// StripHeaders lists more headers that must never come from a client.
 	// They are removed in every spelling (any case, "_" for "-"), like the
 	// identity headers; each must be a header name. Nil adds none: the
@@ -100,6 +121,13 @@ func (o Options) Validate() error {
 	} else if normalize(user) == normalize(email) {
 		add("UserHeader", "must differ from EmailHeader (case and _ for - do not count)")
 	}
+	if o.AssertionHeader != "" {
+		if !validHeaderName(o.AssertionHeader) {
+			add("AssertionHeader", "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
+		} else if n := normalize(o.AssertionHeader); n == normalize(email) || n == normalize(user) || n == normalize(GroupsHeader) {
+			add("AssertionHeader", "must differ from the email, user and groups headers (case and _ for - do not count)")
+		}
+	}
 	for i, h := range o.StripHeaders {
 		if !validHeaderName(h) {
 			add(fmt.Sprintf("StripHeaders[%d]", i), "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
@@ -144,6 +172,7 @@ type Proxy struct {
 	// fwdHost and fwdProto are the X-Forwarded-Host and -Proto values,
 	// shared by every request: nothing writes into a header's value slice.
 	fwdHost, fwdProto []string
+	assertionHeader   string // canonical
 	log               *slog.Logger
 }
 
@@ -154,7 +183,7 @@ type Proxy struct {
 // and HTTP2-Settings, which serves only an h2c upgrade and none is
 // proxied. Each is removed in every spelling before rezigate sets its own.
 var clientHeaders = []string{
-	DefaultEmailHeader, DefaultUserHeader,
+	DefaultEmailHeader, DefaultUserHeader, GroupsHeader, assertion.DefaultHeader,
 	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded",
 	"HTTP2-Settings",
 }
@@ -181,14 +210,17 @@ func New(opts Options) (*Proxy, error) {
 	if opts.UserHeader == "" {
 		opts.UserHeader = DefaultUserHeader
 	}
+	if opts.AssertionHeader == "" {
+		opts.AssertionHeader = assertion.DefaultHeader
+	}
 	if opts.Transport == nil {
 		opts.Transport = NewTransport(TransportOptions{})
 	}
-	p := &Proxy{opts: opts, log: opts.Logger}
+	p := &Proxy{opts: opts, log: opts.Logger, assertionHeader: http.CanonicalHeaderKey(opts.AssertionHeader)}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	names := append([]string{opts.EmailHeader, opts.UserHeader}, clientHeaders...)
+	names := append([]string{opts.EmailHeader, opts.UserHeader, opts.AssertionHeader}, clientHeaders...)
 	p.strip = newHeaderSet(append(names, opts.StripHeaders...), clientHeaderPrefixes)
 	if pu := opts.PublicURL; pu != nil {
 		p.fwdHost = []string{pu.Host}
@@ -247,8 +279,31 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 		if email, uid, ok := p.opts.Identity(pr.In); ok {
 			h[p.opts.EmailHeader] = []string{email}
 			h[p.opts.UserHeader] = []string{uid}
+			p.setGroupsAndAssertion(pr.In, h, email, uid)
 		}
 	}
+}
+
+// setGroupsAndAssertion sets GroupsHeader and the assertion for a
+// signed-in request; with neither configured it costs one nil check.
+func (p *Proxy) setGroupsAndAssertion(in *http.Request, h http.Header, email, uid string) {
+	var groups []string
+	if p.opts.Groups != nil {
+		groups = p.opts.Groups(in)
+	}
+	if v := groupheader.Value(groups); v != "" {
+		h[GroupsHeader] = []string{v}
+	}
+	if p.opts.Assertion == nil {
+		return
+	}
+	tok, err := p.opts.Assertion.Assertion(assertion.Claims{Subject: uid, Email: email, Groups: groups})
+	if err != nil {
+		// The upstream, missing its assertion, refuses the request.
+		p.log.Error("proxy: identity assertion not signed", "request_id", requestid.FromContext(in.Context()), "err", err)
+		return
+	}
+	h[p.assertionHeader] = []string{tok}
 }
 
 // normalize folds the spellings a back end may treat as one header name:

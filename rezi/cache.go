@@ -1,12 +1,27 @@
 package rezi
 
 import (
+	"context"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
+
+// TokenCache keeps user tokens outside the Client, such as in a store
+// that several replicas share. Implementations are safe for concurrent
+// use. Tokens are secrets: an implementation must keep them as such.
+type TokenCache interface {
+	// Get returns the cached token of the user, if one is still usable.
+	// An error means the cache could not answer; the Client then asks
+	// Rezi as on a miss.
+	Get(ctx context.Context, email, uid string) (token string, ok bool, err error)
+	// Put caches the user's token until exp less the cache's own margin.
+	// The exp given is already capped at the longest life the Client
+	// trusts a token to have.
+	Put(ctx context.Context, email, uid, token string, exp time.Time) error
+}
 
 // userKey identifies whose token an entry is. A struct key cannot be
 // confused the way a joined string can ("a|b"+"c" vs "a"+"b|c"), and

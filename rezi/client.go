@@ -105,7 +105,8 @@ type Client struct {
 	hc       *http.Client
 	timeout  time.Duration
 	margin   time.Duration
-	cache    *tokenCache // nil when caching is off
+	cache    *tokenCache // nil when caching is off or shared
+	shared   TokenCache  // Options.TokenCache; nil when not set
 	flights  singleflight.Group
 	log      *slog.Logger
 	observe  func(string, time.Duration)
@@ -144,6 +145,8 @@ func New(opts Options) (*Client, error) {
 		c.log = slog.Default()
 	}
 	switch {
+	case opts.TokenCache != nil:
+		c.shared = opts.TokenCache
 	case opts.CacheSize == 0:
 		c.cache = newTokenCache(DefaultCacheSize)
 	case opts.CacheSize > 0:
@@ -210,6 +213,20 @@ func (c *Client) UserToken(ctx context.Context, email, uid string) (string, erro
 	if c.cache != nil {
 		start := time.Now()
 		if tok, ok := c.cache.get(k, c.now()); ok {
+			if c.observe != nil {
+				c.observe(outcomeCacheHit, time.Since(start))
+			}
+			return tok, nil
+		}
+	}
+	if c.shared != nil {
+		start := time.Now()
+		tok, ok, err := c.shared.Get(ctx, email, uid)
+		switch {
+		case err != nil:
+			c.logAttrs(ctx, slog.LevelWarn, "rezi: shared token cache unavailable; asking Rezi",
+				slog.String("uid", uid), slog.String("error", err.Error()))
+		case ok:
 			if c.observe != nil {
 				c.observe(outcomeCacheHit, time.Since(start))
 			}
@@ -287,10 +304,19 @@ func (c *Client) fetch(parent context.Context, k userKey) (string, error) {
 		return "", fmt.Errorf("rezi: request user token: %w", err)
 	}
 	cached := false
-	if c.cache != nil {
-		if until, ok := cacheUntil(tok, c.now(), c.margin); ok {
+	if until, ok := cacheUntil(tok, c.now(), c.margin); ok {
+		switch {
+		case c.cache != nil:
 			c.cache.put(k, tok, until)
 			cached = true
+		case c.shared != nil:
+			// The shared cache takes the expiry and applies its own margin.
+			if err := c.shared.Put(ctx, k.email, k.uid, tok, until.Add(c.margin)); err != nil {
+				c.logAttrs(ctx, slog.LevelWarn, "rezi: shared token cache unavailable; token not cached",
+					slog.String("uid", k.uid), slog.String("error", err.Error()))
+			} else {
+				cached = true
+			}
 		}
 	}
 	c.logAttrs(ctx, slog.LevelDebug, "rezi: user token issued",

@@ -80,6 +80,11 @@ type Options struct {
 	// or more, is an error.
 	CacheMargin time.Duration
 
+	// TokenCache, when not nil, replaces the in-memory cache (CacheSize is
+	// then ignored), so that several replicas share their users' tokens.
+	// Nil means the in-memory LRU of CacheSize tokens.
+	TokenCache TokenCache
+
 	// Logger receives retries and outcomes (never the key, the token or a
 	// response body). Nil means slog.Default().
 	Logger *slog.Logger

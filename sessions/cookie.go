@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/rezigate/rezigate/internal/optionerr"
@@ -15,7 +16,8 @@ import (
 // MinSecretLen is the shortest session secret accepted, in bytes.
 const MinSecretLen = storecheck.MinSecretLen
 
-// CookieOptions configure NewCookieStore. Every field is required.
+// CookieOptions configure NewCookieStore. Every field but KeepGroups is
+// required.
 type CookieOptions struct {
 	// Secrets seal the cookies; each must be at least MinSecretLen bytes.
 	// The first seals new cookies, every one opens them, which allows
@@ -28,6 +30,12 @@ type CookieOptions struct {
 	// MaxAge is the longest a session may last; a cookie sealed longer
 	// ago than that no longer opens. It must be positive.
 	MaxAge time.Duration
+	// KeepGroups lists the groups Put keeps in the cookie (compared
+	// exactly); a session's other groups are dropped, so that a user in
+	// hundreds of groups still has a cookie far below browser limits.
+	// rezigate passes the groups its policy names, the only ones it ever
+	// looks at. Nil or empty keeps no groups.
+	KeepGroups []string
 }
 
 // Validate reports every problem with o at once: errors.Join of
@@ -45,13 +53,18 @@ func (o CookieOptions) Validate() error {
 	if o.MaxAge <= 0 {
 		add("MaxAge", "must be positive")
 	}
+	for i, g := range o.KeepGroups {
+		if g == "" {
+			add(fmt.Sprintf("KeepGroups[%d]", i), "must not be empty")
+		}
+	}
 	return errors.Join(errs...)
 }
 
 // String formats o with the secrets shown as a count, so %v never prints
 // them.
 func (o CookieOptions) String() string {
-	return fmt.Sprintf("sessions.CookieOptions{Secrets:%s Name:%q MaxAge:%v}", storecheck.RedactSecrets(o.Secrets), o.Name, o.MaxAge)
+	return fmt.Sprintf("sessions.CookieOptions{Secrets:%s Name:%q MaxAge:%v KeepGroups:%q}", storecheck.RedactSecrets(o.Secrets), o.Name, o.MaxAge, o.KeepGroups)
 }
 
 // GoString makes %#v as safe as %v.
@@ -72,14 +85,17 @@ func (o CookieOptions) LogValue() slog.Value {
 // and nothing can be revoked before it expires. It is rezigate's default
 // store, and its cookies are exactly those rezigate has always set.
 //
-// It keeps UID, Email and Expires; Put drops Groups, SIDHash, CheckedAt
+// It keeps UID, Email, Expires and the Groups listed in
+// CookieOptions.KeepGroups; Put drops other groups, SIDHash, CheckedAt
 // and CheckDue, and refuses a RefreshToken with ErrNotSupported rather
-// than hand it to the browser.
+// than hand it to the browser. A session without kept groups is sealed
+// exactly as before groups existed, and cookies sealed then still open.
 type CookieStore struct {
 	codec  *session.Codec
 	name   string
 	maxAge time.Duration
 	now    func() time.Time
+	keep   map[string]struct{}
 }
 
 var _ Store = (*CookieStore)(nil)
@@ -93,7 +109,14 @@ func NewCookieStore(opts CookieOptions) (*CookieStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sessions: %w", err)
 	}
-	return &CookieStore{codec: codec, name: opts.Name, maxAge: opts.MaxAge, now: time.Now}, nil
+	c := &CookieStore{codec: codec, name: opts.Name, maxAge: opts.MaxAge, now: time.Now}
+	if len(opts.KeepGroups) > 0 {
+		c.keep = make(map[string]struct{}, len(opts.KeepGroups))
+		for _, g := range opts.KeepGroups {
+			c.keep[g] = struct{}{}
+		}
+	}
+	return c, nil
 }
 
 // Put seals s into a cookie value. It needs no context and does no I/O.
@@ -104,7 +127,7 @@ func (c *CookieStore) Put(_ context.Context, s Session) (string, error) {
 	if msg := storecheck.Put(s.UID, s.Expires, c.now(), c.maxAge); msg != "" {
 		return "", errors.New("sessions: put: " + msg)
 	}
-	v, err := c.codec.Encode(c.name, &session.Session{Email: s.Email, UID: s.UID, Expires: s.Expires})
+	v, err := c.codec.Encode(c.name, &session.Session{Email: s.Email, UID: s.UID, Expires: s.Expires, Groups: c.kept(s.Groups)})
 	if err != nil {
 		return "", fmt.Errorf("sessions: put: %w", err)
 	}
@@ -118,7 +141,19 @@ func (c *CookieStore) Get(_ context.Context, cookie string) (Session, error) {
 	if c.codec.Decode(c.name, cookie, &s) != nil || s.UID == "" || !c.now().Before(s.Expires) {
 		return Session{}, ErrNotFound
 	}
-	return Session{UID: s.UID, Email: s.Email, Expires: s.Expires}, nil
+	return Session{UID: s.UID, Email: s.Email, Expires: s.Expires, Groups: s.Groups}, nil
+}
+
+// kept returns the groups of groups that KeepGroups lists, in order and
+// without repeats; nil when there are none.
+func (c *CookieStore) kept(groups []string) []string {
+	var out []string
+	for _, g := range groups {
+		if _, ok := c.keep[g]; ok && !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // Delete does nothing and returns nil: the session lives only in the

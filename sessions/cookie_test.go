@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,67 @@ func TestCookieStoreRoundTrip(t *testing.T) {
 	if err != nil || got.UID != want.UID || got.Email != want.Email || !got.Expires.Equal(want.Expires) ||
 		got.Groups != nil || got.SIDHash != "" || !got.CheckedAt.IsZero() || !got.CheckDue.IsZero() {
 		t.Errorf("Get = %+v, %v; want %+v (only UID, Email and Expires kept)", got, err, want)
+	}
+}
+
+// Put keeps only the groups KeepGroups lists; a session without any is
+// sealed as before groups existed.
+func TestCookieStoreKeepGroups(t *testing.T) {
+	exp := time.Now().Add(30 * time.Minute).Truncate(time.Second)
+	codec, err := session.NewCodec([][]byte{secretA}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	many := make([]string, 200)
+	for i := range many {
+		many[i] = fmt.Sprintf("corp-group-%03d", i)
+	}
+	named := make([]string, 20)
+	for i := range named {
+		named[i] = many[i*10]
+	}
+	tests := []struct {
+		name   string
+		keep   []string
+		groups []string
+		want   []string
+	}{
+		{"nil keeps none", nil, []string{"staff"}, nil},
+		{"listed kept in order", []string{"b", "a"}, []string{"a", "x", "b"}, []string{"a", "b"}},
+		{"repeats once", []string{"a"}, []string{"a", "a"}, []string{"a"}},
+		{"none listed", []string{"a"}, []string{"x", "y"}, nil},
+		{"200 groups, 20 named", named, many, named},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := NewCookieStore(CookieOptions{Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour, KeepGroups: tc.keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := s.Put(ctx, Session{UID: strings.Repeat("f", 64), Email: "alice@example.com", Expires: exp, Groups: tc.groups})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Get(ctx, v)
+			if err != nil || !slices.Equal(got.Groups, tc.want) {
+				t.Errorf("Get groups = %q, %v; want %q", got.Groups, err, tc.want)
+			}
+			if len(v) >= 1024 {
+				t.Errorf("cookie is %d bytes; want under 1 KB", len(v))
+			}
+			if tc.name == "200 groups, 20 named" {
+				t.Logf("cookie for a user in 200 groups, 20 of them named: %d bytes", len(v))
+			}
+			if tc.want == nil { // the first version, readable by the old codec too
+				var back session.Session
+				if err := codec.Decode("_rezigate", v, &back); err != nil || back.Groups != nil {
+					t.Errorf("codec.Decode = %+v, %v; want a session without groups", back, err)
+				}
+			}
+		})
+	}
+	if _, err := NewCookieStore(CookieOptions{Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour, KeepGroups: []string{"a", ""}}); err == nil {
+		t.Error("NewCookieStore(KeepGroups with an empty name) = nil error; want one")
 	}
 }
 
@@ -173,7 +235,7 @@ func TestCookieOptionsValidate(t *testing.T) {
 		{"no name", func(o *CookieOptions) { o.Name = "" }, []string{"Name"}},
 		{"name with space", func(o *CookieOptions) { o.Name = "a b" }, []string{"Name"}},
 		{"name with =", func(o *CookieOptions) { o.Name = "a=b" }, []string{"Name"}},
-		{"long name", func(o *CookieOptions) { o.Name = strings.Repeat("n", 65) }, []string{"Name"}},
+		{"long name", func(o *CookieOptions) { o.Name = strings.Repeat("n", 72) }, []string{"Name"}},
 		{"zero max age", func(o *CookieOptions) { o.MaxAge = 0 }, []string{"MaxAge"}},
 		{"all wrong", func(o *CookieOptions) { *o = CookieOptions{} }, []string{"Secrets", "Name", "MaxAge"}},
 	}

@@ -42,8 +42,8 @@ var (
 
 // Session is one signed-in browser's session.
 //
-// A CookieStore keeps only UID, Email and Expires (they travel, sealed, in
-// the cookie itself, exactly as rezigate's session cookie always has); a
+// A CookieStore keeps only UID, Email, Expires and the groups its
+// KeepGroups lists (they travel, sealed, in the cookie itself); a
 // server-side store keeps every field.
 type Session struct {
 	// UID is the user's stable hashed identifier. It must not be empty.

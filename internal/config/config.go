@@ -10,8 +10,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
 )
@@ -119,6 +121,12 @@ type Config struct {
 	Identity             Identity `yaml:"identity"`
 	Rezi                 Rezi     `yaml:"rezi"`
 	Log                  Log      `yaml:"log"`
+	Redis                Redis    `yaml:"redis"`
+	// TrustedProxies are CIDRs (or single addresses) whose forward-auth
+	// headers naming the original request are believed.
+	TrustedProxies []string  `yaml:"trusted_proxies"`
+	Policy         Policy    `yaml:"policy"`
+	Assertion      Assertion `yaml:"assertion"`
 
 	// fromEnv maps the key paths set by the environment to the variable
 	// that set them; inFile holds the key paths the file sets.
@@ -138,12 +146,31 @@ type OIDC struct {
 	ProviderSignOut      bool     `yaml:"provider_sign_out"`
 }
 
-// Session is the session cookie.
+// Session is the session cookie, where sessions are kept, and how often
+// they are checked with the provider.
 type Session struct {
-	CookieName string   `yaml:"cookie_name"`
-	Secrets    []Secret `yaml:"secrets"`
-	MaxAge     Duration `yaml:"max_age"`
-	Secure     bool     `yaml:"secure"`
+	CookieName      string   `yaml:"cookie_name"`
+	Secrets         []Secret `yaml:"secrets"`
+	MaxAge          Duration `yaml:"max_age"`
+	Secure          bool     `yaml:"secure"`
+	Store           string   `yaml:"store"` // StoreCookie or StoreRedis
+	RefreshInterval Duration `yaml:"refresh_interval"`
+	RefreshGrace    Duration `yaml:"refresh_grace"`
+}
+
+// The values of session.store.
+const (
+	// StoreCookie keeps the whole session in the cookie (the default).
+	StoreCookie = "cookie"
+	// StoreRedis keeps sessions in Redis at redis.url.
+	StoreRedis = "redis"
+)
+
+// Redis is the Redis that keeps sessions when session.store is redis. Its
+// URL may hold a password, so it is a Secret: the password comes only
+// from REZIGATE_REDIS_URL.
+type Redis struct {
+	URL Secret `yaml:"url"`
 }
 
 // Identity is the uid derivation.
@@ -162,6 +189,68 @@ type Rezi struct {
 	CacheSize               ZeroOff  `yaml:"cache_size"`
 	CacheMargin             Duration `yaml:"cache_margin"`
 	RateLimit               ZeroOff  `yaml:"rate_limit"`
+}
+
+// Policy is who may sign in and enter where (policy.Options).
+type Policy struct {
+	GroupsClaim          string   `yaml:"groups_claim"`
+	AllowGroups          []string `yaml:"allow_groups"`
+	Default              string   `yaml:"default"`
+	CaseInsensitivePaths bool     `yaml:"case_insensitive_paths"`
+	Routes               []Route  `yaml:"routes"`
+}
+
+// Route is one policy route (policy.Route). Line is where it starts in
+// the file, for messages and `rezigate explain`.
+type Route struct {
+	Path    string   `yaml:"path"`
+	Methods []string `yaml:"methods"`
+	Groups  []string `yaml:"groups"`
+	Emails  []string `yaml:"emails"`
+	Line    int      `yaml:"-"`
+}
+
+// routeKeys are the keys a route mapping may have.
+var routeKeys = []string{"path", "methods", "groups", "emails"}
+
+// UnmarshalYAML implements [yaml.Unmarshaler] to keep the route's line.
+// yaml.v3 does not apply KnownFields below a custom unmarshaler, so
+// unknown keys are refused here, in the decoder's own words, and
+// decoding goes on to report every bad key.
+func (r *Route) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a route must be a mapping with path, methods, groups and emails", n.Line)}}
+	}
+	var errs []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; !slices.Contains(routeKeys, k.Value) {
+			errs = append(errs, fmt.Sprintf("line %d: field %s not found in type config.Route", k.Line, k.Value))
+		}
+	}
+	type plain Route
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		te, ok := err.(*yaml.TypeError)
+		if !ok {
+			return err
+		}
+		errs = append(errs, te.Errors...)
+	}
+	*r = Route(p)
+	r.Line = n.Line
+	if len(errs) > 0 {
+		return &yaml.TypeError{Errors: errs}
+	}
+	return nil
+}
+
+// Assertion is the signed identity sent upstream (assertion.SignerOptions
+// and the header that carries it).
+type Assertion struct {
+	Header      string   `yaml:"header"`
+	Audience    string   `yaml:"audience"`
+	Lifetime    Duration `yaml:"lifetime"`
+	SigningKeys []Secret `yaml:"signing_keys"`
 }
 
 // Log is logging.
@@ -193,10 +282,12 @@ func Defaults() Config {
 			ProviderSignOut:      true,
 		},
 		Session: Session{
-			CookieName: middleware.DefaultCookieName,
-			Secrets:    []Secret{},
-			MaxAge:     Duration(middleware.DefaultSessionMaxAge),
-			Secure:     true,
+			CookieName:   middleware.DefaultCookieName,
+			Secrets:      []Secret{},
+			MaxAge:       Duration(middleware.DefaultSessionMaxAge),
+			Secure:       true,
+			Store:        StoreCookie,
+			RefreshGrace: Duration(middleware.DefaultRefreshGrace),
 		},
 		Rezi: Rezi{
 			APIURL:      rezi.DefaultAPIURL,
@@ -205,7 +296,18 @@ func Defaults() Config {
 			CacheMargin: Duration(rezi.DefaultCacheMargin),
 			RateLimit:   middleware.DefaultRateLimit,
 		},
-		Log: Log{Format: "text", Level: "info"},
+		Log:            Log{Format: "text", Level: "info"},
+		TrustedProxies: []string{},
+		Policy: Policy{
+			GroupsClaim: policy.DefaultGroupsClaim,
+			AllowGroups: []string{},
+			Default:     string(policy.DefaultDecision),
+			Routes:      []Route{},
+		},
+		Assertion: Assertion{
+			Lifetime:    Duration(assertion.DefaultLifetime),
+			SigningKeys: []Secret{},
+		},
 	}
 }
 

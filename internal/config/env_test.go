@@ -77,8 +77,8 @@ func TestEnvErrors(t *testing.T) {
 
 func TestSettings(t *testing.T) {
 	all := settings()
-	if len(all) != 30 {
-		t.Errorf("len(settings()) = %d; want 30 (update this count, config.example.yaml and the README when adding a key)", len(all))
+	if len(all) != 44 {
+		t.Errorf("len(settings()) = %d; want 44 (update this count, config.example.yaml and the README when adding a key)", len(all))
 	}
 	envs := map[string]string{}
 	for _, s := range all {
@@ -102,7 +102,7 @@ func TestSettings(t *testing.T) {
 			secrets = append(secrets, s.path)
 		}
 	}
-	wantSecrets := []string{"oidc.client_secret", "session.secrets", "identity.uid_secret", "rezi.private_key"}
+	wantSecrets := []string{"oidc.client_secret", "session.secrets", "identity.uid_secret", "rezi.private_key", "redis.url", "assertion.signing_keys"}
 	if !reflect.DeepEqual(secrets, wantSecrets) {
 		t.Errorf("secret settings = %q; want %q", secrets, wantSecrets)
 	}

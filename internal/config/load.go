@@ -238,6 +238,8 @@ func hintFor(t reflect.Type) string {
 		return "must be true or false"
 	case t.Kind() == reflect.Int:
 		return "must be an integer"
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		return "must be a list of mappings, written in the file (it cannot be set from the environment)"
 	case t.Kind() == reflect.Slice:
 		return `must be a list of strings, such as ["a", "b"]`
 	}
@@ -375,6 +377,9 @@ func setString(v reflect.Value, s string) bool {
 	case reflect.String:
 		v.SetString(s)
 	case reflect.Slice:
+		if v.Type().Elem().Kind() != reflect.String {
+			return false
+		}
 		var items []string
 		if strings.TrimSpace(s) != "" {
 			items = strings.Split(s, ",")

@@ -1,25 +1,45 @@
 package config
 
 import (
+	"crypto/ecdsa"
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
+	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/loopback"
 	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
 )
 
 // yamlPaths translates the packages' field errors to the keys they come
 // from. A field missing here is not set by the file (such as Provider).
+// Indices are written "[]" on both sides and carried over in order, so
+// "policy.Routes[2].Methods[1]" becomes "policy.routes[2].methods[1]";
+// an index at the end of a field is kept ("SessionSecrets[1]").
 var yamlPaths = map[string]string{
+	"policy.GroupsClaim":                         "policy.groups_claim",
+	"policy.AllowGroups":                         "policy.allow_groups",
+	"policy.Default":                             "policy.default",
+	"policy.CaseInsensitivePaths":                "policy.case_insensitive_paths",
+	"policy.Routes":                              "policy.routes",
+	"policy.Routes[].Path":                       "policy.routes[].path",
+	"policy.Routes[].Methods":                    "policy.routes[].methods",
+	"policy.Routes[].Groups":                     "policy.routes[].groups",
+	"policy.Routes[].Emails":                     "policy.routes[].emails",
+	"middleware.TrustedProxies":                  "trusted_proxies",
+	"middleware.AssertionHeader":                 "assertion.header",
+	"proxy.AssertionHeader":                      "assertion.header",
 	"oidc.IssuerURL":                             "oidc.issuer_url",
 	"oidc.ClientID":                              "oidc.client_id",
 	"oidc.ClientSecret":                          "oidc.client_secret",
@@ -49,7 +69,8 @@ var yamlPaths = map[string]string{
 func (c *Config) OIDCOptions(log *slog.Logger) oidc.Options {
 	return oidc.Options{
 		IssuerURL: c.OIDC.IssuerURL, ClientID: c.OIDC.ClientID, ClientSecret: string(c.OIDC.ClientSecret),
-		RedirectURL: strings.TrimSuffix(c.PublicURL, "/") + "/oauth2/callback", Scopes: c.OIDC.Scopes, Logger: log,
+		RedirectURL: strings.TrimSuffix(c.PublicURL, "/") + "/oauth2/callback", Scopes: c.scopes(), Logger: log,
+		GroupsClaim: c.Policy.GroupsClaim,
 	}
 }
 
@@ -69,8 +90,10 @@ func (c *Config) MiddlewareOptions(p *oidc.Provider, rc *rezi.Client, log *slog.
 		secrets[i] = []byte(s)
 	}
 	return middleware.Options{
+		Policy: c.PolicyOptions(), TrustedProxies: c.trustedProxies(), AssertionHeader: c.Assertion.Header,
 		Provider: p, PublicURL: c.PublicURL, SessionSecrets: secrets, CookieName: c.Session.CookieName,
 		SessionMaxAge: time.Duration(c.Session.MaxAge), InsecureCookies: !c.Session.Secure,
+		RefreshInterval: time.Duration(c.Session.RefreshInterval), RefreshGrace: time.Duration(c.Session.RefreshGrace),
 		UIDSecret: []byte(c.Identity.UIDSecret), AllowedEmailDomains: c.OIDC.AllowedEmailDomains,
 		AllowUnverifiedEmail: !c.OIDC.RequireEmailVerified, SkipProviderSignOut: !c.OIDC.ProviderSignOut,
 		Handoff: middleware.Handoff{
@@ -87,9 +110,124 @@ func (c *Config) ProxyOptions(log *slog.Logger) proxy.Options {
 	up, _ := url.Parse(c.Upstream)
 	public, _ := url.Parse(c.PublicURL)
 	return proxy.Options{
-		Upstream: up, PublicURL: public, Logger: log,
+		Upstream: up, PublicURL: public, Logger: log, AssertionHeader: c.Assertion.Header,
 		Transport: proxy.NewTransport(c.transportOptions()),
 	}
+}
+
+// PolicyOptions returns the policy package's Options for the file, each
+// route with its line in the file.
+func (c *Config) PolicyOptions() policy.Options {
+	routes := make([]policy.Route, len(c.Policy.Routes))
+	for i, r := range c.Policy.Routes {
+		routes[i] = policy.Route{Path: r.Path, Methods: r.Methods, Groups: r.Groups, Emails: r.Emails, Line: r.Line}
+	}
+	return policy.Options{
+		GroupsClaim: c.Policy.GroupsClaim, AllowGroups: c.Policy.AllowGroups, Default: policy.Decision(c.Policy.Default),
+		CaseInsensitivePaths: c.Policy.CaseInsensitivePaths, Routes: routes,
+	}
+}
+
+// trustedProxies parses trusted_proxies: CIDRs, or single addresses
+// meaning just themselves. An entry that is neither becomes the invalid
+// zero Prefix, which middleware.Options.Validate refuses by its index.
+func (c *Config) trustedProxies() []netip.Prefix {
+	out := make([]netip.Prefix, len(c.TrustedProxies))
+	for i, s := range c.TrustedProxies {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out[i] = p.Masked()
+		} else if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
+			out[i] = netip.PrefixFrom(a, a.BitLen())
+		}
+	}
+	return out
+}
+
+// AssertionEnabled reports whether assertion.header is set, which turns
+// the signed identity on.
+func (c *Config) AssertionEnabled() bool { return c.Assertion.Header != "" }
+
+// AssertionOptions returns the signer's options for the file: the keys
+// from assertion.signing_keys (nil when the list is empty: the caller
+// makes a fresh key), the public URL as issuer, and assertion.audience or
+// else the upstream URL's origin as audience. The error says only what is
+// wrong with the keys, never their text.
+func (c *Config) AssertionOptions() (assertion.SignerOptions, error) {
+	var keys []*ecdsa.PrivateKey
+	if len(c.Assertion.SigningKeys) > 0 {
+		pems := make([]string, len(c.Assertion.SigningKeys))
+		for i, k := range c.Assertion.SigningKeys {
+			pems[i] = string(k)
+		}
+		var err error
+		if keys, err = assertion.ParsePrivateKeysPEM([]byte(strings.Join(pems, "\n"))); err != nil {
+			return assertion.SignerOptions{}, err
+		}
+	}
+	aud := c.Assertion.Audience
+	if aud == "" {
+		if u, err := url.Parse(c.Upstream); err == nil && u.Scheme != "" && u.Host != "" {
+			aud = u.Scheme + "://" + u.Host
+		}
+	}
+	return assertion.SignerOptions{
+		Keys: keys, Issuer: strings.TrimSuffix(c.PublicURL, "/"), Audience: aud,
+		Lifetime: time.Duration(c.Assertion.Lifetime),
+	}, nil
+}
+
+// assertionProblems checks the assertion keys with the signer's own
+// Validate, whose problems read "assertion: Field: message".
+func (c *Config) assertionProblems(add func(path, msg string)) {
+	if !c.AssertionEnabled() {
+		return
+	}
+	o, err := c.AssertionOptions()
+	if err != nil {
+		add("assertion.signing_keys", strings.TrimPrefix(err.Error(), "assertion: "))
+		return
+	}
+	var errs []error
+	if j, ok := o.Validate().(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		field, msg, _ := strings.Cut(strings.TrimPrefix(e.Error(), "assertion: "), ": ")
+		switch {
+		case field == "Keys" && len(o.Keys) == 0: // a fresh key is made at start
+		case strings.HasPrefix(field, "Keys"):
+			add("assertion.signing_keys", field+": "+msg)
+		case field == "Audience":
+			add("assertion.audience", "required when upstream is empty")
+		case field == "Lifetime":
+			add("assertion.lifetime", msg)
+		case field == "Issuer":
+			add("public_url", msg)
+		}
+	}
+}
+
+// fieldIndex matches one index in a field name, such as "[2]".
+var fieldIndex = regexp.MustCompile(`\[\d+\]`)
+
+// yamlPath translates a package's field name to its key path through
+// yamlPaths, carrying indices over.
+func yamlPath(pkg, field string) (string, bool) {
+	idx := fieldIndex.FindAllString(field, -1)
+	tmpl := fieldIndex.ReplaceAllString(field, "[]")
+	key, trailing := strings.CutSuffix(tmpl, "[]")
+	path, ok := yamlPaths[pkg+"."+key]
+	if !ok {
+		return "", false
+	}
+	if trailing {
+		path += "[]"
+	}
+	for _, i := range idx {
+		path = strings.Replace(path, "[]", i, 1)
+	}
+	return path, !strings.Contains(path, "[]")
 }
 
 func (c *Config) transportOptions() proxy.TransportOptions {
@@ -125,7 +263,7 @@ func (c *Config) problems() []*problem {
 	for _, d := range []struct {
 		path string
 		v    Duration
-	}{{"shutdown_timeout", c.ShutdownTimeout}, {"session.max_age", c.Session.MaxAge}, {"rezi.timeout", c.Rezi.Timeout}, {"rezi.cache_margin", c.Rezi.CacheMargin}} {
+	}{{"shutdown_timeout", c.ShutdownTimeout}, {"session.max_age", c.Session.MaxAge}, {"rezi.timeout", c.Rezi.Timeout}, {"rezi.cache_margin", c.Rezi.CacheMargin}, {"assertion.lifetime", c.Assertion.Lifetime}} {
 		if d.v <= 0 {
 			add(d.path, "must be positive")
 		}
@@ -150,6 +288,7 @@ func (c *Config) problems() []*problem {
 	if level.UnmarshalText([]byte(c.Log.Level)) != nil {
 		add("log.level", `must be "debug", "info", "warn" or "error"`)
 	}
+	c.sessionProblems(add)
 	// The packages validate without I/O; the provider and the Rezi client
 	// only need to exist, so placeholders stand in for them.
 	mw := c.MiddlewareOptions(new(oidc.Provider), new(rezi.Client), nil, nil)
@@ -158,16 +297,11 @@ func (c *Config) problems() []*problem {
 		errs = append(errs, c.ProxyOptions(nil).Validate())
 	}
 	for _, fe := range optionerr.Fields(errors.Join(errs...)) {
-		field, index, _ := strings.Cut(fe.Field, "[")
-		path, ok := yamlPaths[fe.Pkg+"."+field]
-		if !ok {
-			continue
+		if path, ok := yamlPath(fe.Pkg, fe.Field); ok {
+			add(path, fe.Msg)
 		}
-		if index != "" {
-			path += "[" + index
-		}
-		add(path, fe.Msg)
 	}
+	c.assertionProblems(add)
 	for _, p := range probs {
 		if s, ok := lookupSetting(p.where); ok && s.secret && strings.HasPrefix(p.msg, "required") {
 			p.msg = "required; set " + s.env
@@ -214,6 +348,17 @@ func (c *Config) Warnings() []string {
 	}
 	if !c.OIDC.RequireEmailVerified {
 		w = append(w, "oidc.require_email_verified: false: an email address nobody has verified is trusted as the user's identity")
+	}
+	for _, p := range c.trustedProxies() {
+		if p.IsValid() && p.Bits() == 0 {
+			w = append(w, "trusted_proxies: "+p.String()+" trusts every client's X-Forwarded-Uri and X-Original-URI, so anyone can have forward-auth judge another path than the one they request")
+		}
+	}
+	if len(c.Policy.Routes) > 0 && c.Policy.Default == string(policy.Allow) {
+		w = append(w, "policy.default: allow: every path no route names is open to every signed-in user")
+	}
+	if c.AssertionEnabled() && len(c.Assertion.SigningKeys) == 0 {
+		w = append(w, "assertion.signing_keys: empty: a fresh key is made at every start, so this is right for one replica only (set REZIGATE_ASSERTION_SIGNING_KEYS to share keys between replicas and restarts)")
 	}
 	return w
 }

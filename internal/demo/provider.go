@@ -51,6 +51,9 @@ type User struct {
 	// EmailVerified is the "email_verified" claim; false lets tests exercise
 	// a relying party's refusal of unverified addresses.
 	EmailVerified bool
+	// Groups is the "groups" claim of the ID token; nil or empty leaves
+	// the claim out.
+	Groups []string
 }
 
 // String prints the user without the password, so a user in a log line or a
@@ -139,6 +142,10 @@ const (
 	// userinfo_endpoint from discovery and answers 404 at /userinfo.
 	// Discovery is read once, so set it before the relying party starts.
 	FaultNoUserinfo
+	// FaultRefreshUnavailable makes the token endpoint answer refresh
+	// requests with 503, as a provider that is down; the refresh token
+	// stays valid.
+	FaultRefreshUnavailable
 )
 
 // String names the fault for test output.
@@ -170,6 +177,8 @@ func (f Fault) String() string {
 		return "FaultUserinfoVerifiedString"
 	case FaultNoUserinfo:
 		return "FaultNoUserinfo"
+	case FaultRefreshUnavailable:
+		return "FaultRefreshUnavailable"
 	}
 	return fmt.Sprintf("Fault(%d)", int(f))
 }
@@ -203,6 +212,14 @@ type Provider struct {
 	mu     sync.Mutex
 	codes  map[string]*authCode
 	access map[string]*accessGrant
+	// Refresh tokens, and what changed about users since the provider
+	// was built (see provider_refresh.go); all under mu.
+	refresh  map[string]*refreshGrant
+	disabled map[string]bool   // by lower-case login email
+	emails   map[string]string // new email claims, by lower-case login email
+	sids     map[string]string // the latest sign-in's sid, by lower-case login email
+	// refreshCalls counts refresh_token grant requests.
+	refreshCalls atomic.Int64
 }
 
 type signingKey struct {
@@ -217,6 +234,8 @@ type authCode struct {
 	nonce       string
 	user        User
 	expires     time.Time
+	scope       string // the scopes asked for
+	sid         string // the provider session of this sign-in
 }
 
 type accessGrant struct {
@@ -297,6 +316,10 @@ func NewProvider(opts ProviderOptions) (*Provider, error) {
 		key:       key,
 		codes:     map[string]*authCode{},
 		access:    map[string]*accessGrant{},
+		refresh:   map[string]*refreshGrant{},
+		disabled:  map[string]bool{},
+		emails:    map[string]string{},
+		sids:      map[string]string{},
 	}, nil
 }
 
@@ -413,13 +436,15 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"userinfo_endpoint":                     p.issuer + "/userinfo",
 		"end_session_endpoint":                  p.issuer + "/logout",
 		"response_types_supported":              []string{"code"},
-		"grant_types_supported":                 []string{"authorization_code"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"code_challenge_methods_supported":      []string{"S256"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
-		"scopes_supported":                      []string{"openid", "email", "profile"},
-		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "nonce", "email", "email_verified", "name"},
+		"scopes_supported":                      []string{"openid", "email", "profile", "offline_access"},
+		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "nonce", "email", "email_verified", "name", "sid"},
+		"backchannel_logout_supported":          true,
+		"backchannel_logout_session_supported":  true,
 	}
 	if Fault(p.fault.Load()) == FaultNoUserinfo {
 		delete(doc, "userinfo_endpoint")

@@ -45,6 +45,7 @@ type authRequest struct {
 	state       string
 	nonce       string
 	challenge   string
+	scope       string
 	action      string // where the login form posts: /auth with the same parameters
 }
 
@@ -75,6 +76,9 @@ func (p *Provider) serveAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	login := strings.TrimSpace(r.PostForm.Get("login"))
 	user, ok := p.authenticate(login, r.PostForm.Get("password"))
+	if ok && p.isDisabled(user) {
+		ok = false
+	}
 	if !ok {
 		p.log.Info("demo provider: sign-in failed")
 		writePage(w, http.StatusUnauthorized, "login", loginPage{
@@ -91,8 +95,10 @@ func (p *Provider) serveAuth(w http.ResponseWriter, r *http.Request) {
 		redirectURI: ar.redirectURI,
 		challenge:   ar.challenge,
 		nonce:       ar.nonce,
-		user:        user,
+		user:        p.currentLocked(user),
 		expires:     now.Add(codeTTL),
+		scope:       ar.scope,
+		sid:         p.newSIDLocked(user),
 	}
 	p.mu.Unlock()
 	p.log.Info("demo provider: signed in", "subject", user.Subject)
@@ -142,6 +148,7 @@ func (p *Provider) checkAuthRequest(w http.ResponseWriter, q url.Values) (authRe
 		redirectURI: ru,
 		state:       state,
 		nonce:       q.Get("nonce"),
+		scope:       q.Get("scope"),
 		challenge:   challenge,
 		action:      p.basePath + "/auth?" + q.Encode(),
 	}, true

@@ -98,13 +98,15 @@ func TestDiscovery(t *testing.T) {
 				"userinfo_endpoint":                     iss + "/userinfo",
 				"end_session_endpoint":                  iss + "/logout",
 				"response_types_supported":              []any{"code"},
-				"grant_types_supported":                 []any{"authorization_code"},
+				"grant_types_supported":                 []any{"authorization_code", "refresh_token"},
 				"subject_types_supported":               []any{"public"},
 				"id_token_signing_alg_values_supported": []any{"RS256"},
 				"code_challenge_methods_supported":      []any{"S256"},
 				"token_endpoint_auth_methods_supported": []any{"client_secret_basic", "client_secret_post"},
-				"scopes_supported":                      []any{"openid", "email", "profile"},
-				"claims_supported":                      []any{"iss", "sub", "aud", "exp", "iat", "nonce", "email", "email_verified", "name"},
+				"scopes_supported":                      []any{"openid", "email", "profile", "offline_access"},
+				"claims_supported":                      []any{"iss", "sub", "aud", "exp", "iat", "nonce", "email", "email_verified", "name", "sid"},
+				"backchannel_logout_supported":          true,
+				"backchannel_logout_session_supported":  true,
 			}
 			for k, w := range want {
 				if !reflect.DeepEqual(got[k], w) {

@@ -76,8 +76,13 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
 	}
-	if gt := r.PostForm.Get("grant_type"); gt != "authorization_code" {
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only authorization_code is supported")
+	switch gt := r.PostForm.Get("grant_type"); gt {
+	case "authorization_code":
+	case "refresh_token":
+		p.serveRefresh(w, r, id)
+		return
+	default:
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only authorization_code and refresh_token are supported")
 		return
 	}
 	code := r.PostForm.Get("code")
@@ -127,14 +132,18 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	p.access[at] = &accessGrant{user: ac.user, expires: now.Add(tokenTTL)}
 	p.mu.Unlock()
 	p.log.Info("demo provider: tokens issued", "subject", ac.user.Subject, "fault", fault.String())
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, map[string]any{
+	resp := map[string]any{
 		"access_token": at,
 		"token_type":   "Bearer",
 		"expires_in":   int(tokenTTL / time.Second),
 		"id_token":     idToken,
-	})
+	}
+	if hasScope(ac.scope, "offline_access") {
+		resp["refresh_token"] = p.newRefreshToken(ac)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // pkceMatches checks an RFC 7636 S256 verifier against the stored challenge.
@@ -154,15 +163,17 @@ func pkceMatches(verifier, challenge string) bool {
 }
 
 type idClaims struct {
-	Issuer        string `json:"iss"`
-	Subject       string `json:"sub"`
-	Audience      string `json:"aud"`
-	Expiry        int64  `json:"exp"`
-	IssuedAt      int64  `json:"iat"`
-	Nonce         string `json:"nonce,omitempty"`
-	Email         string `json:"email,omitempty"`
-	EmailVerified *bool  `json:"email_verified,omitempty"`
-	Name          string `json:"name,omitempty"`
+	Issuer        string   `json:"iss"`
+	Subject       string   `json:"sub"`
+	Audience      string   `json:"aud"`
+	Expiry        int64    `json:"exp"`
+	IssuedAt      int64    `json:"iat"`
+	Nonce         string   `json:"nonce,omitempty"`
+	Email         string   `json:"email,omitempty"`
+	EmailVerified *bool    `json:"email_verified,omitempty"`
+	Name          string   `json:"name,omitempty"`
+	Groups        []string `json:"groups,omitempty"`
+	SID           string   `json:"sid,omitempty"`
 }
 
 func (p *Provider) idToken(ac *authCode, fault Fault, now time.Time) (string, error) {
@@ -176,6 +187,8 @@ func (p *Provider) idToken(ac *authCode, fault Fault, now time.Time) (string, er
 		Email:         ac.user.Email,
 		EmailVerified: &ac.user.EmailVerified,
 		Name:          ac.user.Name,
+		Groups:        ac.user.Groups,
+		SID:           ac.sid,
 	}
 	key := p.currentKey()
 	signWith := key.priv

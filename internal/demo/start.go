@@ -100,8 +100,8 @@ func Start(ctx context.Context, redirectURI string) (*Env, error) {
 		ClientSecret: randomToken(),
 		PrivateKey:   randomToken(),
 		Users: []User{
-			{Email: "alice@example.com", Password: demoPassword(), Subject: "demo-alice", Name: "Alice Example", EmailVerified: true},
-			{Email: "bob@example.com", Password: demoPassword(), Subject: "demo-bob", Name: "Bob Example", EmailVerified: false},
+			{Email: "alice@example.com", Password: demoPassword(), Subject: "demo-alice", Name: "Alice Example", EmailVerified: true, Groups: []string{"rms-users", "rms-admins"}},
+			{Email: "bob@example.com", Password: demoPassword(), Subject: "demo-bob", Name: "Bob Example", EmailVerified: false, Groups: []string{"rms-users"}},
 			{Email: "mallory@outsider.example", Password: demoPassword(), Subject: "demo-mallory", Name: "Mallory Outsider", EmailVerified: true},
 		},
 		stop: make(chan struct{}),

@@ -78,7 +78,8 @@ const gateway = `
 {{template "tail" .RequestID}}{{end}}
 {{define "signed-out"}}{{template "head" "Signed out"}}<h1>You are signed out</h1>
 <p>Your session on this site has ended.</p>
-<p class="note">An RMS window that is already open stays signed in until the RMS ends its own session.</p>
+{{if .Revoked}}<p id="revoked">It was ended at the server, so you are signed out on every replica of this site, and a copy of its cookie no longer works.</p>
+{{end}}<p class="note">An RMS window that is already open stays signed in until the RMS ends its own session.</p>
 <p class="links"><a id="sign-in" href="{{.SignInURL}}">Sign in again</a></p>
 {{template "tail" .RequestID}}{{end}}
 {{define "confirm-sign-out"}}{{template "head" "Sign out?"}}<h1>Sign out?</h1>
@@ -145,7 +146,18 @@ func Error(w http.ResponseWriter, status int, message, requestID string) {
 // signInURL (a local path, such as /oauth2/start?rd=%2Fdocs) to sign in
 // again.
 func SignedOut(w http.ResponseWriter, signInURL, requestID string) {
-	Render(w, set, http.StatusOK, "signed-out", struct{ SignInURL, RequestID string }{signInURL, requestID})
+	Render(w, set, http.StatusOK, "signed-out", signedOut{SignInURL: signInURL, RequestID: requestID})
+}
+
+// SignedOutRevoked is SignedOut for a session that was deleted at the
+// server: the page says it ended on every replica.
+func SignedOutRevoked(w http.ResponseWriter, signInURL, requestID string) {
+	Render(w, set, http.StatusOK, "signed-out", signedOut{SignInURL: signInURL, RequestID: requestID, Revoked: true})
+}
+
+type signedOut struct {
+	SignInURL, RequestID string
+	Revoked              bool
 }
 
 // SignOutForm is what the sign-out confirmation page shows and sends.

@@ -10,6 +10,9 @@
 // The plaintext is a compact, versioned binary encoding instead of gob:
 // a session is a version byte, the expiry and two short strings, so the
 // cookie stays far below browser limits and decoding does no reflection.
+// A session with groups uses a second version that appends them as a
+// count and length-prefixed names; a session without groups is still
+// written in the first version, and both versions open.
 package session
 
 import (
@@ -37,6 +40,9 @@ type Session struct {
 	Email   string
 	UID     string
 	Expires time.Time
+	// Groups are the user's groups kept in the cookie (the caller chooses
+	// which); nil means none. Empty names are not allowed.
+	Groups []string
 }
 
 // State is one sign-in attempt in flight, kept in a short-lived cookie so
@@ -108,7 +114,13 @@ func (c *Codec) Decode(name, value string, dst any) error {
 const (
 	kindSession byte = 1
 	kindState   byte = 2
+	// kindSessionGroups is a session followed by its groups.
+	kindSessionGroups byte = 3
 )
+
+// maxCookieGroups bounds the group count a cookie may claim, so a
+// malformed count cannot make Deserialize allocate much.
+const maxCookieGroups = 1000
 
 // serializer is the compact encoding: a kind byte, a unix time in seconds
 // as a varint, then length-prefixed strings.
@@ -117,7 +129,22 @@ type serializer struct{}
 func (serializer) Serialize(src any) ([]byte, error) {
 	switch v := src.(type) {
 	case *Session:
-		return appendFields(kindSession, v.Expires, v.Email, v.UID), nil
+		if len(v.Groups) == 0 {
+			return appendFields(kindSession, v.Expires, v.Email, v.UID), nil
+		}
+		if len(v.Groups) > maxCookieGroups {
+			return nil, fmt.Errorf("session: more than %d groups", maxCookieGroups)
+		}
+		b := appendFields(kindSessionGroups, v.Expires, v.Email, v.UID)
+		b = binary.AppendUvarint(b, uint64(len(v.Groups)))
+		for _, g := range v.Groups {
+			if g == "" {
+				return nil, errors.New("session: empty group name")
+			}
+			b = binary.AppendUvarint(b, uint64(len(g)))
+			b = append(b, g...)
+		}
+		return b, nil
 	case *State:
 		return appendFields(kindState, v.Created, v.Nonce, v.Verifier, v.Redirect), nil
 	}
@@ -142,14 +169,17 @@ func appendFields(kind byte, t time.Time, fields ...string) []byte {
 func (serializer) Deserialize(src []byte, dst any) error {
 	switch v := dst.(type) {
 	case *Session:
-		f, t, err := readFields(src, kindSession, 2)
+		if len(src) > 0 && src[0] == kindSessionGroups {
+			return deserializeGroups(src, v)
+		}
+		f, t, _, err := readFields(src, kindSession, 2)
 		if err != nil {
 			return err
 		}
 		*v = Session{Email: f[0], UID: f[1], Expires: t}
 		return nil
 	case *State:
-		f, t, err := readFields(src, kindState, 3)
+		f, t, _, err := readFields(src, kindState, 3)
 		if err != nil {
 			return err
 		}
@@ -161,27 +191,59 @@ func (serializer) Deserialize(src []byte, dst any) error {
 
 var errMalformed = errors.New("session: malformed cookie payload")
 
-func readFields(b []byte, kind byte, n int) ([]string, time.Time, error) {
+// deserializeGroups reads a kindSessionGroups payload into v.
+func deserializeGroups(src []byte, v *Session) error {
+	f, t, rest, err := readFields(src, kindSessionGroups, 2)
+	if err != nil {
+		return err
+	}
+	n, k := binary.Uvarint(rest)
+	if k <= 0 || n > maxCookieGroups || n > uint64(len(rest)-k) {
+		return errMalformed
+	}
+	rest = rest[k:]
+	var groups []string
+	if n > 0 {
+		groups = make([]string, n)
+	}
+	for i := range groups {
+		l, k := binary.Uvarint(rest)
+		if k <= 0 || l == 0 || l > uint64(len(rest)-k) {
+			return errMalformed
+		}
+		groups[i] = string(rest[k : k+int(l)])
+		rest = rest[k+int(l):]
+	}
+	if len(rest) != 0 {
+		return errMalformed
+	}
+	*v = Session{Email: f[0], UID: f[1], Expires: t, Groups: groups}
+	return nil
+}
+
+// readFields reads the kind byte, the time and n strings from b; rest is
+// what follows them, which must be empty unless the kind has more.
+func readFields(b []byte, kind byte, n int) (out []string, t time.Time, rest []byte, err error) {
 	if len(b) == 0 || b[0] != kind {
-		return nil, time.Time{}, errMalformed
+		return nil, time.Time{}, nil, errMalformed
 	}
 	b = b[1:]
 	sec, k := binary.Varint(b)
 	if k <= 0 {
-		return nil, time.Time{}, errMalformed
+		return nil, time.Time{}, nil, errMalformed
 	}
 	b = b[k:]
-	out := make([]string, n)
+	out = make([]string, n)
 	for i := range out {
 		l, k := binary.Uvarint(b)
 		if k <= 0 || l > uint64(len(b)-k) {
-			return nil, time.Time{}, errMalformed
+			return nil, time.Time{}, nil, errMalformed
 		}
 		out[i] = string(b[k : k+int(l)])
 		b = b[k+int(l):]
 	}
-	if len(b) != 0 {
-		return nil, time.Time{}, errMalformed
+	if len(b) != 0 && kind != kindSessionGroups {
+		return nil, time.Time{}, nil, errMalformed
 	}
-	return out, time.Unix(sec, 0), nil
+	return out, time.Unix(sec, 0), b, nil
 }

@@ -2,7 +2,10 @@ package session
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -140,12 +143,16 @@ func FuzzDeserialize(f *testing.F) {
 	f.Add(appendFields(kindSession, time.Unix(1700000000, 0), "a@example.com", "uid"))
 	f.Add(appendFields(kindState, time.Unix(1, 0), "n", "v", "/"))
 	f.Add([]byte{1, 0, 200})
+	withGroups, _ := serializer{}.Serialize(&Session{Email: "a@example.com", UID: "uid", Expires: time.Unix(1700000000, 0), Groups: []string{"g1", "rms-admins"}})
+	f.Add(withGroups)
+	f.Add([]byte{3, 0, 0, 0, 0})
+	f.Add([]byte{3, 0, 0, 0, 255, 255, 255, 255, 15})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var s Session
 		if (serializer{}).Deserialize(b, &s) == nil {
 			again, _ := serializer{}.Serialize(&s)
 			var s2 Session
-			if err := (serializer{}).Deserialize(again, &s2); err != nil || s2 != s {
+			if err := (serializer{}).Deserialize(again, &s2); err != nil || !reflect.DeepEqual(s2, s) {
 				t.Fatalf("Deserialize(%x) = %+v; its re-encoding decodes as %+v, %v", b, s, s2, err)
 			}
 		}
@@ -163,5 +170,69 @@ func BenchmarkDecode(b *testing.B) {
 		if err := c.Decode("_rezigate", v, &s); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A session with groups round-trips in the second version; one without
+// is written in the first version exactly as before, and payloads of the
+// first version (cookies sealed before groups existed) still open.
+func TestGroupsVersion(t *testing.T) {
+	exp := time.Unix(1700000000, 0)
+	// The first version's payload for {a@example.com, uid, exp}, as
+	// written before groups existed.
+	v1, _ := hex.DecodeString("0180c49fd50c0d61406578616d706c652e636f6d03756964")
+	var old Session
+	if err := (serializer{}).Deserialize(v1, &old); err != nil || old.Email != "a@example.com" || old.UID != "uid" || !old.Expires.Equal(exp) || old.Groups != nil {
+		t.Errorf("Deserialize(v1) = %+v, %v; want the session without groups", old, err)
+	}
+	again, _ := serializer{}.Serialize(&Session{Email: "a@example.com", UID: "uid", Expires: exp})
+	if !bytes.Equal(again, v1) {
+		t.Errorf("Serialize(no groups) = %x; want the first version %x", again, v1)
+	}
+
+	c := mustCodec(t, secretA)
+	tests := []struct {
+		name   string
+		groups []string
+	}{
+		{"one", []string{"rms-admins"}},
+		{"several", []string{"b", "a", "Équipe ünicode"}},
+		{"none", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := Session{Email: "alice@example.com", UID: strings.Repeat("f", 64), Expires: time.Now().Add(time.Hour).Truncate(time.Second), Groups: tc.groups}
+			v, err := c.Encode("_rezigate", &in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out Session
+			if err := c.Decode("_rezigate", v, &out); err != nil || !reflect.DeepEqual(out, in) {
+				t.Errorf("Decode = %+v, %v; want %+v", out, err, in)
+			}
+		})
+	}
+	for _, bad := range []*Session{{UID: "u", Groups: []string{""}}, {UID: "u", Groups: make([]string, maxCookieGroups+1)}} {
+		if _, err := (serializer{}).Serialize(bad); err == nil {
+			t.Errorf("Serialize(%d groups, first %q) = nil error; want an error", len(bad.Groups), bad.Groups[0])
+		}
+	}
+}
+
+// A user in 200 groups, of which the cookie keeps the 20 the policy
+// names, still has a cookie well under 1 KB.
+func TestGroupsCookieSize(t *testing.T) {
+	c := mustCodec(t, secretA)
+	groups := make([]string, 20)
+	for i := range groups {
+		groups[i] = fmt.Sprintf("rms-team-%02d", i)
+	}
+	v, err := c.Encode("__Host-_rezigate", &Session{Email: "alice.longname@example.com", UID: strings.Repeat("f", 64), Expires: time.Now().Add(8 * time.Hour), Groups: groups})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("session cookie with 20 groups of 11 bytes: %d bytes", len(v))
+	if len(v) > 768 {
+		t.Errorf("session cookie with 20 groups is %d bytes; want at most 800", len(v))
 	}
 }

@@ -29,14 +29,18 @@ func Secrets(pkg string, secrets [][]byte) []error {
 	return errs
 }
 
+// MaxCookieName is the longest cookie name accepted: a 64-byte name with
+// the 7-byte "__Host-" prefix that rezigate puts on Secure cookies.
+const MaxCookieName = 64 + len("__Host-")
+
 // CookieName returns what is wrong with a cookie name, or "": it must be a
-// non-empty RFC 6265 token of at most 64 bytes.
+// non-empty RFC 6265 token of at most MaxCookieName bytes.
 func CookieName(name string) string {
 	if name == "" {
 		return "required"
 	}
-	if len(name) > 64 {
-		return "must be at most 64 bytes"
+	if len(name) > MaxCookieName {
+		return "must be at most 71 bytes (64 and the __Host- prefix)"
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]

@@ -1,0 +1,111 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/rezigate/rezigate/internal/requestid"
+	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/sessions"
+)
+
+// Limits on a back-channel logout request: one form field holding a
+// signed token.
+const (
+	backchannelMaxBody = 64 << 10
+	// jtiLeeway keeps a logout token's id a little past the token's exp,
+	// for clocks that disagree.
+	jtiLeeway = 5 * time.Minute
+)
+
+var backchannelReadTimeout = 5 * time.Second
+
+// serveBackchannelLogout implements OpenID Connect Back-Channel Logout
+// 1.0: the provider POSTs a logout_token (form-encoded), and the sessions
+// it names end on every replica: those of one provider session when it
+// names a sid, else every session of its subject's uid. The answer is 200
+// with Cache-Control: no-store, or 400 with a small JSON body that says
+// nothing about why (the log does); 503 when the store cannot answer, so
+// a provider that retries may try again.
+func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		backchannelError(w, http.StatusMethodNotAllowed, "invalid_request")
+		return
+	}
+	id := requestid.FromContext(r.Context())
+	refuse := func(why string, err error) {
+		a.log.Warn("back-channel logout refused", "request_id", id, "reason", why, "err", err)
+		backchannelError(w, http.StatusBadRequest, "invalid_request")
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		refuse("not a form", nil)
+		return
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(backchannelReadTimeout))
+	r.Body = http.MaxBytesReader(w, r.Body, backchannelMaxBody)
+	if err := r.ParseForm(); err != nil {
+		refuse("form unreadable", err)
+		return
+	}
+	raw := r.PostForm["logout_token"]
+	if len(raw) != 1 {
+		refuse("not exactly one logout_token", nil)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), exchangeTimeout)
+	defer cancel()
+	l, err := a.opts.Provider.VerifyLogoutToken(ctx, raw[0])
+	if err != nil {
+		if errors.Is(err, oidc.ErrNotReady) {
+			a.log.Warn("back-channel logout: provider not ready", "request_id", id)
+			backchannelError(w, http.StatusServiceUnavailable, "temporarily_unavailable")
+			return
+		}
+		refuse("token does not verify", err)
+		return
+	}
+	ttl := time.Until(l.Expiry) + jtiLeeway
+	if time.Until(l.Expiry) > a.opts.SessionMaxAge {
+		refuse("exp further away than the session max age", nil)
+		return
+	}
+	seen, err := a.jtis.SeenJTI(ctx, l.JTI, min(ttl, a.opts.SessionMaxAge))
+	switch {
+	case errors.Is(err, sessions.ErrUnavailable):
+		a.log.Error("back-channel logout: session store unavailable", "request_id", id, "err", err)
+		backchannelError(w, http.StatusServiceUnavailable, "temporarily_unavailable")
+		return
+	case err != nil:
+		refuse("jti not recorded", err)
+		return
+	case seen:
+		refuse("jti seen before (a replay)", nil)
+		return
+	}
+	var n int
+	uid := ""
+	if l.SID != "" {
+		n, err = a.store.DeleteSID(ctx, sessions.HashSID(l.SID))
+	} else {
+		uid = a.uid(l.Issuer, l.Subject)
+		n, err = a.store.DeleteUser(ctx, uid)
+	}
+	if err != nil {
+		a.log.Error("back-channel logout: sessions not deleted", "request_id", id, "err", err)
+		backchannelError(w, http.StatusServiceUnavailable, "temporarily_unavailable")
+		return
+	}
+	a.log.Info("back-channel logout", "request_id", id, "by_sid", l.SID != "", "uid", uid, "sessions", n)
+	w.WriteHeader(http.StatusOK)
+}
+
+func backchannelError(w http.ResponseWriter, status int, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(`{"error":"` + code + `"}` + "\n"))
+}

@@ -1,0 +1,279 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+
+	"github.com/rezigate/rezigate/assertion"
+	"github.com/rezigate/rezigate/internal/groupheader"
+	"github.com/rezigate/rezigate/internal/requestid"
+	"github.com/rezigate/rezigate/policy"
+)
+
+// The headers forward-auth reads the original request from, and only
+// from a peer in Options.TrustedProxies: Traefik and Caddy send the
+// X-Forwarded pair, nginx configurations the X-Original pair.
+const (
+	forwardedMethod = "X-Forwarded-Method"
+	forwardedURI    = "X-Forwarded-Uri"
+	originalMethod  = "X-Original-Method"
+	originalURI     = "X-Original-Uri"
+)
+
+// Forward-auth answer headers for the edge proxy to copy upstream.
+const (
+	authEmailHeader  = "X-Auth-Request-Email"
+	authUserHeader   = "X-Auth-Request-User"
+	authGroupsHeader = "X-Auth-Request-Groups"
+)
+
+// forbiddenJSON is the whole body of a route denial for a non-navigation
+// request.
+const forbiddenJSON = `{"error":"forbidden","message":"not allowed by the access policy"}` + "\n"
+
+// badPathJSON is the whole body of a refused path for a non-navigation
+// request.
+const badPathJSON = `{"error":"bad_request","message":"this request path is not accepted"}` + "\n"
+
+// access is the prepared policy, trusted proxies and assertion signer.
+type access struct {
+	policy *policy.Policy
+	// strict is set when the policy has routes: paths are then
+	// normalised, judged and forwarded as judged.
+	strict bool
+	// methodsMatter is set when a route lists methods, so that
+	// forward-auth cannot judge a request whose method it was not told.
+	methodsMatter bool
+	// named are the groups the policy names, the only ones it reads: a
+	// session cookie keeps only these.
+	named   map[string]struct{}
+	trusted []netip.Prefix
+	signer  *assertion.Signer
+	header  string // canonical assertion header, when signer is set
+	jwks    http.Handler
+}
+
+// initAccess prepares the policy and assertion parts of a.opts, which
+// Validate has accepted.
+func (a *Auth) initAccess() error {
+	o := a.opts
+	p, err := policy.New(o.Policy)
+	if err != nil {
+		return err
+	}
+	ac := access{policy: p, strict: len(o.Policy.Routes) > 0, trusted: slices.Clone(o.TrustedProxies)}
+	names := slices.Clone(o.Policy.AllowGroups)
+	for _, r := range o.Policy.Routes {
+		names = append(names, r.Groups...)
+		ac.methodsMatter = ac.methodsMatter || len(r.Methods) > 0
+	}
+	if len(names) > 0 {
+		ac.named = make(map[string]struct{}, len(names))
+		for _, g := range names {
+			ac.named[g] = struct{}{}
+		}
+	}
+	if o.Assertion != nil {
+		ac.signer = o.Assertion
+		ac.header = http.CanonicalHeaderKey(o.AssertionHeader)
+		if ac.header == "" {
+			ac.header = assertion.DefaultHeader
+		}
+		ac.jwks = o.Assertion.JWKSHandler()
+	}
+	a.access = ac
+	return nil
+}
+
+// NamedGroups returns the groups Options.Policy names (its AllowGroups
+// and every route's Groups), without repeats, in no particular order: the
+// only groups the middleware ever reads. A session store that keeps
+// groups in the cookie needs no others (sessions.CookieOptions.KeepGroups).
+func (a *Auth) NamedGroups() []string {
+	out := make([]string, 0, len(a.access.named))
+	for g := range a.access.named {
+		out = append(out, g)
+	}
+	return out
+}
+
+// normalizeRequest returns r with its path as the policy judges it, which
+// is also the path forwarded upstream: a shallow copy with a new URL when
+// the path changes, r itself otherwise. A path the policy refuses gets a
+// 400 and ok false. ctx carries the request id. Only called when the
+// policy has routes.
+func (a *Auth) normalizeRequest(ctx context.Context, w *statusWriter, r *http.Request) (_ *http.Request, ok bool) {
+	raw := r.URL.EscapedPath()
+	n, err := a.access.policy.Normalize(raw)
+	if err != nil {
+		r = w.own(r.WithContext(ctx))
+		a.log.Info("request path refused", "request_id", requestid.FromContext(r.Context()), "reason", errors.Unwrap(err) /* the reason, never the path */, "err", err)
+		w.Header().Set("Cache-Control", "no-store")
+		if isNavigation(r) {
+			a.errorPage(w, r, http.StatusBadRequest, "This address is not accepted here.")
+			return r, false
+		}
+		writeJSON(w, http.StatusBadRequest, badPathJSON)
+		return r, false
+	}
+	if n == raw {
+		return r, true // forwarded as it came, which is as judged
+	}
+	path, err := url.PathUnescape(n)
+	if err != nil { // Normalize accepts only valid escapes
+		a.errorPage(w, r, http.StatusBadRequest, "This address is not accepted here.")
+		return r, false
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path, u.RawPath = path, n
+	if u.EscapedPath() == n {
+		u.RawPath = "" // the default encoding of path is n already
+	}
+	r2.URL = &u
+	return r2, true
+}
+
+// decide judges a signed-in request, whose path normalizeRequest has
+// set, by the policy.
+func (a *Auth) decide(r *http.Request, u *User) policy.Result {
+	return a.access.policy.Decide(r.Method, r.URL.EscapedPath(), policy.User{Email: u.Email, Groups: u.Groups})
+}
+
+// deny answers a request the policy refused with 403 (a page for a
+// navigation, small JSON otherwise) and logs the rule; r carries the
+// request id.
+func (a *Auth) deny(w http.ResponseWriter, r *http.Request, u *User, res policy.Result) {
+	a.logDenied(r, r.Method, r.URL.EscapedPath(), u, res)
+	w.Header().Set("Cache-Control", "no-store")
+	if isNavigation(r) {
+		a.errorPage(w, r, http.StatusForbidden, "Your account is not allowed to open this page. If you need it, ask your administrator for access.")
+		return
+	}
+	writeJSON(w, http.StatusForbidden, forbiddenJSON)
+}
+
+// logDenied writes the line that says which rule refused whom.
+func (a *Auth) logDenied(r *http.Request, method, path string, u *User, res policy.Result) {
+	a.log.Info("request denied by policy", "request_id", requestid.FromContext(r.Context()),
+		"uid", u.UID, "method", method, "path", path,
+		"rule", res.Rule, "rule_path", res.Path, "rule_line", res.Line, "reason", res.Reason)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+// trustedPeer reports whether the request came from an address in
+// Options.TrustedProxies.
+func (a *Auth) trustedPeer(r *http.Request) bool {
+	if len(a.access.trusted) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := ap.Addr().Unmap()
+	for _, p := range a.access.trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// originalRequest returns the method and path of the request an edge
+// proxy asks forward-auth about, when a trusted proxy names it in exactly
+// one X-Forwarded-Uri (with X-Forwarded-Method) or X-Original-URI (with
+// X-Original-Method) header. The URI must be a path, optionally with a
+// query; ok is false otherwise, and from any other peer. A missing method
+// is taken as GET only when no route lists methods.
+func (a *Auth) originalRequest(r *http.Request) (method, rawPath string, ok bool) {
+	if !a.trustedPeer(r) {
+		return "", "", false
+	}
+	h := r.Header
+	// An edge proxy sets one spelling and may pass the client's copy of the
+	// other through (nginx forwards client headers to auth_request): when
+	// both are present they must agree, or a client could name a request
+	// it is not making.
+	if !agree(h[forwardedURI], h[originalURI]) || !agree(h[forwardedMethod], h[originalMethod]) {
+		return "", "", false
+	}
+	uriKey, methodKey := forwardedURI, forwardedMethod
+	if _, ok := h[uriKey]; !ok {
+		uriKey, methodKey = originalURI, originalMethod
+	}
+	uris, methods := h[uriKey], h[methodKey]
+	if len(uris) != 1 || len(uris[0]) == 0 || uris[0][0] != '/' || len(methods) > 1 {
+		return "", "", false
+	}
+	method = http.MethodGet
+	if len(methods) == 1 {
+		method = methods[0]
+	} else if a.access.methodsMatter {
+		return "", "", false
+	}
+	return method, uris[0], true
+}
+
+// agree reports whether two header values name the same thing: equal, or
+// one of them absent.
+func agree(a, b []string) bool {
+	return len(a) == 0 || len(b) == 0 || slices.Equal(a, b)
+}
+
+// forwardAuthAllowed applies the routes to the request an edge proxy asks
+// about. With routes, an unknown or untrusted original request is refused:
+// forward-auth never answers 202 for a request it could not judge. The
+// answers are 403 only, never 400, since nginx's auth_request reads any
+// other status as its own failure.
+func (a *Auth) forwardAuthAllowed(r *http.Request, u *User) bool {
+	if !a.access.strict {
+		return true
+	}
+	method, raw, ok := a.originalRequest(r)
+	if !ok {
+		a.log.Info("forward-auth refused: no original request from a trusted proxy", "request_id", requestid.FromContext(r.Context()), "uid", u.UID)
+		return false
+	}
+	path, err := a.access.policy.Normalize(raw)
+	if err != nil {
+		a.log.Info("forward-auth refused: request path refused", "request_id", requestid.FromContext(r.Context()), "uid", u.UID, "err", err)
+		return false
+	}
+	res := a.access.policy.Decide(method, path, policy.User{Email: u.Email, Groups: u.Groups})
+	if !res.Allowed {
+		a.logDenied(r, method, path, u, res)
+	}
+	return res.Allowed
+}
+
+// setAuthHeaders puts the identity on a 202 forward-auth answer.
+func (a *Auth) setAuthHeaders(w http.ResponseWriter, r *http.Request, u *User) {
+	h := w.Header()
+	h.Set(authEmailHeader, u.Email)
+	h.Set(authUserHeader, u.UID)
+	if v := groupheader.Value(u.Groups); v != "" {
+		h.Set(authGroupsHeader, v)
+	}
+	if a.access.signer == nil {
+		return
+	}
+	tok, err := a.access.signer.Assertion(assertion.Claims{Subject: u.UID, Email: u.Email, Groups: u.Groups})
+	if err != nil {
+		a.log.Error("forward-auth: identity assertion not signed", "request_id", requestid.FromContext(r.Context()), "err", err)
+		return
+	}
+	h[a.access.header] = []string{tok}
+}

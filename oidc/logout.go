@@ -1,0 +1,116 @@
+package oidc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+)
+
+// BackchannelLogoutEvent is the member of a logout token's events claim
+// that makes it one (OpenID Connect Back-Channel Logout 1.0 section 2.4).
+const BackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout"
+
+// MaxLogoutTokenSkew is how far in the future a logout token's iat may
+// lie, for clocks that disagree a little.
+const MaxLogoutTokenSkew = 2 * time.Minute
+
+// ErrBadLogoutToken means a logout token is not one this client may act
+// on: see VerifyLogoutToken. Errors wrapping it say which check failed,
+// never quoting the token.
+var ErrBadLogoutToken = errors.New("oidc: invalid logout token")
+
+// Logout is what a verified logout token asks for: end the sessions of
+// provider session SID, or when SID is empty every session of Subject.
+type Logout struct {
+	// Issuer is the token's iss, equal to Options.IssuerURL.
+	Issuer string
+	// Subject is the sub claim; empty when the token names only a sid.
+	Subject string
+	// SID is the sid claim; empty when the token names only a subject.
+	SID string
+	// JTI is the token's unique id, for replay detection. Never empty.
+	JTI string
+	// Expiry is the exp claim: how long JTI must be remembered.
+	Expiry time.Time
+}
+
+// VerifyLogoutToken checks a back-channel logout token (OpenID Connect
+// Back-Channel Logout 1.0 section 2.6) with the keys and rules that
+// verify ID tokens: signature by the provider's published keys, iss equal
+// to the issuer, aud naming the client id, exp not passed. Then: iat
+// present and at most MaxLogoutTokenSkew in the future, an events claim
+// that is a JSON object holding BackchannelLogoutEvent as an object, sub
+// and/or sid present as non-empty strings, a jti, and no nonce (which
+// keeps an ID token from passing for a logout token). Replay of the jti
+// is for the caller to refuse.
+func (p *Provider) VerifyLogoutToken(ctx context.Context, raw string) (Logout, error) {
+	d := p.state.Load()
+	if d == nil {
+		return Logout{}, ErrNotReady
+	}
+	bad := func(why string) (Logout, error) {
+		return Logout{}, fmt.Errorf("%w: %s", ErrBadLogoutToken, why)
+	}
+	if raw == "" || len(raw) > maxLogoutToken {
+		return bad("empty or too long")
+	}
+	tok, err := d.verifier.Verify(gooidc.ClientContext(ctx, p.client), raw)
+	if err != nil {
+		return Logout{}, fmt.Errorf("%w: %w", ErrBadLogoutToken, err)
+	}
+	var claims map[string]json.RawMessage
+	if err := tok.Claims(&claims); err != nil {
+		return bad("claims are not a JSON object")
+	}
+	if _, ok := claims["nonce"]; ok {
+		return bad("has a nonce")
+	}
+	if _, ok := claims["iat"]; !ok || tok.IssuedAt.IsZero() {
+		return bad("no iat")
+	}
+	if tok.IssuedAt.After(time.Now().Add(MaxLogoutTokenSkew)) {
+		return bad("iat in the future")
+	}
+	var events map[string]json.RawMessage
+	if json.Unmarshal(claims["events"], &events) != nil || events == nil {
+		return bad("no events object")
+	}
+	var ev map[string]json.RawMessage
+	if e, ok := events[BackchannelLogoutEvent]; !ok || json.Unmarshal(e, &ev) != nil || ev == nil {
+		return bad("events lacks the back-channel logout event")
+	}
+	l := Logout{Issuer: tok.Issuer, Subject: tok.Subject, Expiry: tok.Expiry}
+	if s, ok := stringClaim(claims, "sid"); ok {
+		l.SID = s
+	} else if _, present := claims["sid"]; present {
+		return bad("sid is not a non-empty string")
+	}
+	if l.Subject == "" && l.SID == "" {
+		return bad("neither sub nor sid")
+	}
+	jti, ok := stringClaim(claims, "jti")
+	if !ok {
+		return bad("no jti")
+	}
+	l.JTI = jti
+	return l, nil
+}
+
+// maxLogoutToken bounds a logout token's length: a few claims, signed.
+const maxLogoutToken = 16 << 10
+
+func stringClaim(claims map[string]json.RawMessage, name string) (string, bool) {
+	raw, ok := claims[name]
+	if !ok {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil || s == "" {
+		return "", false
+	}
+	return s, true
+}
