@@ -575,3 +575,26 @@ func TestPolicyOptionsValidate(t *testing.T) {
 		t.Error("New(invalid policy) = nil error")
 	}
 }
+
+// A user in more of the named groups than a cookie holds is refused with
+// a page that says why, not a 500.
+func TestPolicyTooManyGroupsForACookie(t *testing.T) {
+	var all []string
+	var routes []policy.Route
+	for i := 0; i < 100; i++ {
+		g := fmt.Sprintf("department-of-very-long-group-names-%03d", i)
+		all = append(all, g)
+		routes = append(routes, policy.Route{Path: fmt.Sprintf("/area-%03d", i), Groups: []string{g}})
+	}
+	users := []demo.User{{Email: "erin@example.com", Password: "erin-pw", Subject: "erin-sub", EmailVerified: true, Groups: all}}
+	e := newEnv(t, envOptions{users: users, mod: func(o *Options) { o.Policy = policy.Options{Routes: routes} }})
+	c := newClient()
+	cb := e.loginAt(c, e.authURL(c, "/"), "erin@example.com", "erin-pw")
+	r := e.do(c, "GET", cb, navigate, nil)
+	if r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, "more of the groups") {
+		t.Errorf("sign-in of a user in 100 long named groups = %d %q; want 403 saying why", r.StatusCode, r.body)
+	}
+	if sessionCookie(r) != nil {
+		t.Error("a session cookie was set anyway")
+	}
+}

@@ -191,6 +191,12 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 		a.storeUnavailable(w, r, err)
 		return nil
 	}
+	if errors.Is(err, sessions.ErrTooLarge) {
+		a.metrics.signIn("session_too_large")
+		a.log.Warn("sign-in refused: the session does not fit in a cookie (too many of the groups the policy names; session.store: redis keeps any number)", "request_id", requestid.FromContext(r.Context()), "uid", u.UID)
+		a.errorPage(w, r, http.StatusForbidden, "Your account belongs to more of the groups this site checks than a sign-in cookie can hold. Ask your administrator; nothing is wrong with your account.")
+		return nil
+	}
 	if err != nil {
 		a.metrics.signIn("internal_error")
 		a.fail(w, r, http.StatusInternalServerError, "The session could not be created.", err)

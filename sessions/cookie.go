@@ -128,6 +128,9 @@ func (c *CookieStore) Put(_ context.Context, s Session) (string, error) {
 		return "", errors.New("sessions: put: " + msg)
 	}
 	v, err := c.codec.Encode(c.name, &session.Session{Email: s.Email, UID: s.UID, Expires: s.Expires, Groups: c.kept(s.Groups)})
+	if errors.Is(err, session.ErrTooLong) {
+		return "", fmt.Errorf("sessions: put: %w", ErrTooLarge)
+	}
 	if err != nil {
 		return "", fmt.Errorf("sessions: put: %w", err)
 	}

@@ -24,6 +24,11 @@ var (
 	// answer with a temporary error (503) and keep the cookie.
 	ErrUnavailable = errors.New("sessions: store unavailable")
 
+	// ErrTooLarge means the session does not fit where the store keeps
+	// it: with the cookie store, a user in more of the groups the policy
+	// names than a cookie can hold.
+	ErrTooLarge = errors.New("sessions: session too large for the store")
+
 	// ErrNotSupported means the store cannot do what was asked: the
 	// cookie store cannot revoke sessions it does not keep, nor carry a
 	// refresh token to the browser.

@@ -21,6 +21,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -33,6 +34,10 @@ const MinSecretLen = 32
 // secret no longer configured, expired, or not a cookie of this kind.
 // Callers treat it as "not signed in".
 var ErrInvalid = errors.New("session: invalid cookie")
+
+// ErrTooLong means a value sealed as a cookie would pass the length
+// browsers keep (4096 bytes): a session with too many groups.
+var ErrTooLong = errors.New("session: cookie too long")
 
 // Session is what a signed-in browser carries: nothing but the identity
 // and when it ends. The provider's tokens are deliberately absent.
@@ -95,6 +100,11 @@ func derive(secret []byte, label string) []byte {
 func (c *Codec) Encode(name string, v any) (string, error) {
 	s, err := c.codecs[0].Encode(name, v)
 	if err != nil {
+		// securecookie's own length error is unexported; its text is the
+		// only way to tell it from a serialisation failure.
+		if strings.Contains(err.Error(), "the value is too long") {
+			return "", ErrTooLong
+		}
 		return "", fmt.Errorf("session: encode: %w", err)
 	}
 	return s, nil
