@@ -33,7 +33,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"route"}),
 		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rezigate_sign_ins_total",
-			Help: "Sign-in attempts by outcome (started, ok, denied_domain, unverified_email, bad_state, provider_error, invalid_token, no_email, bad_email, userinfo_mismatch, ...).",
+			Help: "Sign-in attempts by outcome (started, ok, denied_domain, unverified_email, bad_state, provider_error, invalid_token, no_email, bad_email, userinfo_mismatch, denied_group, session_too_large, store_unavailable, ...).",
 		}, []string{"outcome"}),
 		reziCall: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "rezigate_rezi_calls_seconds",
