@@ -56,11 +56,11 @@ func runDemo(ctx context.Context, withRedis bool) error {
 		}
 		defer r.stop()
 		ready = func() {
-			fmt.Fprintf(os.Stderr, "\n  Sessions live in Redis: redis-server PID %d on 127.0.0.1, stopped on exit.\n", r.cmd.Process.Pid)
+			fmt.Fprintf(os.Stderr, "\n  Sessions live in Redis: redis-server PID %d on 127.0.0.1, stopped on exit.\n", r.PID())
 			printBanner(public, env)
 		}
 		cfg.Session.Store = config.StoreRedis
-		cfg.Redis.URL = config.Secret(r.url)
+		cfg.Redis.URL = config.Secret(r.URL())
 		cfg.Session.RefreshInterval = config.Duration(time.Minute)
 	}
 	if err := cfg.Validate(); err != nil {

@@ -30,7 +30,7 @@ func testRedisURL(t *testing.T) string {
 		t.Fatalf("these tests need a real Redis: %v", err)
 	}
 	t.Cleanup(r.stop)
-	return r.url
+	return r.URL()
 }
 
 // runBinary runs the built rezigate with args and env, and returns its
