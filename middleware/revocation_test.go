@@ -383,7 +383,17 @@ func TestRedisUnavailable(t *testing.T) {
 	}
 	rs.stop()
 
+	// The replica learns of the loss when its connection closes, a moment
+	// after the kill: until then its local cache still answers. Wait for
+	// that, bounded, then check every route.
 	start := time.Now()
+	for e.userinfo(v).StatusCode != http.StatusServiceUnavailable {
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("userinfo still served %v after Redis was killed; want 503 within seconds", time.Since(start))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("Redis killed: 503 after %v", time.Since(start))
 	cases := []struct {
 		name, method, path string
 		hdr                http.Header

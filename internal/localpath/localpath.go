@@ -41,7 +41,7 @@ func Valid(p string) bool {
 		}
 	}
 	raw := pathPart(p)
-	if leavesOrigin(removeDotSegments(raw, isDotRaw)) {
+	if leavesOrigin(raw) || leavesOrigin(removeDotSegments(raw, isDotRaw)) {
 		return false
 	}
 	if dec, err := url.PathUnescape(raw); err == nil && leavesOrigin(removeDotSegments(dec, isDot)) {
