@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rezigate/rezigate/internal/wsframe"
 )
 
 // A signed-in browser opens a WebSocket through the running gateway: the
@@ -39,8 +40,8 @@ func TestWebSocketThroughGateway(t *testing.T) {
 		defer conn.Close()
 		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n\r\n")
 		brw.Flush()
-		if msg, err := wsReadFrame(brw); err == nil {
-			_ = wsWriteFrame(conn, msg, false)
+		if msg, err := wsframe.ReadText(brw); err == nil {
+			_ = wsframe.WriteText(conn, msg, false)
 		}
 	}))
 	defer upstream.Close()
@@ -101,58 +102,12 @@ func TestWebSocketThroughGateway(t *testing.T) {
 			if g := h.Get("Cookie"); strings.Contains(g, "_rezigate") {
 				t.Errorf("upstream Cookie = %q; want no rezigate cookie", g)
 			}
-			if err := wsWriteFrame(conn, []byte("hello"), true); err != nil {
+			if err := wsframe.WriteText(conn, []byte("hello"), true); err != nil {
 				t.Fatal(err)
 			}
-			if msg, err := wsReadFrame(br); err != nil || string(msg) != "hello" {
+			if msg, err := wsframe.ReadText(br); err != nil || string(msg) != "hello" {
 				t.Errorf("echo = %q, %v; want \"hello\"", msg, err)
 			}
 		})
 	}
-}
-
-// wsWriteFrame writes one short final text frame, masked as a client's
-// must be.
-func wsWriteFrame(w io.Writer, payload []byte, mask bool) error {
-	b := []byte{0x81, byte(len(payload))}
-	if mask {
-		k := [4]byte{0x37, 0xfa, 0x21, 0x3d}
-		b[1] |= 0x80
-		b = append(b, k[:]...)
-		for i, c := range payload {
-			b = append(b, c^k[i%4])
-		}
-	} else {
-		b = append(b, payload...)
-	}
-	_, err := w.Write(b)
-	return err
-}
-
-// wsReadFrame reads one short text frame and returns its unmasked payload.
-func wsReadFrame(r io.Reader) ([]byte, error) {
-	var h [2]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return nil, err
-	}
-	if h[0] != 0x81 || h[1]&0x7f > 125 {
-		return nil, fmt.Errorf("unexpected frame header %x", h)
-	}
-	var k [4]byte
-	masked := h[1]&0x80 != 0
-	if masked {
-		if _, err := io.ReadFull(r, k[:]); err != nil {
-			return nil, err
-		}
-	}
-	p := make([]byte, h[1]&0x7f)
-	if _, err := io.ReadFull(r, p); err != nil {
-		return nil, err
-	}
-	if masked {
-		for i := range p {
-			p[i] ^= k[i%4]
-		}
-	}
-	return p, nil
 }

@@ -3,9 +3,7 @@ package proxy
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rezigate/rezigate/internal/wsframe"
 )
 
 // lenientH2C records the headers it receives, like echo, but switches to
@@ -120,61 +120,12 @@ func wsEcho(seen chan<- http.Header) http.Handler {
 		defer conn.Close()
 		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + wsAccept + "\r\n\r\n")
 		brw.Flush()
-		msg, err := readFrame(brw)
+		msg, err := wsframe.ReadText(brw)
 		if err != nil {
 			return
 		}
-		_ = writeFrame(conn, msg, false)
+		_ = wsframe.WriteText(conn, msg, false)
 	})
-}
-
-// writeFrame writes one final text frame, masked as a client must.
-func writeFrame(w io.Writer, payload []byte, mask bool) error {
-	if len(payload) > 125 {
-		return errors.New("frame too long for this test")
-	}
-	b := []byte{0x81, byte(len(payload))}
-	if mask {
-		key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
-		b[1] |= 0x80
-		b = append(b, key[:]...)
-		for i, c := range payload {
-			b = append(b, c^key[i%4])
-		}
-	} else {
-		b = append(b, payload...)
-	}
-	_, err := w.Write(b)
-	return err
-}
-
-// readFrame reads one short frame and returns its unmasked payload.
-func readFrame(r io.Reader) ([]byte, error) {
-	var h [2]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return nil, err
-	}
-	n := int(h[1] & 0x7f)
-	if h[0] != 0x81 || n > 125 {
-		return nil, fmt.Errorf("unexpected frame header %x", h)
-	}
-	var key [4]byte
-	masked := h[1]&0x80 != 0
-	if masked {
-		if _, err := io.ReadFull(r, key[:]); err != nil {
-			return nil, err
-		}
-	}
-	p := make([]byte, n)
-	if _, err := io.ReadFull(r, p); err != nil {
-		return nil, err
-	}
-	if masked {
-		for i := range p {
-			p[i] ^= key[i%4]
-		}
-	}
-	return p, nil
 }
 
 // A signed-in WebSocket goes through: handshake, identity headers, and
@@ -235,10 +186,10 @@ func TestWebSocket(t *testing.T) {
 			if g := h.Get("X-Auth-Request-Groups"); g != "" {
 				t.Errorf("upstream X-Auth-Request-Groups = %q; want none", g)
 			}
-			if err := writeFrame(conn, []byte("hello"), true); err != nil {
+			if err := wsframe.WriteText(conn, []byte("hello"), true); err != nil {
 				t.Fatal(err)
 			}
-			msg, err := readFrame(br)
+			msg, err := wsframe.ReadText(br)
 			if err != nil || string(msg) != "hello" {
 				t.Errorf("echo = %q, %v; want \"hello\"", msg, err)
 			}
