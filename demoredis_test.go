@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -44,26 +42,11 @@ func TestDemoRedis(t *testing.T) {
 			<-exited
 		}
 	}()
-	var open, password string
-	redisPID := 0
-	var banner strings.Builder
-	s := bufio.NewScanner(pipe)
-	for s.Scan() && (open == "" || password == "") {
-		line := s.Text()
-		banner.WriteString(line + "\n")
-		f := strings.Fields(line)
-		switch {
-		case len(f) == 2 && f[0] == "Open:":
-			open = f[1]
-		case len(f) >= 3 && f[0] == "alice@example.com" && f[1] == "password":
-			password = f[2]
-		case strings.Contains(line, "redis-server PID"):
-			redisPID, _ = strconv.Atoi(strings.Fields(strings.SplitN(line, "PID", 2)[1])[0])
-		}
-	}
+	db := readDemoBanner(pipe)
+	open, password, redisPID := db.open, db.password, db.redisPID
 	go io.Copy(io.Discard, pipe)
 	if open == "" || password == "" || redisPID == 0 {
-		t.Fatalf("demo banner lacks the URL, alice's password or the redis-server PID:\n%s", banner.String())
+		t.Fatalf("demo banner lacks the URL, alice's password or the redis-server PID:\n%s", db.text)
 	}
 	u, _ := url.Parse(open)
 	base := u.Scheme + "://" + u.Host

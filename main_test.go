@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -494,6 +495,35 @@ func mustQuery(t *testing.T, raw string) url.Values {
 
 // The README's first command: -demo needs no configuration and shows the
 // whole journey, from an intranet link to the RMS with a token.
+// demoBanner is what `rezigate -demo` prints before it serves.
+type demoBanner struct {
+	open, password, text string
+	redisPID             int // with -demo-redis
+}
+
+// readDemoBanner reads the demo's output until it has named the URL to
+// open and alice's password.
+func readDemoBanner(r io.Reader) demoBanner {
+	var b demoBanner
+	var text strings.Builder
+	s := bufio.NewScanner(r)
+	for s.Scan() && (b.open == "" || b.password == "") {
+		line := s.Text()
+		text.WriteString(line + "\n")
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 2 && f[0] == "Open:":
+			b.open = f[1]
+		case len(f) >= 3 && f[0] == "alice@example.com" && f[1] == "password":
+			b.password = f[2]
+		case strings.Contains(line, "redis-server PID"):
+			b.redisPID, _ = strconv.Atoi(strings.Fields(strings.SplitN(line, "PID", 2)[1])[0])
+		}
+	}
+	b.text = text.String()
+	return b
+}
+
 func TestDemoMode(t *testing.T) {
 	cmd := exec.Command(binary, "-demo")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
@@ -508,23 +538,11 @@ func TestDemoMode(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	}()
-	var open, password string
-	var banner strings.Builder
-	s := bufio.NewScanner(pipe)
-	for s.Scan() && (open == "" || password == "") {
-		line := s.Text()
-		banner.WriteString(line + "\n")
-		f := strings.Fields(line)
-		switch {
-		case len(f) == 2 && f[0] == "Open:":
-			open = f[1]
-		case len(f) >= 3 && f[0] == "alice@example.com" && f[1] == "password":
-			password = f[2]
-		}
-	}
+	b := readDemoBanner(pipe)
 	go io.Copy(io.Discard, pipe)
-	if open == "" || password == "" || !strings.Contains(banner.String(), "NOT FOR PRODUCTION") {
-		t.Fatalf("demo banner lacks the URL, alice's password or the production warning:\n%s", banner.String())
+	open, password := b.open, b.password
+	if open == "" || password == "" || !strings.Contains(b.text, "NOT FOR PRODUCTION") {
+		t.Fatalf("demo banner lacks the URL, alice's password or the production warning:\n%s", b.text)
 	}
 	u, err := url.Parse(open)
 	if err != nil || u.Hostname() != "127.0.0.1" {
