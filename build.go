@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/config"
@@ -15,44 +12,47 @@ import (
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
+	"github.com/rezigate/rezigate/sessions/redisstore"
 )
 
-// build assembles the handler from the configuration: the middleware in
-// front of the proxy, or of 404 when no upstream is configured. closeParts
-// closes what it connected (Redis); call it once the server has drained.
+// build assembles the handler from cfg: the middleware in front of the
+// proxy, or of 404 without an upstream. Call closeParts once the server
+// has drained; it closes the connections to Redis, if any.
 func build(ctx context.Context, cfg *config.Config, log *slog.Logger, metrics *middleware.Metrics) (_ http.Handler, closeParts func(), err error) {
 	provider, err := oidc.New(ctx, cfg.OIDCOptions(log))
 	if err != nil {
 		return nil, nil, err
 	}
-	shared, err := newRedisParts(ctx, cfg, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer func() {
+	mo, ro, closeParts := cfg.MiddlewareOptions(provider, nil, log, metrics), cfg.ReziOptions(log, metrics.ObserveRezi), func() {}
+	if cfg.Session.Store == config.StoreRedis { // replicas share sessions, Rezi tokens and the /rezi limit
+		store, err := redisstore.Connect(ctx, cfg.RedisOptions(), log)
 		if err != nil {
-			shared.close()
+			return nil, nil, err
 		}
-	}()
-	ro := cfg.ReziOptions(log, metrics.ObserveRezi)
-	if shared != nil && shared.tokens != nil {
-		ro.TokenCache = shared.tokens
+		defer func() {
+			if err != nil {
+				store.Close()
+			}
+		}()
+		mo.Store, closeParts = store, store.Close
+		if ro.CacheSize > 0 {
+			ro.TokenCache, err = redisstore.NewTokenCache(store, redisstore.TokenCacheOptions{Margin: ro.CacheMargin})
+		}
+		if n := mo.Handoff.RateLimit; n > 0 && err == nil {
+			mo.Handoff.Limiter, err = redisstore.NewLimiter(store, redisstore.LimiterOptions{Limit: n, Window: time.Minute})
+		}
 	}
-	rc, err := rezi.New(ro)
+	if err == nil && cfg.AssertionEnabled() {
+		var so assertion.SignerOptions
+		if so, err = cfg.AssertionOptions(); err == nil {
+			mo.Assertion, err = assertion.NewSigner(so)
+		}
+	}
+	if err == nil {
+		mo.Handoff.Rezi, err = rezi.New(ro)
+	}
 	if err != nil {
 		return nil, nil, err
-	}
-	signer, err := newSigner(cfg, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	mo := cfg.MiddlewareOptions(provider, rc, log, metrics)
-	mo.Assertion = signer
-	if shared != nil {
-		mo.Store = shared.store
-		if shared.limiter != nil {
-			mo.Handoff.Limiter = shared.limiter
-		}
 	}
 	auth, err := middleware.New(mo)
 	if err != nil {
@@ -61,44 +61,21 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, metrics *m
 	var app http.Handler = http.NotFoundHandler()
 	if cfg.Upstream != "" {
 		po := cfg.ProxyOptions(log)
-		po.Identity, po.Groups, po.StripCookies, po.Assertion = identity, groups, auth.OwnCookie, signer
+		po.Identity, po.Groups, po.StripCookies, po.Assertion = identity, groups, auth.OwnCookie, mo.Assertion
 		if app, err = proxy.New(po); err != nil {
 			return nil, nil, err
 		}
 	}
-	return auth.Wrap(app), shared.close, nil
+	return auth.Wrap(app), closeParts, nil
 }
 
-// newSigner returns the assertion signer, or nil when assertion.header is
-// not set. Without signing_keys it makes a fresh P-256 key, which lives
-// as long as the process.
-func newSigner(cfg *config.Config, log *slog.Logger) (*assertion.Signer, error) {
-	if !cfg.AssertionEnabled() {
-		return nil, nil
-	}
-	so, err := cfg.AssertionOptions()
-	if err != nil {
-		return nil, err
-	}
-	if len(so.Keys) == 0 {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return nil, fmt.Errorf("assertion: generate a key: %w", err)
-		}
-		so.Keys = []*ecdsa.PrivateKey{k}
-		log.Warn("assertion: signing with a fresh key made at start; other replicas cannot share it (set REZIGATE_ASSERTION_SIGNING_KEYS)")
-	}
-	return assertion.NewSigner(so)
-}
-
-// groups hands the signed-in user's groups to the proxy.
-func groups(r *http.Request) []string {
-	u, _ := middleware.UserFromContext(r.Context())
-	return u.Groups
-}
-
-// identity hands the signed-in user to the proxy's identity headers.
+// identity and groups hand the signed-in user to the proxy's headers.
 func identity(r *http.Request) (email, uid string, ok bool) {
 	u, ok := middleware.UserFromContext(r.Context())
 	return u.Email, u.UID, ok
+}
+
+func groups(r *http.Request) []string {
+	u, _ := middleware.UserFromContext(r.Context())
+	return u.Groups
 }

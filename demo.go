@@ -12,6 +12,7 @@ import (
 
 	"github.com/rezigate/rezigate/internal/config"
 	"github.com/rezigate/rezigate/internal/demo"
+	"github.com/rezigate/rezigate/internal/yamlenv"
 )
 
 // runDemo starts the built-in provider, Rezi stand-in and RMS, and serves
@@ -37,16 +38,16 @@ func runDemo(ctx context.Context, withRedis bool) error {
 	cfg.Listen = ln.Addr().String()
 	cfg.PublicURL = public
 	cfg.Upstream = env.RMSURL
-	cfg.ShutdownTimeout = config.Duration(3 * time.Second)
+	cfg.ShutdownTimeout = yamlenv.Duration(3 * time.Second)
 	cfg.OIDC.IssuerURL = env.ProviderURL
 	cfg.OIDC.ClientID = env.ClientID
-	cfg.OIDC.ClientSecret = config.Secret(env.ClientSecret)
+	cfg.OIDC.ClientSecret = yamlenv.Secret(env.ClientSecret)
 	cfg.OIDC.AllowedEmailDomains = []string{"example.com"}
-	cfg.Session.Secrets = []config.Secret{randomSecret()}
+	cfg.Session.Secrets = []yamlenv.Secret{randomSecret()}
 	cfg.Session.Secure = false // plain http on loopback
 	cfg.Identity.UIDSecret = randomSecret()
 	cfg.Rezi.APIURL = env.ReziAPIURL
-	cfg.Rezi.PrivateKey = config.Secret(env.PrivateKey)
+	cfg.Rezi.PrivateKey = yamlenv.Secret(env.PrivateKey)
 	cfg.Rezi.LoginURL = "/login/" // the demo RMS, reached through the proxy
 	ready := func() { printBanner(public, env) }
 	if withRedis {
@@ -60,8 +61,8 @@ func runDemo(ctx context.Context, withRedis bool) error {
 			printBanner(public, env)
 		}
 		cfg.Session.Store = config.StoreRedis
-		cfg.Redis.URL = config.Secret(r.URL())
-		cfg.Session.RefreshInterval = config.Duration(time.Minute)
+		cfg.Redis.URL = yamlenv.Secret(r.URL())
+		cfg.Session.RefreshInterval = yamlenv.Duration(time.Minute)
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -69,10 +70,10 @@ func runDemo(ctx context.Context, withRedis bool) error {
 	return serve(ctx, &cfg, ln, ready)
 }
 
-func randomSecret() config.Secret {
+func randomSecret() yamlenv.Secret {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
-	return config.Secret(base64.RawURLEncoding.EncodeToString(b))
+	return yamlenv.Secret(base64.RawURLEncoding.EncodeToString(b))
 }
 
 func printBanner(public string, env *demo.Env) {

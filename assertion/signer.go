@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/rezigate/rezigate/internal/optionerr"
 )
 
 // Lifetimes of an assertion, applied through SignerOptions.Lifetime.
@@ -59,17 +62,18 @@ type Claims struct {
 	Groups []string
 }
 
-// SignerOptions configures a Signer. The zero value is not usable: Keys,
-// Issuer and Audience are required.
+// SignerOptions configures a Signer. Issuer and Audience are required.
 type SignerOptions struct {
 	// Keys are the ECDSA P-256 private keys. The first one signs; all are
 	// published by JWKS so that assertions signed by a previous key still
 	// verify. To rotate, put the new key first and keep the old one listed
 	// until every assertion it signed has expired: Lifetime plus the
 	// verifiers' leeway after the new key started signing (at most
-	// MaxLifetime + MaxLeeway, 15m); then drop it. Empty is an error: a caller
-	// without configured keys generates a fresh one, and upstreams then
-	// pick it up through the JWK Set. ParsePrivateKeysPEM reads them.
+	// MaxLifetime + MaxLeeway, 15m); then drop it. ParsePrivateKeysPEM
+	// reads them. Empty means NewSigner makes a fresh key, which upstreams
+	// pick up through the JWK Set; it lives as long as the Signer, so
+	// other replicas cannot share it and a restart replaces it (see
+	// Warnings).
 	Keys []*ecdsa.PrivateKey
 
 	// Issuer is the "iss" claim: rezigate's public URL. Required; a
@@ -96,34 +100,44 @@ type SignerOptions struct {
 // material. Validate does no I/O and does not modify o.
 func (o SignerOptions) Validate() error {
 	var errs []error
-	if len(o.Keys) == 0 {
-		errs = append(errs, errors.New("assertion: Keys: at least one P-256 private key is required"))
+	add := func(field, format string, args ...any) {
+		errs = append(errs, optionerr.New("assertion", field, format, args...))
 	}
 	for i, k := range o.Keys {
 		if err := checkPrivateKey(k); err != nil {
-			errs = append(errs, fmt.Errorf("assertion: Keys[%d]: %w", i, err))
+			add(fmt.Sprintf("Keys[%d]", i), "%v", err)
 			continue
 		}
 		for j := range i {
 			if o.Keys[j] != nil && k.PublicKey.Equal(&o.Keys[j].PublicKey) {
-				errs = append(errs, fmt.Errorf("assertion: Keys[%d]: duplicate of Keys[%d]", i, j))
+				add(fmt.Sprintf("Keys[%d]", i), "duplicate of Keys[%d]", j)
 				break
 			}
 		}
 	}
 	if o.Issuer == "" {
-		errs = append(errs, errors.New("assertion: Issuer: required"))
+		add("Issuer", "required")
 	}
 	if o.Audience == "" {
-		errs = append(errs, errors.New("assertion: Audience: required"))
+		add("Audience", "required")
 	}
 	switch {
 	case o.Lifetime < 0:
-		errs = append(errs, errors.New("assertion: Lifetime: must not be negative"))
+		add("Lifetime", "must not be negative")
 	case o.Lifetime > MaxLifetime:
-		errs = append(errs, errors.New("assertion: Lifetime: must be at most 10m"))
+		add("Lifetime", "must be at most 10m")
 	}
 	return errors.Join(errs...)
+}
+
+// Warnings lists what o allows but a deployment of several replicas
+// should not want, each reading "assertion: Field: why", like Validate's
+// problems.
+func (o SignerOptions) Warnings() []error {
+	if len(o.Keys) == 0 {
+		return []error{optionerr.New("assertion", "Keys", "empty: a fresh key is made at every start, so this is right for one replica only; give every replica the same keys")}
+	}
+	return nil
 }
 
 // checkPrivateKey reports why k cannot sign ES256 assertions, if it
@@ -161,6 +175,13 @@ type Signer struct {
 func NewSigner(opts SignerOptions) (*Signer, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
+	}
+	if len(opts.Keys) == 0 {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("assertion: Keys: generate a key: %w", err)
+		}
+		opts.Keys = []*ecdsa.PrivateKey{k}
 	}
 	set := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(opts.Keys))}
 	for i, k := range opts.Keys {

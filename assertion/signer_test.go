@@ -31,7 +31,7 @@ func TestSignerOptionsValidate(t *testing.T) {
 	}{
 		{"valid", func(*SignerOptions) {}, nil},
 		{"max lifetime", func(o *SignerOptions) { o.Lifetime = MaxLifetime }, nil},
-		{"no keys", func(o *SignerOptions) { o.Keys = nil }, []string{"assertion: Keys: at least one P-256 private key is required"}},
+		{"no keys: a fresh one", func(o *SignerOptions) { o.Keys = nil }, nil},
 		{"nil key", func(o *SignerOptions) { o.Keys = []*ecdsa.PrivateKey{k1, nil} }, []string{"assertion: Keys[1]: must not be nil"}},
 		{"P-384 key", func(o *SignerOptions) { o.Keys = []*ecdsa.PrivateKey{p384} }, []string{"assertion: Keys[0]: must be a P-256 key"}},
 		{"duplicate key", func(o *SignerOptions) { o.Keys = []*ecdsa.PrivateKey{k1, k2, k1} }, []string{"assertion: Keys[2]: duplicate of Keys[0]"}},
@@ -40,7 +40,6 @@ func TestSignerOptionsValidate(t *testing.T) {
 		{"negative lifetime", func(o *SignerOptions) { o.Lifetime = -time.Second }, []string{"assertion: Lifetime: must not be negative"}},
 		{"long lifetime", func(o *SignerOptions) { o.Lifetime = MaxLifetime + time.Second }, []string{"assertion: Lifetime: must be at most 10m"}},
 		{"every problem at once", func(o *SignerOptions) { *o = SignerOptions{Lifetime: time.Hour} }, []string{
-			"assertion: Keys: at least one P-256 private key is required",
 			"assertion: Issuer: required",
 			"assertion: Audience: required",
 			"assertion: Lifetime: must be at most 10m",
@@ -320,5 +319,40 @@ func TestSignerErrorsNeverContainKeys(t *testing.T) {
 		if strings.Contains(err.Error(), leak) {
 			t.Errorf("Validate() = %q; contains the private key", err)
 		}
+	}
+}
+
+// TestFreshKey: without Keys, NewSigner signs with a key of its own that
+// the JWK Set publishes, a different one per Signer, and Warnings says so.
+func TestFreshKey(t *testing.T) {
+	kid := func(s *Signer) string {
+		var set struct {
+			Keys []struct {
+				Kid string `json:"kid"`
+			} `json:"keys"`
+		}
+		if err := json.Unmarshal(s.JWKS(), &set); err != nil || len(set.Keys) != 1 {
+			t.Fatalf("JWKS() = %s, %v; want one key", s.JWKS(), err)
+		}
+		tok, err := s.Assertion(Claims{Subject: "uid-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := decodePart(t, tok, 0); h["kid"] != set.Keys[0].Kid {
+			t.Errorf("assertion kid %v; want the published %s", h["kid"], set.Keys[0].Kid)
+		}
+		return set.Keys[0].Kid
+	}
+	a, b := newSigner(t, nil), newSigner(t, nil)
+	if kid(a) == kid(b) {
+		t.Error("two Signers without Keys share a key")
+	}
+	o := SignerOptions{Issuer: testIssuer, Audience: testAudience}
+	if w := o.Warnings(); len(w) != 1 || !strings.HasPrefix(w[0].Error(), "assertion: Keys: empty:") {
+		t.Errorf("Warnings() without keys = %v; want one about Keys", w)
+	}
+	o.Keys = []*ecdsa.PrivateKey{newKey(t)}
+	if w := o.Warnings(); w != nil {
+		t.Errorf("Warnings() with a key = %v; want none", w)
 	}
 }

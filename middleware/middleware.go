@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -310,6 +311,48 @@ func (o Options) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Warnings lists what o allows but a production deployment should not
+// want, as *optionerr.Error values like Validate's ("middleware: Field:
+// why"), the policy's own warnings among them. It assumes o is valid and
+// does no I/O.
+func (o Options) Warnings() []error {
+	var w []error
+	add := func(field, msg string) { w = append(w, optionerr.New("middleware", field, "%s", msg)) }
+	if len(o.AllowedEmailDomains) == 0 {
+		add("AllowedEmailDomains", "empty: anyone with a verified email at the provider gets in")
+	}
+	for field, raw := range map[string]string{"PublicURL": o.PublicURL, "Handoff.LoginURL": o.Handoff.LoginURL} {
+		if u, err := url.Parse(raw); err == nil && u.Scheme == "http" && !loopback.Host(u.Hostname()) {
+			add(field, "plain http on a non-loopback host: cookies and Rezi tokens cross the network unencrypted")
+		}
+	}
+	if o.InsecureCookies {
+		add("InsecureCookies", "cookies are also sent over plain http, where anyone on the path can take the session")
+	}
+	if o.AllowUnverifiedEmail {
+		add("AllowUnverifiedEmail", "an email address nobody has verified is trusted as the user's identity")
+	}
+	for i, p := range o.TrustedProxies {
+		if p.IsValid() && p.Bits() == 0 {
+			add(fmt.Sprintf("TrustedProxies[%d]", i), p.String()+" trusts every client's X-Forwarded-Uri and X-Original-URI, so anyone can have forward-auth judge another path than the one they request")
+		}
+	}
+	slices.SortFunc(w, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return append(w, o.Policy.Warnings()...)
+}
+
+// SessionCookieName is the name New gives the session cookie: CookieName
+// (or DefaultCookieName) with the "__Host-" prefix unless InsecureCookies
+// is set. A server-side store that binds the name into its seal, such as
+// redisstore.Options.Name, takes this one.
+func (o Options) SessionCookieName() string {
+	name := cmp.Or(o.CookieName, DefaultCookieName)
+	if o.InsecureCookies {
+		return name
+	}
+	return hostPrefix + name
+}
+
 // parsePublicURL returns PublicURL parsed, with any trailing "/" removed,
 // or what is wrong with it.
 func parsePublicURL(raw string) (*url.URL, string) {
@@ -431,9 +474,6 @@ func New(opts Options) (*Auth, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if opts.CookieName == "" {
-		opts.CookieName = DefaultCookieName
-	}
 	if opts.SessionMaxAge == 0 {
 		opts.SessionMaxAge = DefaultSessionMaxAge
 	}
@@ -449,10 +489,8 @@ func New(opts Options) (*Auth, error) {
 	// Copies, so that a caller changing its slices later changes nothing.
 	opts.SessionSecrets = slices.Clone(opts.SessionSecrets)
 	opts.UIDSecret = slices.Clone(opts.UIDSecret)
-	baseName := opts.CookieName
-	if !opts.InsecureCookies {
-		opts.CookieName = hostPrefix + baseName
-	}
+	baseName := cmp.Or(opts.CookieName, DefaultCookieName)
+	opts.CookieName = opts.SessionCookieName()
 	a := &Auth{
 		opts: opts, log: opts.Logger, metrics: opts.Metrics, statePrefix: opts.CookieName + stateInfix,
 		baseCookieName: baseName, sessions: newSessionCache(sessionCacheSize),

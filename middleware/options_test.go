@@ -3,12 +3,14 @@ package middleware
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/rezi"
 )
 
@@ -184,5 +186,69 @@ func TestNewDefaults(t *testing.T) {
 	o.Handoff.RateLimit = -1
 	if a, err = New(o); err != nil || a.limiter != nil {
 		t.Errorf("New(Handoff.RateLimit: -1) = limiter %v, %v; want no limiter", a != nil && a.limiter != nil, err)
+	}
+}
+
+// TestWarnings has one case per unsafe setting: each changes a safe
+// Options and lists the warnings it expects, as "Field: message start".
+func TestWarnings(t *testing.T) {
+	safe := Options{PublicURL: "https://rms.example.com", AllowedEmailDomains: []string{"example.com"}, Handoff: Handoff{LoginURL: "/login/"}}
+	tests := []struct {
+		name   string
+		mutate func(*Options)
+		want   []string
+	}{
+		{"safe", func(o *Options) {}, nil},
+		{"loopback http", func(o *Options) {
+			o.PublicURL, o.Handoff.LoginURL = "http://127.0.0.1:4180", "http://localhost:3000/login"
+		}, nil},
+		{"narrow trusted proxy", func(o *Options) { o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} }, nil},
+		{"no domains", func(o *Options) { o.AllowedEmailDomains = nil }, []string{"AllowedEmailDomains: empty: anyone"}},
+		{"plain http", func(o *Options) {
+			o.PublicURL, o.Handoff.LoginURL = "http://rms.example.com", "http://app.example.com/login"
+		},
+			[]string{"Handoff.LoginURL: plain http on a non-loopback host", "PublicURL: plain http on a non-loopback host"}},
+		{"insecure cookies", func(o *Options) { o.InsecureCookies = true }, []string{"InsecureCookies: cookies are also sent over plain http"}},
+		{"unverified email", func(o *Options) { o.AllowUnverifiedEmail = true }, []string{"AllowUnverifiedEmail: an email address nobody has verified"}},
+		{"every client trusted", func(o *Options) {
+			o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::/0")}
+		}, []string{"TrustedProxies[1]: ::/0 trusts every client"}},
+		{"routes, default allow", func(o *Options) { o.Policy.Routes = []policy.Route{{Path: "/admin", Groups: []string{"a"}}} },
+			[]string{"policy: Default: allow: every path no route names is open"}},
+		{"routes, default deny", func(o *Options) {
+			o.Policy.Routes, o.Policy.Default = []policy.Route{{Path: "/admin", Groups: []string{"a"}}}, policy.Deny
+		}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := safe
+			tc.mutate(&o)
+			got := o.Warnings()
+			if len(got) != len(tc.want) {
+				t.Fatalf("Warnings() = %q; want %d: %q", got, len(tc.want), tc.want)
+			}
+			for i, w := range tc.want {
+				if s := strings.TrimPrefix(got[i].Error(), "middleware: "); !strings.HasPrefix(s, w) {
+					t.Errorf("Warnings()[%d] = %q; want it to start %q", i, got[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestSessionCookieName(t *testing.T) {
+	tests := []struct {
+		o    Options
+		want string
+	}{
+		{Options{}, "__Host-_rezigate"},
+		{Options{CookieName: "s"}, "__Host-s"},
+		{Options{InsecureCookies: true}, "_rezigate"},
+		{Options{CookieName: "s", InsecureCookies: true}, "s"},
+	}
+	for _, tc := range tests {
+		if got := tc.o.SessionCookieName(); got != tc.want {
+			t.Errorf("Options{CookieName: %q, InsecureCookies: %t}.SessionCookieName() = %q; want %q", tc.o.CookieName, tc.o.InsecureCookies, got, tc.want)
+		}
 	}
 }

@@ -107,6 +107,16 @@ type Route struct {
 	Line int
 }
 
+// Warnings lists what o allows but is seldom meant, as *optionerr.Error
+// values like Validate's: routes with Default left at Allow open every
+// path no route names to every signed-in user. It assumes o is valid.
+func (o Options) Warnings() []error {
+	if len(o.Routes) > 0 && (o.Default == "" || o.Default == Allow) {
+		return []error{optionerr.New("policy", "Default", "allow: every path no route names is open to every signed-in user")}
+	}
+	return nil
+}
+
 // Validate reports every problem with o at once: errors.Join of
 // *optionerr.Error values, one per problem, each naming the field, e.g.
 // "policy: Routes[2].Path: must start with / (line 14)". Messages give

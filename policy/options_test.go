@@ -174,3 +174,26 @@ func TestValidateHidesValues(t *testing.T) {
 		}
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	route := []policy.Route{{Path: "/admin", Groups: []string{"a"}}}
+	tests := []struct {
+		name string
+		o    policy.Options
+		want string // "" means none
+	}{
+		{"no routes", policy.Options{}, ""},
+		{"routes, default allow", policy.Options{Routes: route}, "policy: Default: allow: every path no route names is open"},
+		{"routes, explicit allow", policy.Options{Routes: route, Default: policy.Allow}, "policy: Default: allow:"},
+		{"routes, deny", policy.Options{Routes: route, Default: policy.Deny}, ""},
+	}
+	for _, tc := range tests {
+		w := tc.o.Warnings()
+		switch {
+		case tc.want == "" && w != nil:
+			t.Errorf("%s: Warnings() = %v; want none", tc.name, w)
+		case tc.want != "" && (len(w) != 1 || !strings.HasPrefix(w[0].Error(), tc.want)):
+			t.Errorf("%s: Warnings() = %v; want one starting %q", tc.name, w, tc.want)
+		}
+	}
+}

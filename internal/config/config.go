@@ -1,8 +1,15 @@
+// Package config reads the rezigate command's configuration file and maps
+// it onto the Options of the packages it configures, which own every rule
+// and default. It decodes the YAML with yaml.v3 (unknown keys refused,
+// with the nearest known one suggested), applies REZIGATE_* environment
+// overrides ([EnvPrefix] + the key path in upper snake case; lists
+// comma-separated), builds each package's Options, calls their Validate
+// and names each problem by its key, or by the variable its value came
+// from. Each key's `opt` tag names the Options fields it fills. Secrets
+// are of type [yamlenv.Secret], which never prints its value.
 package config
 
 import (
-	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -11,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/rezigate/rezigate/assertion"
+	"github.com/rezigate/rezigate/internal/yamlenv"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/policy"
@@ -18,242 +26,93 @@ import (
 	"github.com/rezigate/rezigate/rezi"
 )
 
-// Defaults of the keys that only the command has; every other default is
-// the owning package's exported constant.
+// Defaults of the keys only the command has; every other default is the
+// owning package's exported constant.
 const (
 	DefaultListen          = "127.0.0.1:4180"
 	DefaultShutdownTimeout = 15 * time.Second
 )
 
-// Secret is a configuration value that must never be shown: a client
-// secret, a session secret, the uid secret or the Rezi private key. It
-// formats (every fmt verb), logs and marshals as "REDACTED", or as "" when
-// empty so that a missing secret is still visible.
-type Secret string
-
-// String returns "REDACTED", or "" when s is empty.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "REDACTED"
-}
-
-// Format writes the redacted form for every verb, so that %d, %x or %#v
-// cannot reveal the value either.
-func (s Secret) Format(f fmt.State, verb rune) {
-	if verb == 'q' {
-		fmt.Fprintf(f, "%q", s.String())
-		return
-	}
-	_, _ = io.WriteString(f, s.String())
-}
-
-// LogValue implements [slog.LogValuer] with the redacted form.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// MarshalYAML implements [yaml.Marshaler] with the redacted form.
-func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
-
-// MarshalText implements [encoding.TextMarshaler] with the redacted form, so
-// encoding/json cannot reveal the value.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-// Duration is a [time.Duration] written as a Go duration string such as
-// "8h", "90s" or "1h30m". A bare number is refused: "3600" could mean
-// seconds or nanoseconds.
-type Duration time.Duration
-
-// String returns the duration in Go syntax without zero trailing units.
-func (d Duration) String() string {
-	s := time.Duration(d).String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
-}
-
-// MarshalYAML implements [yaml.Marshaler]; the output parses back.
-func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
-
-// UnmarshalYAML implements [yaml.Unmarshaler]. Its error is a
-// [yaml.TypeError], so decoding goes on and reports every bad key.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if n.Kind != yaml.ScalarNode || err != nil {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", n.Line, durationHint)}}
-	}
-	*d = Duration(v)
-	return nil
-}
-
-const durationHint = `must be a duration with a unit, such as "8h", "90s" or "1h30m"`
-
-// ZeroOff is a count where 0 in the file means "off", while the packages'
-// Options read 0 as "the default" and a negative value as "off". A key
-// left out keeps its default, so the two never meet: [ZeroOff.Option] is
-// the one place the file's 0 becomes the Options' "off".
-type ZeroOff int
-
-// Option returns n for the packages' Options: -1 (off) for 0.
-func (n ZeroOff) Option() int {
-	if n == 0 {
-		return -1
-	}
-	return int(n)
-}
-
-// Config is the whole configuration file. config.example.yaml documents
-// every key; the field docs say only what the file adds to the Options it
-// maps onto.
-type Config struct {
-	Listen               string   `yaml:"listen"`
-	PublicURL            string   `yaml:"public_url"`
-	Upstream             string   `yaml:"upstream"`
-	UpstreamMaxIdleConns ZeroOff  `yaml:"upstream_max_idle_conns"`
-	ShutdownTimeout      Duration `yaml:"shutdown_timeout"`
-	MetricsListen        string   `yaml:"metrics_listen"`
-	OIDC                 OIDC     `yaml:"oidc"`
-	Session              Session  `yaml:"session"`
-	Identity             Identity `yaml:"identity"`
-	Rezi                 Rezi     `yaml:"rezi"`
-	Log                  Log      `yaml:"log"`
-	Redis                Redis    `yaml:"redis"`
-	// TrustedProxies are CIDRs (or single addresses) whose forward-auth
-	// headers naming the original request are believed.
-	TrustedProxies []string  `yaml:"trusted_proxies"`
-	Policy         Policy    `yaml:"policy"`
-	Assertion      Assertion `yaml:"assertion"`
-
-	// fromEnv maps the key paths set by the environment to the variable
-	// that set them; inFile holds the key paths the file sets.
-	fromEnv map[string]string
-	inFile  map[string]bool
-}
-
-// OIDC is the sign-in provider and client (oidc.Options and the sign-in
-// rules of middleware.Options).
-type OIDC struct {
-	IssuerURL            string   `yaml:"issuer_url"`
-	ClientID             string   `yaml:"client_id"`
-	ClientSecret         Secret   `yaml:"client_secret"`
-	Scopes               []string `yaml:"scopes"`
-	AllowedEmailDomains  []string `yaml:"allowed_email_domains"`
-	RequireEmailVerified bool     `yaml:"require_email_verified"`
-	ProviderSignOut      bool     `yaml:"provider_sign_out"`
-}
-
-// Session is the session cookie, where sessions are kept, and how often
-// they are checked with the provider.
-type Session struct {
-	CookieName      string   `yaml:"cookie_name"`
-	Secrets         []Secret `yaml:"secrets"`
-	MaxAge          Duration `yaml:"max_age"`
-	Secure          bool     `yaml:"secure"`
-	Store           string   `yaml:"store"` // StoreCookie or StoreRedis
-	RefreshInterval Duration `yaml:"refresh_interval"`
-	RefreshGrace    Duration `yaml:"refresh_grace"`
-}
-
 // The values of session.store.
 const (
-	// StoreCookie keeps the whole session in the cookie (the default).
-	StoreCookie = "cookie"
-	// StoreRedis keeps sessions in Redis at redis.url.
-	StoreRedis = "redis"
+	StoreCookie = "cookie" // the whole session sealed in the cookie (the default)
+	StoreRedis  = "redis"  // sessions kept in the Redis at redis.url
 )
 
-// Redis is the Redis that keeps sessions when session.store is redis. Its
-// URL may hold a password, so it is a Secret: the password comes only
-// from REZIGATE_REDIS_URL.
-type Redis struct {
-	URL Secret `yaml:"url"`
+// Config is the whole configuration file; config.example.yaml documents
+// every key.
+type Config struct {
+	Listen               string           `yaml:"listen"`
+	PublicURL            string           `yaml:"public_url" opt:"middleware.PublicURL proxy.PublicURL oidc.RedirectURL assertion.Issuer"`
+	Upstream             string           `yaml:"upstream" opt:"proxy.Upstream"`
+	UpstreamMaxIdleConns ZeroOff          `yaml:"upstream_max_idle_conns" opt:"proxy.MaxIdleConns"`
+	ShutdownTimeout      yamlenv.Duration `yaml:"shutdown_timeout"`
+	MetricsListen        string           `yaml:"metrics_listen"`
+	OIDC                 struct {
+		IssuerURL            string         `yaml:"issuer_url" opt:"oidc.IssuerURL"`
+		ClientID             string         `yaml:"client_id" opt:"oidc.ClientID"`
+		ClientSecret         yamlenv.Secret `yaml:"client_secret" opt:"oidc.ClientSecret"`
+		Scopes               []string       `yaml:"scopes" opt:"oidc.Scopes"`
+		AllowedEmailDomains  []string       `yaml:"allowed_email_domains" opt:"middleware.AllowedEmailDomains"`
+		RequireEmailVerified bool           `yaml:"require_email_verified" opt:"middleware.AllowUnverifiedEmail"`
+		ProviderSignOut      bool           `yaml:"provider_sign_out" opt:"middleware.SkipProviderSignOut"`
+	} `yaml:"oidc"`
+	Session struct {
+		CookieName      string           `yaml:"cookie_name" opt:"middleware.CookieName redisstore.Name"`
+		Secrets         []yamlenv.Secret `yaml:"secrets" opt:"middleware.SessionSecrets redisstore.Secrets"`
+		MaxAge          yamlenv.Duration `yaml:"max_age" opt:"middleware.SessionMaxAge redisstore.MaxAge"`
+		Secure          bool             `yaml:"secure" opt:"middleware.InsecureCookies"`
+		Store           string           `yaml:"store"` // StoreCookie or StoreRedis
+		RefreshInterval yamlenv.Duration `yaml:"refresh_interval" opt:"middleware.RefreshInterval"`
+		RefreshGrace    yamlenv.Duration `yaml:"refresh_grace" opt:"middleware.RefreshGrace"`
+	} `yaml:"session"`
+	Identity struct {
+		UIDSecret yamlenv.Secret `yaml:"uid_secret" opt:"middleware.UIDSecret"`
+	} `yaml:"identity"`
+	Rezi struct {
+		APIURL                  string           `yaml:"api_url" opt:"rezi.APIURL"`
+		PrivateKey              yamlenv.Secret   `yaml:"private_key" opt:"rezi.PrivateKey"`
+		LoginURL                string           `yaml:"login_url" opt:"middleware.Handoff.LoginURL"`
+		OpenOnboarding          bool             `yaml:"open_onboarding"`
+		CloseOnboardingRedirect string           `yaml:"close_onboarding_redirect" opt:"middleware.Handoff.CloseOnboardingRedirect"`
+		Timeout                 yamlenv.Duration `yaml:"timeout" opt:"rezi.Timeout"`
+		CacheSize               ZeroOff          `yaml:"cache_size" opt:"rezi.CacheSize"`
+		CacheMargin             yamlenv.Duration `yaml:"cache_margin" opt:"rezi.CacheMargin"`
+		RateLimit               ZeroOff          `yaml:"rate_limit" opt:"middleware.Handoff.RateLimit"`
+	} `yaml:"rezi"`
+	Log   Log `yaml:"log"`
+	Redis struct {
+		URL yamlenv.Secret `yaml:"url" opt:"redisstore.URL redisstore.Password"` // may hold a password
+	} `yaml:"redis"`
+	TrustedProxies []string `yaml:"trusted_proxies" opt:"middleware.TrustedProxies"`
+	Policy         struct {
+		GroupsClaim          string   `yaml:"groups_claim" opt:"policy.GroupsClaim oidc.GroupsClaim"`
+		AllowGroups          []string `yaml:"allow_groups" opt:"policy.AllowGroups"`
+		Default              string   `yaml:"default" opt:"policy.Default"`
+		CaseInsensitivePaths bool     `yaml:"case_insensitive_paths" opt:"policy.CaseInsensitivePaths"`
+		Routes               []Route  `yaml:"routes" opt:"policy.Routes"`
+	} `yaml:"policy"`
+	Assertion struct {
+		Header      string           `yaml:"header" opt:"middleware.AssertionHeader proxy.AssertionHeader"` // empty: no assertion
+		Audience    string           `yaml:"audience" opt:"assertion.Audience"`                             // empty: the upstream's origin
+		Lifetime    yamlenv.Duration `yaml:"lifetime" opt:"assertion.Lifetime"`
+		SigningKeys []yamlenv.Secret `yaml:"signing_keys" opt:"assertion.Keys"` // PEM; empty: a fresh key
+	} `yaml:"assertion"`
+
+	origin yamlenv.Origin // where each value came from
 }
 
-// Identity is the uid derivation.
-type Identity struct {
-	UIDSecret Secret `yaml:"uid_secret"`
-}
-
-// Rezi is the Rezi API client and the /rezi hand-off.
-type Rezi struct {
-	APIURL                  string   `yaml:"api_url"`
-	PrivateKey              Secret   `yaml:"private_key"`
-	LoginURL                string   `yaml:"login_url"`
-	OpenOnboarding          bool     `yaml:"open_onboarding"`
-	CloseOnboardingRedirect string   `yaml:"close_onboarding_redirect"`
-	Timeout                 Duration `yaml:"timeout"`
-	CacheSize               ZeroOff  `yaml:"cache_size"`
-	CacheMargin             Duration `yaml:"cache_margin"`
-	RateLimit               ZeroOff  `yaml:"rate_limit"`
-}
-
-// Policy is who may sign in and enter where (policy.Options).
-type Policy struct {
-	GroupsClaim          string   `yaml:"groups_claim"`
-	AllowGroups          []string `yaml:"allow_groups"`
-	Default              string   `yaml:"default"`
-	CaseInsensitivePaths bool     `yaml:"case_insensitive_paths"`
-	Routes               []Route  `yaml:"routes"`
-}
-
-// Route is one policy route (policy.Route). Line is where it starts in
+// Route is one policy route (policy.Route); Line is where it starts in
 // the file, for messages and `rezigate explain`.
 type Route struct {
-	Path    string   `yaml:"path"`
-	Methods []string `yaml:"methods"`
-	Groups  []string `yaml:"groups"`
-	Emails  []string `yaml:"emails"`
+	Path    string   `yaml:"path" opt:"policy.Routes[].Path"`
+	Methods []string `yaml:"methods" opt:"policy.Routes[].Methods"`
+	Groups  []string `yaml:"groups" opt:"policy.Routes[].Groups"`
+	Emails  []string `yaml:"emails" opt:"policy.Routes[].Emails"`
 	Line    int      `yaml:"-"`
 }
 
-// routeKeys are the keys a route mapping may have.
-var routeKeys = []string{"path", "methods", "groups", "emails"}
-
-// UnmarshalYAML implements [yaml.Unmarshaler] to keep the route's line.
-// yaml.v3 does not apply KnownFields below a custom unmarshaler, so
-// unknown keys are refused here, in the decoder's own words, and
-// decoding goes on to report every bad key.
-func (r *Route) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.MappingNode {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a route must be a mapping with path, methods, groups and emails", n.Line)}}
-	}
-	var errs []string
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i]; !slices.Contains(routeKeys, k.Value) {
-			errs = append(errs, fmt.Sprintf("line %d: field %s not found in type config.Route", k.Line, k.Value))
-		}
-	}
-	type plain Route
-	var p plain
-	if err := n.Decode(&p); err != nil {
-		te, ok := err.(*yaml.TypeError)
-		if !ok {
-			return err
-		}
-		errs = append(errs, te.Errors...)
-	}
-	*r = Route(p)
-	r.Line = n.Line
-	if len(errs) > 0 {
-		return &yaml.TypeError{Errors: errs}
-	}
-	return nil
-}
-
-// Assertion is the signed identity sent upstream (assertion.SignerOptions
-// and the header that carries it).
-type Assertion struct {
-	Header      string   `yaml:"header"`
-	Audience    string   `yaml:"audience"`
-	Lifetime    Duration `yaml:"lifetime"`
-	SigningKeys []Secret `yaml:"signing_keys"`
-}
-
-// Log is logging.
+// Log is logging: text or json, and the slog level's name.
 type Log struct {
 	Format      string `yaml:"format"`
 	Level       string `yaml:"level"`
@@ -267,53 +126,29 @@ func (l Log) SlogLevel() slog.Level {
 	return v
 }
 
-// Defaults returns the configuration used for every key the file and the
+// Defaults returns the configuration of every key the file and the
 // environment leave unset: the owning packages' defaults. The required
 // keys are empty, so Defaults alone does not validate.
 func Defaults() Config {
-	return Config{
-		Listen:               DefaultListen,
-		UpstreamMaxIdleConns: proxy.DefaultMaxIdleConns,
-		ShutdownTimeout:      Duration(DefaultShutdownTimeout),
-		OIDC: OIDC{
-			Scopes:               slices.Clone(oidc.DefaultScopes),
-			AllowedEmailDomains:  []string{},
-			RequireEmailVerified: true,
-			ProviderSignOut:      true,
-		},
-		Session: Session{
-			CookieName:   middleware.DefaultCookieName,
-			Secrets:      []Secret{},
-			MaxAge:       Duration(middleware.DefaultSessionMaxAge),
-			Secure:       true,
-			Store:        StoreCookie,
-			RefreshGrace: Duration(middleware.DefaultRefreshGrace),
-		},
-		Rezi: Rezi{
-			APIURL:      rezi.DefaultAPIURL,
-			Timeout:     Duration(rezi.DefaultTimeout),
-			CacheSize:   rezi.DefaultCacheSize,
-			CacheMargin: Duration(rezi.DefaultCacheMargin),
-			RateLimit:   middleware.DefaultRateLimit,
-		},
-		Log:            Log{Format: "text", Level: "info"},
-		TrustedProxies: []string{},
-		Policy: Policy{
-			GroupsClaim: policy.DefaultGroupsClaim,
-			AllowGroups: []string{},
-			Default:     string(policy.DefaultDecision),
-			Routes:      []Route{},
-		},
-		Assertion: Assertion{
-			Lifetime:    Duration(assertion.DefaultLifetime),
-			SigningKeys: []Secret{},
-		},
-	}
+	var c Config
+	c.Listen, c.ShutdownTimeout, c.UpstreamMaxIdleConns = DefaultListen, yamlenv.Duration(DefaultShutdownTimeout), proxy.DefaultMaxIdleConns
+	c.OIDC.Scopes, c.OIDC.RequireEmailVerified, c.OIDC.ProviderSignOut = slices.Clone(oidc.DefaultScopes), true, true
+	c.Session.CookieName, c.Session.MaxAge, c.Session.Secure = middleware.DefaultCookieName, yamlenv.Duration(middleware.DefaultSessionMaxAge), true
+	c.Session.Store, c.Session.RefreshGrace = StoreCookie, yamlenv.Duration(middleware.DefaultRefreshGrace)
+	c.Rezi.APIURL, c.Rezi.Timeout, c.Rezi.CacheSize = rezi.DefaultAPIURL, yamlenv.Duration(rezi.DefaultTimeout), rezi.DefaultCacheSize
+	c.Rezi.CacheMargin, c.Rezi.RateLimit = yamlenv.Duration(rezi.DefaultCacheMargin), middleware.DefaultRateLimit
+	c.Log = Log{Format: "text", Level: "info"}
+	c.Policy.GroupsClaim, c.Policy.Default = policy.DefaultGroupsClaim, string(policy.DefaultDecision)
+	c.Assertion.Lifetime = yamlenv.Duration(assertion.DefaultLifetime)
+	// Empty lists, not nil, so that -check prints them as [].
+	c.TrustedProxies, c.OIDC.AllowedEmailDomains, c.Session.Secrets = []string{}, []string{}, []yamlenv.Secret{}
+	c.Policy.AllowGroups, c.Policy.Routes, c.Assertion.SigningKeys = []string{}, []Route{}, []yamlenv.Secret{}
+	return c
 }
 
-// Redacted returns the effective configuration as YAML, every secret shown
-// as "REDACTED" (or "" when unset), for `rezigate -check`. It parses back,
-// with the secrets to be supplied again.
+// Redacted returns the effective configuration as YAML for -check, every
+// secret shown as "REDACTED" (or "" when unset). It parses back, with the
+// secrets to be supplied again.
 func (c *Config) Redacted() string {
 	var b strings.Builder
 	enc := yaml.NewEncoder(&b)
@@ -321,4 +156,30 @@ func (c *Config) Redacted() string {
 	_ = enc.Encode(c) // strings, ints, bools and the redacting types cannot fail
 	_ = enc.Close()
 	return b.String()
+}
+
+// ZeroOff is a count where the file's 0 means "off", while the packages'
+// Options read 0 as "the default" and a negative value as "off". A key
+// left out keeps its default, so the two never meet.
+type ZeroOff int
+
+// Option returns n for the packages' Options: -1 (off) for 0.
+func (n ZeroOff) Option() int {
+	if n == 0 {
+		return -1
+	}
+	return int(n)
+}
+
+// UnmarshalYAML implements [yaml.Unmarshaler], refusing a negative count.
+func (n *ZeroOff) UnmarshalYAML(node *yaml.Node) error {
+	var v int
+	if node.Kind != yaml.ScalarNode || node.Decode(&v) != nil {
+		return yamlenv.TypeError(node, "must be an integer")
+	}
+	if v < 0 {
+		return yamlenv.TypeError(node, "must not be negative (0 turns it off)")
+	}
+	*n = ZeroOff(v)
+	return nil
 }

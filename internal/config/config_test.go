@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rezigate/rezigate/internal/yamlenv"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -51,7 +52,7 @@ func valid() Config {
 	c.OIDC.IssuerURL = "https://login.example.com"
 	c.OIDC.ClientID = "rezigate"
 	c.OIDC.ClientSecret = testClientSecret
-	c.Session.Secrets = []Secret{testSessionKey1, testSessionKey2}
+	c.Session.Secrets = []yamlenv.Secret{testSessionKey1, testSessionKey2}
 	c.Identity.UIDSecret = testUIDSecret
 	c.Rezi.PrivateKey = testPrivateKey
 	c.Rezi.LoginURL = "https://app.example.com/login/"
@@ -61,7 +62,7 @@ func valid() Config {
 // fields returns c without the record of where each value came from, for
 // comparing configurations by value.
 func fields(c Config) Config {
-	c.fromEnv, c.inFile = nil, nil
+	c.origin = yamlenv.Origin{}
 	return c
 }
 
@@ -69,9 +70,9 @@ func fields(c Config) Config {
 func problemPaths(err error) []string {
 	var paths []string
 	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-		var p *problem
+		var p *yamlenv.Problem
 		if errors.As(e, &p) {
-			paths = append(paths, p.where)
+			paths = append(paths, p.Where)
 		} else {
 			paths = append(paths, "?"+e.Error())
 		}
@@ -90,23 +91,23 @@ func TestDefaults(t *testing.T) {
 		{"public_url", d.PublicURL, ""},
 		{"upstream", d.Upstream, ""},
 		{"upstream_max_idle_conns", d.UpstreamMaxIdleConns, ZeroOff(256)},
-		{"shutdown_timeout", d.ShutdownTimeout, Duration(15 * time.Second)},
+		{"shutdown_timeout", d.ShutdownTimeout, yamlenv.Duration(15 * time.Second)},
 		{"metrics_listen", d.MetricsListen, ""},
 		{"oidc.scopes", d.OIDC.Scopes, []string{"openid", "email", "profile"}},
 		{"oidc.allowed_email_domains", d.OIDC.AllowedEmailDomains, []string{}},
 		{"oidc.require_email_verified", d.OIDC.RequireEmailVerified, true},
 		{"oidc.provider_sign_out", d.OIDC.ProviderSignOut, true},
 		{"session.cookie_name", d.Session.CookieName, "_rezigate"},
-		{"session.secrets", d.Session.Secrets, []Secret{}},
-		{"session.max_age", d.Session.MaxAge, Duration(8 * time.Hour)},
+		{"session.secrets", d.Session.Secrets, []yamlenv.Secret{}},
+		{"session.max_age", d.Session.MaxAge, yamlenv.Duration(8 * time.Hour)},
 		{"session.secure", d.Session.Secure, true},
-		{"identity.uid_secret", d.Identity.UIDSecret, Secret("")},
+		{"identity.uid_secret", d.Identity.UIDSecret, yamlenv.Secret("")},
 		{"rezi.api_url", d.Rezi.APIURL, "https://open-api.rezi.ai/v1"},
 		{"rezi.open_onboarding", d.Rezi.OpenOnboarding, false},
 		{"rezi.close_onboarding_redirect", d.Rezi.CloseOnboardingRedirect, ""},
-		{"rezi.timeout", d.Rezi.Timeout, Duration(10 * time.Second)},
+		{"rezi.timeout", d.Rezi.Timeout, yamlenv.Duration(10 * time.Second)},
 		{"rezi.cache_size", d.Rezi.CacheSize, ZeroOff(10000)},
-		{"rezi.cache_margin", d.Rezi.CacheMargin, Duration(5 * time.Minute)},
+		{"rezi.cache_margin", d.Rezi.CacheMargin, yamlenv.Duration(5 * time.Minute)},
 		{"rezi.rate_limit", d.Rezi.RateLimit, ZeroOff(10)},
 		{"log.format", d.Log.Format, "text"},
 		{"log.level", d.Log.Level, "info"},
@@ -164,7 +165,7 @@ log:
 		{"listen", c.Listen, ":8080"},
 		{"upstream", c.Upstream, "http://127.0.0.1:3000/base"},
 		{"upstream_max_idle_conns", c.UpstreamMaxIdleConns, ZeroOff(0)},
-		{"shutdown_timeout", c.ShutdownTimeout, Duration(90 * time.Second)},
+		{"shutdown_timeout", c.ShutdownTimeout, yamlenv.Duration(90 * time.Second)},
 		{"metrics_listen", c.MetricsListen, "127.0.0.1:9090"},
 		{"log.format", c.Log.Format, "json"},
 		{"log.level", c.Log.Level, "debug"},
@@ -426,7 +427,7 @@ func TestExampleFile(t *testing.T) {
 	want.OIDC.ClientID = c.OIDC.ClientID
 	want.Rezi.LoginURL = c.Rezi.LoginURL
 	want.OIDC.ClientSecret = testClientSecret
-	want.Session.Secrets = []Secret{testSessionKey1, testSessionKey2}
+	want.Session.Secrets = []yamlenv.Secret{testSessionKey1, testSessionKey2}
 	want.Identity.UIDSecret = testUIDSecret
 	want.Rezi.PrivateKey = testPrivateKey
 	if !reflect.DeepEqual(fields(*c), want) {
@@ -446,7 +447,7 @@ func TestExampleFile(t *testing.T) {
 	walk = func(prefix string, n *yaml.Node) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			p := joinPath(prefix, k.Value)
+			p := strings.TrimPrefix(prefix+"."+k.Value, ".")
 			if v.Kind == yaml.MappingNode {
 				walk(p, v)
 				continue
@@ -456,16 +457,16 @@ func TestExampleFile(t *testing.T) {
 	}
 	walk("", doc.Content[0])
 	for _, s := range settings() {
-		comment, ok := commented[s.path]
+		comment, ok := commented[s.Path]
 		if !ok {
-			t.Errorf("config.example.yaml lacks key %s", s.path)
+			t.Errorf("config.example.yaml lacks key %s", s.Path)
 			continue
 		}
 		if comment == "" {
-			t.Errorf("config.example.yaml key %s has no comment", s.path)
+			t.Errorf("config.example.yaml key %s has no comment", s.Path)
 		}
-		if s.secret && !strings.Contains(comment, s.env) {
-			t.Errorf("config.example.yaml comment for secret %s = %q; want it to name %s", s.path, comment, s.env)
+		if isSecret(s) && !strings.Contains(comment, s.Env) {
+			t.Errorf("config.example.yaml comment for secret %s = %q; want it to name %s", s.Path, comment, s.Env)
 		}
 	}
 }
@@ -604,53 +605,8 @@ func TestSecretFormatting(t *testing.T) {
 			t.Errorf("%s of a Config = %s; want REDACTED in it", how, out)
 		}
 	}
-	if got := Secret("").String(); got != "" {
-		t.Errorf("Secret(\"\").String() = %q; want \"\"", got)
-	}
-}
-
-func TestDurationString(t *testing.T) {
-	tests := []struct {
-		d    time.Duration
-		want string
-	}{
-		{8 * time.Hour, "8h"},
-		{5 * time.Minute, "5m"},
-		{90 * time.Minute, "1h30m"},
-		{15 * time.Second, "15s"},
-		{time.Hour + time.Second, "1h0m1s"},
-		{1500 * time.Millisecond, "1.5s"},
-		{0, "0s"},
-	}
-	for _, tc := range tests {
-		got := Duration(tc.d).String()
-		if got != tc.want {
-			t.Errorf("Duration(%v).String() = %q; want %q", tc.d, got, tc.want)
-		}
-		back, err := time.ParseDuration(got)
-		if err != nil || back != tc.d {
-			t.Errorf("time.ParseDuration(%q) = %v, %v; want %v", got, back, err, tc.d)
-		}
-	}
-}
-
-func TestDurationUnmarshalYAML(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    Duration
-		wantErr bool
-	}{
-		{`d: "8h"`, Duration(8 * time.Hour), false},
-		{`d: 90s`, Duration(90 * time.Second), false},
-		{`d: 3600`, 0, true},
-		{`d: [1h]`, 0, true},
-	}
-	for _, tc := range tests {
-		var v struct{ D Duration }
-		err := yaml.Unmarshal([]byte(tc.in), &v)
-		if (err != nil) != tc.wantErr || v.D != tc.want {
-			t.Errorf("yaml.Unmarshal(%q) = %v, %v; want %v, error %v", tc.in, v.D, err, tc.want, tc.wantErr)
-		}
+	if got := yamlenv.Secret("").String(); got != "" {
+		t.Errorf("yamlenv.Secret(\"\").String() = %q; want \"\"", got)
 	}
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/rezigate/rezigate/internal/yamlenv"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,17 +18,17 @@ func TestEnvOverrides(t *testing.T) {
 		{"string", []string{"REZIGATE_LISTEN=:9000"}, func(c *Config) any { return c.Listen }, ":9000"},
 		{"string over the file", []string{"REZIGATE_PUBLIC_URL=https://other.example.com"}, func(c *Config) any { return c.PublicURL }, "https://other.example.com"},
 		{"nested string", []string{"REZIGATE_OIDC_CLIENT_ID=other"}, func(c *Config) any { return c.OIDC.ClientID }, "other"},
-		{"secret", []string{"REZIGATE_REZI_PRIVATE_KEY=" + testUIDSecret}, func(c *Config) any { return c.Rezi.PrivateKey }, Secret(testUIDSecret)},
+		{"secret", []string{"REZIGATE_REZI_PRIVATE_KEY=" + testUIDSecret}, func(c *Config) any { return c.Rezi.PrivateKey }, yamlenv.Secret(testUIDSecret)},
 		{"list", []string{"REZIGATE_OIDC_SCOPES=openid, email ,groups"}, func(c *Config) any { return c.OIDC.Scopes }, []string{"openid", "email", "groups"}},
 		{"list of one", []string{"REZIGATE_OIDC_ALLOWED_EMAIL_DOMAINS=Example.com"}, func(c *Config) any { return c.OIDC.AllowedEmailDomains }, []string{"Example.com"}},
 		{"empty list", []string{"REZIGATE_OIDC_ALLOWED_EMAIL_DOMAINS="}, func(c *Config) any { return c.OIDC.AllowedEmailDomains }, []string{}},
-		{"secret list", []string{"REZIGATE_SESSION_SECRETS=" + testSessionKey2}, func(c *Config) any { return c.Session.Secrets }, []Secret{testSessionKey2}},
+		{"secret list", []string{"REZIGATE_SESSION_SECRETS=" + testSessionKey2}, func(c *Config) any { return c.Session.Secrets }, []yamlenv.Secret{testSessionKey2}},
 		{"bool", []string{"REZIGATE_OIDC_REQUIRE_EMAIL_VERIFIED=false"}, func(c *Config) any { return c.OIDC.RequireEmailVerified }, false},
 		{"bool as 1", []string{"REZIGATE_REZI_OPEN_ONBOARDING=1"}, func(c *Config) any { return c.Rezi.OpenOnboarding }, true},
 		{"int", []string{"REZIGATE_REZI_CACHE_SIZE=5"}, func(c *Config) any { return c.Rezi.CacheSize }, ZeroOff(5)},
 		{"top-level int", []string{"REZIGATE_UPSTREAM_MAX_IDLE_CONNS=0"}, func(c *Config) any { return c.UpstreamMaxIdleConns }, ZeroOff(0)},
-		{"duration", []string{"REZIGATE_SESSION_MAX_AGE=90m"}, func(c *Config) any { return c.Session.MaxAge }, Duration(90 * time.Minute)},
-		{"top-level duration", []string{"REZIGATE_SHUTDOWN_TIMEOUT=1s"}, func(c *Config) any { return c.ShutdownTimeout }, Duration(time.Second)},
+		{"duration", []string{"REZIGATE_SESSION_MAX_AGE=90m"}, func(c *Config) any { return c.Session.MaxAge }, yamlenv.Duration(90 * time.Minute)},
+		{"top-level duration", []string{"REZIGATE_SHUTDOWN_TIMEOUT=1s"}, func(c *Config) any { return c.ShutdownTimeout }, yamlenv.Duration(time.Second)},
 		{"normalised after override", []string{"REZIGATE_LOG_LEVEL=DEBUG"}, func(c *Config) any { return c.Log.Level }, "debug"},
 		{"first of two wins", []string{"REZIGATE_LOG_FORMAT=json", "REZIGATE_LOG_FORMAT=text"}, func(c *Config) any { return c.Log.Format }, "json"},
 		{"other variables ignored", []string{"HOME=/root", "rezigate_listen=x", "REZIGATEX=1", "NOEQUALS"}, func(c *Config) any { return c.Listen }, "127.0.0.1:4180"},
@@ -82,10 +83,10 @@ func TestSettings(t *testing.T) {
 	}
 	envs := map[string]string{}
 	for _, s := range all {
-		if prev, dup := envs[s.env]; dup {
-			t.Errorf("settings %s and %s share the variable %s", prev, s.path, s.env)
+		if prev, dup := envs[s.Env]; dup {
+			t.Errorf("settings %s and %s share the variable %s", prev, s.Path, s.Env)
 		}
-		envs[s.env] = s.path
+		envs[s.Env] = s.Path
 	}
 	wantEnv := map[string]string{
 		"rezi.private_key":            "REZIGATE_REZI_PRIVATE_KEY",
@@ -95,11 +96,11 @@ func TestSettings(t *testing.T) {
 	}
 	var secrets []string
 	for _, s := range all {
-		if want, ok := wantEnv[s.path]; ok && s.env != want {
-			t.Errorf("setting %s has variable %s; want %s", s.path, s.env, want)
+		if want, ok := wantEnv[s.Path]; ok && s.Env != want {
+			t.Errorf("setting %s has variable %s; want %s", s.Path, s.Env, want)
 		}
-		if s.secret {
-			secrets = append(secrets, s.path)
+		if isSecret(s) {
+			secrets = append(secrets, s.Path)
 		}
 	}
 	wantSecrets := []string{"oidc.client_secret", "session.secrets", "identity.uid_secret", "rezi.private_key", "redis.url", "assertion.signing_keys"}

@@ -132,7 +132,7 @@ func TestPolicyProblems(t *testing.T) {
 		{"assertion header clash", "upstream: \"https://app.example.com\"\nassertion:\n  header: \"x_forwarded_email\"\n", nil, "assertion.header: must differ from the email, user and groups headers"},
 		{"assertion lifetime", "upstream: \"https://app.example.com\"\nassertion:\n  header: X-A\n  lifetime: 11m\n", nil, "assertion.lifetime: must be at most 10m"},
 		{"assertion lifetime zero", "upstream: \"https://app.example.com\"\nassertion:\n  header: X-A\n  lifetime: 0s\n", nil, "assertion.lifetime: must be positive"},
-		{"assertion audience", "assertion:\n  header: X-A\n", nil, "assertion.audience: required when upstream is empty"},
+		{"assertion audience", "assertion:\n  header: X-A\n", nil, "assertion.audience: required"},
 		{"assertion keys", "upstream: \"https://app.example.com\"\nassertion:\n  header: X-A\n", []string{"REZIGATE_ASSERTION_SIGNING_KEYS=not a pem"}, "REZIGATE_ASSERTION_SIGNING_KEYS: "},
 		{"routes from env", "", []string{"REZIGATE_POLICY_ROUTES=/admin"}, "REZIGATE_POLICY_ROUTES: must be a list of mappings, written in the file"},
 	}
@@ -174,7 +174,7 @@ func TestPolicyWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := strings.Join(c.Warnings(), "\n")
-	for _, want := range []string{"trusted_proxies: 0.0.0.0/0 trusts every client", "policy.default: allow: every path no route names is open"} {
+	for _, want := range []string{"trusted_proxies[0]: 0.0.0.0/0 trusts every client", "policy.default: allow: every path no route names is open"} {
 		if !strings.Contains(w, want) {
 			t.Errorf("Warnings = %q; want %q", w, want)
 		}

@@ -162,7 +162,7 @@ func TestWarnings(t *testing.T) {
 		{"domains set", "oidc:\n  allowed_email_domains: [example.com]\n", secretEnv,
 			nil, []string{"oidc.allowed_email_domains"}},
 		{"plain http on a public host", "public_url: http://rms.example.com\nsession:\n  secure: false\n", secretEnv,
-			[]string{"public_url: plain http on a non-loopback host", "session.secure: false"}, nil},
+			[]string{"public_url: plain http on a non-loopback host", "session.secure: cookies are also sent over plain http"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/rezigate/rezigate/internal/yamlenv"
 	"slices"
 	"strings"
 	"testing"
@@ -28,8 +29,8 @@ func TestSessionStoreRules(t *testing.T) {
 		{"redis password in the file", "session:\n  store: redis\nredis:\n  url: redis://:" + redisPassword + "@127.0.0.1:6379/0\n", nil, "redis.url: must not hold a password in the file; set REZIGATE_REDIS_URL"},
 		{"bad redis url from the environment", "session:\n  store: redis\n", []string{"REZIGATE_REDIS_URL=http://:" + redisPassword + "@127.0.0.1/"}, "REZIGATE_REDIS_URL: scheme must be redis, rediss or unix"},
 		{"weakening redis url", "session:\n  store: redis\n", []string{"REZIGATE_REDIS_URL=rediss://127.0.0.1:6379/0?skip_verify=true"}, "REZIGATE_REDIS_URL: must not turn off TLS"},
-		{"refresh with the cookie store", "session:\n  refresh_interval: 10m\n", nil, "session.refresh_interval: needs session.store: redis"},
-		{"refresh with the cookie store from the environment", "", []string{"REZIGATE_SESSION_REFRESH_INTERVAL=10m"}, "REZIGATE_SESSION_REFRESH_INTERVAL: needs session.store: redis"},
+		{"refresh with the cookie store", "session:\n  refresh_interval: 10m\n", nil, "session.refresh_interval: needs a server-side Store"},
+		{"refresh with the cookie store from the environment", "", []string{"REZIGATE_SESSION_REFRESH_INTERVAL=10m"}, "REZIGATE_SESSION_REFRESH_INTERVAL: needs a server-side Store"},
 		{"refresh with redis", "session:\n  store: redis\n  refresh_interval: 10m\nredis:\n  url: redis://127.0.0.1:6379\n", nil, ""},
 		{"negative refresh", "session:\n  store: redis\n  refresh_interval: -1m\nredis:\n  url: redis://127.0.0.1:6379\n", nil, "session.refresh_interval: must not be negative"},
 		{"zero grace", "session:\n  refresh_grace: 0s\n", nil, "session.refresh_grace: must be positive"},
@@ -90,7 +91,7 @@ func TestRefreshAsksForOfflineAccess(t *testing.T) {
 	if got := c.OIDCOptions(nil).Scopes; slices.Contains(got, "offline_access") {
 		t.Errorf("refresh off: scopes %q; want no offline_access", got)
 	}
-	c.Session.Store, c.Redis.URL, c.Session.RefreshInterval = StoreRedis, "redis://127.0.0.1:6379", Duration(time.Minute)
+	c.Session.Store, c.Redis.URL, c.Session.RefreshInterval = StoreRedis, "redis://127.0.0.1:6379", yamlenv.Duration(time.Minute)
 	if got := c.OIDCOptions(nil).Scopes; !slices.Contains(got, "offline_access") || !slices.Contains(got, "openid") {
 		t.Errorf("refresh on: scopes %q; want openid and offline_access", got)
 	}
