@@ -97,3 +97,20 @@ func ExampleOptions_Validate() {
 	// middleware: MaxStateCookies: must not be negative
 	// middleware: Handoff.LoginURL: must be an absolute http or https URL, or a local path starting with a single /
 }
+
+// Warnings lists what Validate allows but a production deployment should
+// not want, named by field like Validate's problems.
+func ExampleOptions_Warnings() {
+	o := middleware.Options{
+		PublicURL:       "http://rms.internal.example",
+		InsecureCookies: true,
+		Handoff:         middleware.Handoff{LoginURL: "/login/"},
+	}
+	for _, w := range o.Warnings() {
+		fmt.Println(w)
+	}
+	// Output:
+	// middleware: AllowedEmailDomains: empty: anyone with a verified email at the provider gets in
+	// middleware: InsecureCookies: cookies are also sent over plain http, where anyone on the path can take the session
+	// middleware: PublicURL: plain http on a non-loopback host: cookies and Rezi tokens cross the network unencrypted
+}

@@ -10,9 +10,15 @@
 package config
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -182,4 +188,78 @@ func (n *ZeroOff) UnmarshalYAML(node *yaml.Node) error {
 	}
 	*n = ZeroOff(v)
 	return nil
+}
+
+// EnvPrefix starts the name of every environment variable that overrides a
+// key: EnvPrefix + the key path in upper snake case.
+const EnvPrefix = "REZIGATE_"
+
+// ErrNoFile means the configuration file does not exist.
+var ErrNoFile = errors.New("no such file")
+
+// schema is the file's keys, from Config's yaml tags.
+var schema = sync.OnceValue(func() *yamlenv.Schema { return yamlenv.NewSchema(reflect.TypeFor[Config](), EnvPrefix) })
+
+// Load reads the file at path and parses it with [Parse]. A missing file is
+// an error: running on defaults by accident would hide a deployment
+// mistake.
+func Load(path string, environ []string) (*Config, error) {
+	c, err := load(path, environ, (*Config).problems)
+	if errors.Is(err, ErrNoFile) {
+		return nil, fmt.Errorf("%w (use -config FILE, or -demo to try rezigate without one)", err)
+	}
+	return c, err
+}
+
+// LoadPolicy is [Load] for judging requests: the file must decode, but
+// only the policy keys are validated, so that an operator can ask about a
+// deployment's file from a shell without its secrets.
+func LoadPolicy(path string, environ []string) (*Config, error) {
+	return load(path, environ, func(c *Config) []*yamlenv.Problem { return c.translate(c.PolicyOptions().Validate()) })
+}
+
+func load(path string, environ []string, check func(*Config) []*yamlenv.Problem) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", path, ErrNoFile)
+	} else if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, errors.Unwrap(err))
+	}
+	return parse(data, environ, check)
+}
+
+// Parse builds a Config from a YAML document and environment variables
+// ("NAME=value" entries as [os.Environ] returns them; nil means none): the
+// defaults, then the document, then the overrides, then every package's
+// Options.Validate. The error joins every problem, one per line.
+func Parse(data []byte, environ []string) (*Config, error) {
+	return parse(data, environ, (*Config).problems)
+}
+
+func parse(data []byte, environ []string, check func(*Config) []*yamlenv.Problem) (*Config, error) {
+	c := Defaults()
+	origin, probs, ok := schema().Decode(data, environ, &c)
+	if !ok {
+		return nil, yamlenv.Join(probs)
+	}
+	c.origin = origin
+	c.Log.Format, c.Log.Level = strings.ToLower(c.Log.Format), strings.ToLower(c.Log.Level)
+	for i := range c.Policy.Routes {
+		c.Policy.Routes[i].Line = origin.Lines[fmt.Sprintf("policy.routes[%d]", i)]
+	}
+	// A key that failed to decode kept its default; a complaint about
+	// that default as well would only confuse.
+	failed := map[string]bool{}
+	for _, p := range probs {
+		failed[p.Where] = true
+	}
+	for _, p := range check(&c) {
+		if base, _, _ := strings.Cut(p.Where, "["); !failed[base] {
+			probs = append(probs, p)
+		}
+	}
+	if len(probs) > 0 {
+		return nil, yamlenv.Join(probs)
+	}
+	return &c, nil
 }

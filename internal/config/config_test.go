@@ -456,7 +456,7 @@ func TestExampleFile(t *testing.T) {
 		}
 	}
 	walk("", doc.Content[0])
-	for _, s := range settings() {
+	for _, s := range schema().Keys() {
 		comment, ok := commented[s.Path]
 		if !ok {
 			t.Errorf("config.example.yaml lacks key %s", s.Path)
@@ -465,7 +465,7 @@ func TestExampleFile(t *testing.T) {
 		if comment == "" {
 			t.Errorf("config.example.yaml key %s has no comment", s.Path)
 		}
-		if isSecret(s) && !strings.Contains(comment, s.Env) {
+		if s.Secret && !strings.Contains(comment, s.Env) {
 			t.Errorf("config.example.yaml comment for secret %s = %q; want it to name %s", s.Path, comment, s.Env)
 		}
 	}

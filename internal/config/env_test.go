@@ -77,9 +77,9 @@ func TestEnvErrors(t *testing.T) {
 }
 
 func TestSettings(t *testing.T) {
-	all := settings()
+	all := schema().Keys()
 	if len(all) != 44 {
-		t.Errorf("len(settings()) = %d; want 44 (update this count, config.example.yaml and the README when adding a key)", len(all))
+		t.Errorf("len(schema().Keys()) = %d; want 44 (update this count, config.example.yaml and the README when adding a key)", len(all))
 	}
 	envs := map[string]string{}
 	for _, s := range all {
@@ -99,7 +99,7 @@ func TestSettings(t *testing.T) {
 		if want, ok := wantEnv[s.Path]; ok && s.Env != want {
 			t.Errorf("setting %s has variable %s; want %s", s.Path, s.Env, want)
 		}
-		if isSecret(s) {
+		if s.Secret {
 			secrets = append(secrets, s.Path)
 		}
 	}

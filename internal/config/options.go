@@ -8,10 +8,8 @@ import (
 	"net/netip"
 	"net/url"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rezigate/rezigate/assertion"
@@ -75,8 +73,7 @@ func (c *Config) sessionSecrets() [][]byte {
 	return out
 }
 
-// ProxyOptions returns the proxy's Options for the file; they mean
-// something only when upstream is set.
+// ProxyOptions returns the proxy's Options, for a file with an upstream.
 func (c *Config) ProxyOptions(log *slog.Logger) proxy.Options {
 	up, _ := url.Parse(c.Upstream)
 	public, _ := url.Parse(c.PublicURL)
@@ -90,8 +87,7 @@ func (c *Config) transportOptions() proxy.TransportOptions {
 	return proxy.TransportOptions{MaxIdleConns: c.UpstreamMaxIdleConns.Option()}
 }
 
-// PolicyOptions returns the policy package's Options for the file, each
-// route with its line.
+// PolicyOptions returns the policy package's Options, routes with lines.
 func (c *Config) PolicyOptions() policy.Options {
 	routes := make([]policy.Route, len(c.Policy.Routes))
 	for i, r := range c.Policy.Routes {
@@ -103,8 +99,7 @@ func (c *Config) PolicyOptions() policy.Options {
 	}
 }
 
-// RedisOptions returns the Redis store's Options for the file; they mean
-// something only when session.store is redis.
+// RedisOptions returns the Redis store's Options, for session.store redis.
 func (c *Config) RedisOptions() redisstore.Options {
 	name := middleware.Options{CookieName: c.Session.CookieName, InsecureCookies: !c.Session.Secure}.SessionCookieName()
 	return redisstore.Options{URL: string(c.Redis.URL), Secrets: c.sessionSecrets(), Name: name, MaxAge: time.Duration(c.Session.MaxAge)}
@@ -125,8 +120,7 @@ func (c *Config) trustedProxies() []netip.Prefix {
 	return out
 }
 
-// AssertionEnabled reports whether assertion.header is set, which turns
-// the signed identity on.
+// AssertionEnabled reports whether assertion.header turns the assertion on.
 func (c *Config) AssertionEnabled() bool { return c.Assertion.Header != "" }
 
 // AssertionOptions returns the signer's options for the file: the keys of
@@ -134,14 +128,14 @@ func (c *Config) AssertionEnabled() bool { return c.Assertion.Header != "" }
 // URL as issuer, and assertion.audience or else the upstream's origin as
 // audience. The error never holds a key's text.
 func (c *Config) AssertionOptions() (assertion.SignerOptions, error) {
+	var pems []byte
+	for _, k := range c.Assertion.SigningKeys {
+		pems = append(append(pems, k...), '\n')
+	}
 	var keys []*ecdsa.PrivateKey
-	if len(c.Assertion.SigningKeys) > 0 {
-		pems := make([]string, len(c.Assertion.SigningKeys))
-		for i, k := range c.Assertion.SigningKeys {
-			pems[i] = string(k)
-		}
+	if len(pems) > 0 {
 		var err error
-		if keys, err = assertion.ParsePrivateKeysPEM([]byte(strings.Join(pems, "\n"))); err != nil {
+		if keys, err = assertion.ParsePrivateKeysPEM(pems); err != nil {
 			return assertion.SignerOptions{}, err
 		}
 	}
@@ -154,10 +148,9 @@ func (c *Config) AssertionOptions() (assertion.SignerOptions, error) {
 	}, nil
 }
 
-// Validate reports every problem in c, joined with [errors.Join]: the
-// command's own keys here, every other by the Validate method of the
-// package the key configures. Each names its key, or the variable its
-// value came from, and never holds a value.
+// Validate reports every problem in c, one per line: the command's own
+// keys here, the others by the Validate method of the package each key
+// configures. Each names its key, or the variable its value came from.
 func (c *Config) Validate() error { return yamlenv.Join(c.problems()) }
 
 func (c *Config) problems() []*yamlenv.Problem {
@@ -195,7 +188,8 @@ func (c *Config) problems() []*yamlenv.Problem {
 	case StoreCookie:
 	case StoreRedis:
 		mo.Store = new(redisstore.Store)
-		if _, inFile := c.origin.Lines["redis.url"]; inFile && c.origin.Env["redis.url"] == "" && urlHasPassword(string(c.Redis.URL)) {
+		u, err := url.Parse(string(c.Redis.URL))
+		if c.inFileOnly("redis.url") && (err != nil || u.User.String() != u.User.Username()) {
 			add("redis.url", "must not hold a password in the file; set REZIGATE_REDIS_URL in the environment")
 		}
 		errs = append(errs, c.RedisOptions().Validate())
@@ -224,19 +218,16 @@ func (c *Config) problems() []*yamlenv.Problem {
 // problem names the key at path as the operator set it, and says which
 // variable to set for a missing secret.
 func (c *Config) problem(path, msg string) *yamlenv.Problem {
-	if k, ok := schema().Key(path); ok && isSecret(k) && strings.HasPrefix(msg, "required") {
+	if k, ok := schema().Key(path); ok && k.Secret && strings.HasPrefix(msg, "required") {
 		msg = "required; set " + k.Env
 	}
 	return &yamlenv.Problem{Where: c.origin.Where(path), Msg: msg}
 }
 
-func urlHasPassword(raw string) bool {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return true // cannot tell; the store refuses it anyway
-	}
-	_, ok := u.User.Password()
-	return ok
+// inFileOnly reports whether the file sets path and no variable overrides it.
+func (c *Config) inFileOnly(path string) bool {
+	_, in := c.origin.Lines[path]
+	return in && c.origin.Env[path] == ""
 }
 
 // translate turns the packages' field errors (or warnings) into problems
@@ -244,41 +235,11 @@ func urlHasPassword(raw string) bool {
 func (c *Config) translate(err error) []*yamlenv.Problem {
 	var probs []*yamlenv.Problem
 	for _, fe := range optionerr.Fields(err) {
-		if path, ok := yamlPath(fe.Pkg, fe.Field); ok {
+		if path, ok := schema().PathOf("opt", fe.Pkg+"."+fe.Field); ok {
 			probs = append(probs, c.problem(path, fe.Msg))
 		}
 	}
 	return probs
-}
-
-// optPaths maps each Options field named in an `opt` tag ("pkg.Field",
-// indices as "[]") to the key path that sets it.
-var optPaths = sync.OnceValue(func() map[string]string {
-	m := map[string]string{}
-	for _, k := range schema().Keys() {
-		for _, opt := range strings.Fields(k.Field.Tag.Get("opt")) {
-			m[opt] = k.Path
-		}
-	}
-	return m
-})
-
-// fieldIndex matches one index in a field name, such as "[2]".
-var fieldIndex = regexp.MustCompile(`\[\d+\]`)
-
-// yamlPath translates a package's field name to its key path through the
-// `opt` tags, carrying indices over: "policy", "Routes[2].Methods[1]"
-// becomes "policy.routes[2].methods[1]".
-func yamlPath(pkg, field string) (string, bool) {
-	key, trailing := strings.CutSuffix(fieldIndex.ReplaceAllString(field, "[]"), "[]")
-	path, ok := optPaths()[pkg+"."+key]
-	if trailing {
-		path += "[]"
-	}
-	for _, i := range fieldIndex.FindAllString(field, -1) {
-		path = strings.Replace(path, "[]", i, 1)
-	}
-	return path, ok && !strings.Contains(path, "[]")
 }
 
 // Warnings lists settings that are allowed but unsafe, one line each
@@ -286,8 +247,8 @@ func yamlPath(pkg, field string) (string, bool) {
 func (c *Config) Warnings() []string {
 	var w []string
 	v := reflect.ValueOf(c).Elem()
-	for _, k := range settings() {
-		if _, inFile := c.origin.Lines[k.Path]; isSecret(k) && inFile && c.origin.Env[k.Path] == "" && v.FieldByIndex(k.Index).Len() > 0 {
+	for _, k := range schema().Keys() {
+		if k.Secret && c.inFileOnly(k.Path) && v.FieldByIndex(k.Index).Len() > 0 {
 			w = append(w, k.Path+": a secret written in the file; set "+k.Env+" in the environment instead")
 		}
 	}

@@ -161,9 +161,9 @@ func TestYAMLPath(t *testing.T) {
 		{"policy", "Routes[1].Nothing", ""},
 	}
 	for _, tc := range tests {
-		got, ok := yamlPath(tc.pkg, tc.field)
+		got, ok := schema().PathOf("opt", tc.pkg+"."+tc.field)
 		if got != tc.want || ok != (tc.want != "") {
-			t.Errorf("yamlPath(%q, %q) = %q, %t; want %q", tc.pkg, tc.field, got, ok, tc.want)
+			t.Errorf("PathOf(opt, %q) = %q, %t; want %q", tc.pkg+"."+tc.field, got, ok, tc.want)
 		}
 	}
 }

@@ -50,12 +50,13 @@ func TypeError(n *yaml.Node, msg string) error {
 	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", n.Line, msg)}}
 }
 
-// Key is one key of a schema: a leaf, or a field of a list's items
-// (Path "policy.routes[].path", Env "" and Index nil).
+// Key is one leaf key of a schema.
 type Key struct {
-	Path, Env string
-	Field     reflect.StructField
-	Index     []int // of the field in the schema's type, for reflect.Value.FieldByIndex
+	Path, Env string              // "session.max_age", "REZIGATE_SESSION_MAX_AGE"
+	Field     reflect.StructField // its type and tags
+	Index     []int               // of the field in the schema's type, for reflect.Value.FieldByIndex
+	Secret    bool                // a Secret or []Secret
+	Items     []Key               // for a list of mappings: their keys ("policy.routes[].path"), without Env or Index
 	hint      string
 }
 
@@ -66,45 +67,49 @@ type Schema struct {
 	envPrefix string
 }
 
-// NewSchema reads the keys of t, a struct type, from its yaml tags; envPrefix
-// starts the name of every override.
+// NewSchema reads the keys of t, a struct type, from its yaml tags; a
+// nested struct is a section. envPrefix starts every variable's name.
 func NewSchema(t reflect.Type, envPrefix string) *Schema {
 	s := &Schema{sections: map[string]bool{}, envPrefix: envPrefix}
-	var walk func(t reflect.Type, prefix string, index []int)
-	walk = func(t reflect.Type, prefix string, index []int) {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			name := f.Tag.Get("yaml")
-			if name == "" || name == "-" {
-				continue
-			}
-			k := Key{Path: joinPath(prefix, name), Field: f, hint: hintFor(f.Type)}
-			if index != nil {
-				k.Index, k.Env = append(slices.Clone(index), i), envPrefix+strings.ToUpper(strings.ReplaceAll(k.Path, ".", "_"))
-			}
-			switch {
-			case f.Type.Kind() == reflect.Struct && index != nil:
-				s.sections[k.Path] = true
-				walk(f.Type, k.Path, k.Index)
-				continue
-			case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
-				walk(f.Type.Elem(), k.Path+"[]", nil)
-			}
-			s.keys = append(s.keys, k)
-		}
-	}
-	walk(t, "", []int{})
+	s.keys = s.walk(t, "", []int{})
 	return s
 }
 
-// Keys returns every key, in the order of the type's fields.
+// walk returns the keys of t below prefix; index is nil inside a list.
+func (s *Schema) walk(t reflect.Type, prefix string, index []int) []Key {
+	var keys []Key
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := f.Tag.Get("yaml")
+		if name == "" || name == "-" {
+			continue
+		}
+		k := Key{Path: joinPath(prefix, name), Field: f, hint: hintFor(f.Type)}
+		k.Secret = f.Type == reflect.TypeFor[Secret]() || f.Type == reflect.TypeFor[[]Secret]()
+		if index != nil {
+			k.Index, k.Env = append(slices.Clone(index), i), s.envPrefix+strings.ToUpper(strings.ReplaceAll(k.Path, ".", "_"))
+		}
+		switch {
+		case f.Type.Kind() == reflect.Struct && index != nil:
+			s.sections[k.Path] = true
+			keys = append(keys, s.walk(f.Type, k.Path, k.Index)...)
+			continue
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+			k.Items = s.walk(f.Type.Elem(), k.Path+"[]", nil)
+		}
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// Keys returns the leaf keys, in the order of the type's fields.
 func (s *Schema) Keys() []Key { return s.keys }
 
 // Key returns the leaf key of a path; a list item ("x[2]") belongs to
 // its list.
 func (s *Schema) Key(path string) (Key, bool) {
 	path, _, _ = strings.Cut(path, "[")
-	return s.find(func(k Key) bool { return k.Index != nil && k.Path == path })
+	return s.find(func(k Key) bool { return k.Path == path })
 }
 
 func (s *Schema) find(match func(Key) bool) (Key, bool) {
@@ -113,6 +118,35 @@ func (s *Schema) find(match func(Key) bool) (Key, bool) {
 	}
 	return Key{}, false
 }
+
+// PathOf returns the key path of the field whose tag (a struct tag of
+// space-separated names) lists name, indices carried over: with a list of
+// mappings at "policy.routes" whose path field is tagged
+// `opt:"policy.Routes[].Path"`, PathOf("opt", "policy.Routes[2].Path") is
+// "policy.routes[2].path". An index at the end of name is kept
+// ("middleware.SessionSecrets[1]" is "session.secrets[1]").
+func (s *Schema) PathOf(tag, name string) (string, bool) {
+	plain, trailing := strings.CutSuffix(fieldIndex.ReplaceAllString(name, "[]"), "[]")
+	for _, k := range s.keys {
+		for _, k := range append(k.Items, k) {
+			if !slices.Contains(strings.Fields(k.Field.Tag.Get(tag)), plain) {
+				continue
+			}
+			path := k.Path
+			if trailing {
+				path += "[]"
+			}
+			for _, i := range fieldIndex.FindAllString(name, -1) {
+				path = strings.Replace(path, "[]", i, 1)
+			}
+			return path, !strings.Contains(path, "[]")
+		}
+	}
+	return "", false
+}
+
+// fieldIndex matches one index in a name, such as "[2]".
+var fieldIndex = regexp.MustCompile(`\[\d+\]`)
 
 // Origin says where a decoded value came from.
 type Origin struct {
@@ -274,7 +308,7 @@ func (s *Schema) suggest(path string) string {
 	for _, k := range s.keys {
 		for _, cand := range []string{k.Path, strings.Split(k.Path, ".")[0]} {
 			rest, ok := strings.CutPrefix(cand, parent)
-			if !ok || strings.Contains(rest, ".") || k.Index == nil {
+			if !ok || strings.Contains(rest, ".") {
 				continue
 			}
 			d := levenshtein.ComputeDistance(strings.ToLower(squash.Replace(key)), squash.Replace(rest))

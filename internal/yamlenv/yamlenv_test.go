@@ -35,12 +35,15 @@ func TestSchemaKeys(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s=%s", k.Path, k.Env))
 	}
 	want := []string{"name=T_NAME", "timeout=T_TIMEOUT", "tags=T_TAGS", "server.token=T_SERVER_TOKEN",
-		"server.secure=T_SERVER_SECURE", "server.keys=T_SERVER_KEYS", "items[].path=", "items=T_ITEMS"}
+		"server.secure=T_SERVER_SECURE", "server.keys=T_SERVER_KEYS", "items=T_ITEMS"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Keys() = %q; want %q", got, want)
 	}
-	if k, ok := testSchema.Key("server.keys[3]"); !ok || k.Env != "T_SERVER_KEYS" {
-		t.Errorf("Key(server.keys[3]) = %+v, %t; want the list's key", k, ok)
+	if k, ok := testSchema.Key("server.keys[3]"); !ok || k.Env != "T_SERVER_KEYS" || !k.Secret {
+		t.Errorf("Key(server.keys[3]) = %+v, %t; want the list's key, a secret", k, ok)
+	}
+	if k, _ := testSchema.Key("items"); len(k.Items) != 1 || k.Items[0].Path != "items[].path" || k.Items[0].Env != "" || k.Secret {
+		t.Errorf("Key(items).Items = %+v; want items[].path", k.Items)
 	}
 	for _, p := range []string{"server", "hidden", "nope"} {
 		if _, ok := testSchema.Key(p); ok {
@@ -186,6 +189,37 @@ func TestDurationUnmarshalYAML(t *testing.T) {
 		err := yaml.Unmarshal([]byte(tc.in), &v)
 		if (err != nil) != tc.wantErr || v.D != tc.want {
 			t.Errorf("yaml.Unmarshal(%q) = %v, %v; want %v, error %v", tc.in, v.D, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestPathOf(t *testing.T) {
+	type tagged struct {
+		A    string   `yaml:"a" opt:"pkg.A other.A"`
+		List []string `yaml:"list" opt:"pkg.List"`
+		Sec  struct {
+			Rules []struct {
+				Path  string   `yaml:"path" opt:"pkg.Rules[].Path"`
+				Names []string `yaml:"names" opt:"pkg.Rules[].Names"`
+			} `yaml:"rules" opt:"pkg.Rules"`
+		} `yaml:"sec"`
+	}
+	s := NewSchema(reflect.TypeFor[tagged](), "X_")
+	tests := []struct{ name, want string }{
+		{"pkg.A", "a"},
+		{"other.A", "a"},
+		{"pkg.List[3]", "list[3]"},
+		{"pkg.Rules", "sec.rules"},
+		{"pkg.Rules[2]", "sec.rules[2]"},
+		{"pkg.Rules[2].Path", "sec.rules[2].path"},
+		{"pkg.Rules[2].Names[1]", "sec.rules[2].names[1]"},
+		{"pkg.Rules[].Path", ""}, // no index to carry over
+		{"pkg.Nothing", ""},
+		{"pkg.A.B", ""},
+	}
+	for _, tc := range tests {
+		if got, ok := s.PathOf("opt", tc.name); got != tc.want && ok || ok != (tc.want != "") {
+			t.Errorf("PathOf(opt, %q) = %q, %t; want %q", tc.name, got, ok, tc.want)
 		}
 	}
 }
