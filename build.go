@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/config"
@@ -23,10 +22,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, metrics *m
 	if err != nil {
 		return nil, nil, err
 	}
-	mo, ro, closeParts := cfg.MiddlewareOptions(provider, nil, log, metrics), cfg.ReziOptions(log, metrics.ObserveRezi), func() {}
+	mo, ro := cfg.MiddlewareOptions(provider, nil, log, metrics), cfg.ReziOptions(log, metrics.ObserveRezi)
+	closeParts = func() {}
 	if cfg.Session.Store == config.StoreRedis { // replicas share sessions, Rezi tokens and the /rezi limit
-		store, err := redisstore.Connect(ctx, cfg.RedisOptions(), log)
-		if err != nil {
+		var store *redisstore.Store
+		if store, err = redisstore.Connect(ctx, cfg.RedisOptions(), log); err != nil {
 			return nil, nil, err
 		}
 		defer func() {
@@ -36,22 +36,26 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, metrics *m
 		}()
 		mo.Store, closeParts = store, store.Close
 		if ro.CacheSize > 0 {
-			ro.TokenCache, err = redisstore.NewTokenCache(store, redisstore.TokenCacheOptions{Margin: ro.CacheMargin})
+			if ro.TokenCache, err = redisstore.NewTokenCache(store, redisstore.TokenCacheOptions{Margin: ro.CacheMargin}); err != nil {
+				return nil, nil, err
+			}
 		}
-		if n := mo.Handoff.RateLimit; n > 0 && err == nil {
-			mo.Handoff.Limiter, err = redisstore.NewLimiter(store, redisstore.LimiterOptions{Limit: n, Window: time.Minute})
+		if mo.Handoff.RateLimit > 0 {
+			if mo.Handoff.Limiter, err = redisstore.NewLimiter(store, redisstore.LimiterOptions{Limit: mo.Handoff.RateLimit}); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
-	if err == nil && cfg.AssertionEnabled() {
+	if cfg.AssertionEnabled() {
 		var so assertion.SignerOptions
-		if so, err = cfg.AssertionOptions(); err == nil {
-			mo.Assertion, err = assertion.NewSigner(so)
+		if so, err = cfg.AssertionOptions(); err != nil {
+			return nil, nil, err
+		}
+		if mo.Assertion, err = assertion.NewSigner(so); err != nil {
+			return nil, nil, err
 		}
 	}
-	if err == nil {
-		mo.Handoff.Rezi, err = rezi.New(ro)
-	}
-	if err != nil {
+	if mo.Handoff.Rezi, err = rezi.New(ro); err != nil {
 		return nil, nil, err
 	}
 	auth, err := middleware.New(mo)
