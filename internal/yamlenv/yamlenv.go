@@ -128,7 +128,7 @@ func (s *Schema) find(match func(Key) bool) (Key, bool) {
 func (s *Schema) PathOf(tag, name string) (string, bool) {
 	plain, trailing := strings.CutSuffix(fieldIndex.ReplaceAllString(name, "[]"), "[]")
 	for _, k := range s.keys {
-		for _, k := range append(k.Items, k) {
+		for _, k := range slices.Concat(k.Items, []Key{k}) {
 			if !slices.Contains(strings.Fields(k.Field.Tag.Get(tag)), plain) {
 				continue
 			}
