@@ -1,12 +1,10 @@
-// Package config reads the rezigate command's configuration file and maps
-// it onto the Options of the packages it configures, which own every rule
-// and default. It decodes the YAML with yaml.v3 (unknown keys refused,
-// with the nearest known one suggested), applies REZIGATE_* environment
-// overrides ([EnvPrefix] + the key path in upper snake case; lists
-// comma-separated), builds each package's Options, calls their Validate
-// and names each problem by its key, or by the variable its value came
-// from. Each key's `opt` tag names the Options fields it fills. Secrets
-// are of type [yamlenv.Secret], which never prints its value.
+// Package config is the rezigate command's configuration file: its keys
+// (the Config type), their defaults (the packages' own constants), and
+// their mapping onto the Options of the packages they configure, which
+// own every rule. Decoding the file and its REZIGATE_* overrides is
+// internal/yamlenv's; each key's `opt` tag names the Options fields it
+// fills, so that a field error from a package's Validate is reported at
+// the key, or at the variable the value came from.
 package config
 
 import (
@@ -51,7 +49,7 @@ type Config struct {
 	Listen               string           `yaml:"listen"`
 	PublicURL            string           `yaml:"public_url" opt:"middleware.PublicURL proxy.PublicURL oidc.RedirectURL assertion.Issuer"`
 	Upstream             string           `yaml:"upstream" opt:"proxy.Upstream"`
-	UpstreamMaxIdleConns ZeroOff          `yaml:"upstream_max_idle_conns" opt:"proxy.MaxIdleConns"`
+	UpstreamMaxIdleConns yamlenv.ZeroOff  `yaml:"upstream_max_idle_conns" opt:"proxy.MaxIdleConns"`
 	ShutdownTimeout      yamlenv.Duration `yaml:"shutdown_timeout"`
 	MetricsListen        string           `yaml:"metrics_listen"`
 	OIDC                 struct {
@@ -82,9 +80,9 @@ type Config struct {
 		OpenOnboarding          bool             `yaml:"open_onboarding"`
 		CloseOnboardingRedirect string           `yaml:"close_onboarding_redirect" opt:"middleware.Handoff.CloseOnboardingRedirect"`
 		Timeout                 yamlenv.Duration `yaml:"timeout" opt:"rezi.Timeout"`
-		CacheSize               ZeroOff          `yaml:"cache_size" opt:"rezi.CacheSize"`
+		CacheSize               yamlenv.ZeroOff  `yaml:"cache_size" opt:"rezi.CacheSize"`
 		CacheMargin             yamlenv.Duration `yaml:"cache_margin" opt:"rezi.CacheMargin"`
-		RateLimit               ZeroOff          `yaml:"rate_limit" opt:"middleware.Handoff.RateLimit"`
+		RateLimit               yamlenv.ZeroOff  `yaml:"rate_limit" opt:"middleware.Handoff.RateLimit"`
 	} `yaml:"rezi"`
 	Log   Log `yaml:"log"`
 	Redis struct {
@@ -162,32 +160,6 @@ func (c *Config) Redacted() string {
 	_ = enc.Encode(c) // strings, ints, bools and the redacting types cannot fail
 	_ = enc.Close()
 	return b.String()
-}
-
-// ZeroOff is a count where the file's 0 means "off", while the packages'
-// Options read 0 as "the default" and a negative value as "off". A key
-// left out keeps its default, so the two never meet.
-type ZeroOff int
-
-// Option returns n for the packages' Options: -1 (off) for 0.
-func (n ZeroOff) Option() int {
-	if n == 0 {
-		return -1
-	}
-	return int(n)
-}
-
-// UnmarshalYAML implements [yaml.Unmarshaler], refusing a negative count.
-func (n *ZeroOff) UnmarshalYAML(node *yaml.Node) error {
-	var v int
-	if node.Kind != yaml.ScalarNode || node.Decode(&v) != nil {
-		return yamlenv.TypeError(node, "must be an integer")
-	}
-	if v < 0 {
-		return yamlenv.TypeError(node, "must not be negative (0 turns it off)")
-	}
-	*n = ZeroOff(v)
-	return nil
 }
 
 // EnvPrefix starts the name of every environment variable that overrides a

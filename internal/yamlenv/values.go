@@ -72,3 +72,30 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	*d = Duration(v)
 	return nil
 }
+
+// ZeroOff is a count where the document's 0 means "off", while rezigate's
+// Options read 0 as "the default" and a negative value as "off". A key
+// left out keeps its default, so the two never meet; Option is the one
+// place the document's 0 becomes the Options' "off".
+type ZeroOff int
+
+// Option returns n for the packages' Options: -1 (off) for 0.
+func (n ZeroOff) Option() int {
+	if n == 0 {
+		return -1
+	}
+	return int(n)
+}
+
+// UnmarshalYAML implements [yaml.Unmarshaler], refusing a negative count.
+func (n *ZeroOff) UnmarshalYAML(node *yaml.Node) error {
+	var v int
+	if node.Kind != yaml.ScalarNode || node.Decode(&v) != nil {
+		return TypeError(node, "must be an integer")
+	}
+	if v < 0 {
+		return TypeError(node, "must not be negative (0 turns it off)")
+	}
+	*n = ZeroOff(v)
+	return nil
+}

@@ -223,3 +223,31 @@ func TestPathOf(t *testing.T) {
 		}
 	}
 }
+
+func TestZeroOff(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    ZeroOff
+		option  int
+		wantErr string
+	}{
+		{"n: 0", 0, -1, ""},
+		{"n: 7", 7, 7, ""},
+		{"n: -1", 0, 0, "must not be negative (0 turns it off)"},
+		{"n: lots", 0, 0, "must be an integer"},
+		{"n: [1]", 0, 0, "must be an integer"},
+	}
+	for _, tc := range tests {
+		var v struct{ N ZeroOff }
+		err := yaml.Unmarshal([]byte(tc.in), &v)
+		if tc.wantErr != "" {
+			if err == nil || !strings.HasSuffix(err.Error(), tc.wantErr) {
+				t.Errorf("yaml.Unmarshal(%q) = %v; want an error ending %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || v.N != tc.want || v.N.Option() != tc.option {
+			t.Errorf("yaml.Unmarshal(%q) = %d (Option %d), %v; want %d (Option %d)", tc.in, v.N, v.N.Option(), err, tc.want, tc.option)
+		}
+	}
+}
