@@ -13,9 +13,9 @@
 //
 // # Signer (rezigate's side)
 //
-// NewSigner takes the private keys (ParsePrivateKeysPEM reads them), the
-// issuer, the audience and the lifetime (DefaultLifetime, at most
-// MaxLifetime). Signer.Assertion returns the token for one identity and
+// NewSigner takes the private keys (ParsePrivateKeysPEM reads them; none
+// means a fresh key of its own, right for one replica only), the issuer,
+// the audience and the lifetime (DefaultLifetime, at most MaxLifetime). Signer.Assertion returns the token for one identity and
 // reuses it until a minute before it expires, so the proxy does not sign
 // on every request. Signer.JWKSHandler serves the public keys at
 // JWKSPath. To rotate keys, list the new key first and keep the old one

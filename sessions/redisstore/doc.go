@@ -14,6 +14,7 @@
 //		Secrets:  secrets, Name: "__Host-_rezigate", MaxAge: 8 * time.Hour,
 //	})
 //	defer store.Close()
+//	// Connect instead of New waits, with backoff, until Redis answers.
 //	value, err := store.Put(ctx, sessions.Session{UID: uid, Email: email, Expires: time.Now().Add(8 * time.Hour)})
 //	s, err := store.Get(ctx, value) // sessions.ErrNotFound, sessions.ErrUnavailable
 //
