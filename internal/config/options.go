@@ -156,7 +156,9 @@ func (c *Config) Validate() error { return yamlenv.Join(c.problems()) }
 func (c *Config) problems() []*yamlenv.Problem {
 	var probs []*yamlenv.Problem
 	add := func(path, msg string) { probs = append(probs, c.problem(path, msg)) }
-	for _, k := range []struct{ path, v string }{{"public_url", c.PublicURL}, {"oidc.client_secret", string(c.OIDC.ClientSecret)}, {"rezi.api_url", c.Rezi.APIURL}} {
+	// The command needs a client secret (oidc allows public clients), and
+	// an empty api_url in the file is a mistake, not the default.
+	for _, k := range []struct{ path, v string }{{"oidc.client_secret", string(c.OIDC.ClientSecret)}, {"rezi.api_url", c.Rezi.APIURL}} {
 		if strings.TrimSpace(k.v) == "" {
 			add(k.path, "required")
 		}
@@ -183,11 +185,15 @@ func (c *Config) problems() []*yamlenv.Problem {
 		add("log.level", `must be "debug", "info", "warn" or "error"`)
 	}
 	mo := c.MiddlewareOptions(new(oidc.Provider), new(rezi.Client), nil, nil) // placeholders: Validate only checks they are there
-	errs := []error{c.OIDCOptions(nil).Validate(), c.ReziOptions(nil, nil).Validate(), c.transportOptions().Validate()}
+	if c.Session.Store == StoreRedis {
+		mo.Store = new(redisstore.Store)
+	}
+	// The middleware's problems come first: where two packages read one
+	// key (public_url), its message is the one kept.
+	errs := []error{mo.Validate(), c.OIDCOptions(nil).Validate(), c.ReziOptions(nil, nil).Validate(), c.transportOptions().Validate()}
 	switch c.Session.Store {
 	case StoreCookie:
 	case StoreRedis:
-		mo.Store = new(redisstore.Store)
 		u, err := url.Parse(string(c.Redis.URL))
 		if c.inFileOnly("redis.url") && (err != nil || u.User.String() != u.User.Username()) {
 			add("redis.url", "must not hold a password in the file; set REZIGATE_REDIS_URL in the environment")
@@ -204,7 +210,7 @@ func (c *Config) problems() []*yamlenv.Problem {
 	} else if c.AssertionEnabled() {
 		errs = append(errs, ao.Validate())
 	}
-	probs = append(probs, c.translate(errors.Join(append(errs, mo.Validate())...))...)
+	probs = append(probs, c.translate(errors.Join(errs...))...)
 	seen := map[string]bool{} // one problem per key: the first found
 	probs = slices.DeleteFunc(probs, func(p *yamlenv.Problem) bool {
 		dup := seen[p.Where]
