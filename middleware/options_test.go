@@ -12,6 +12,7 @@ import (
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/rezi"
+	"github.com/rezigate/rezigate/sessions/redisstore"
 )
 
 // validOptions returns Options that New accepts, with a Provider that
@@ -71,6 +72,9 @@ func TestValidate(t *testing.T) {
 		{"close onboarding redirect", func(o *Options) { o.Handoff.CloseOnboardingRedirect = "/dashboard/education" }, nil},
 		{"rate limit off", func(o *Options) { o.Handoff.RateLimit = -1 }, nil},
 		{"rate limit", func(o *Options) { o.Handoff.RateLimit = 100 }, nil},
+		{"refresh with a server-side store", func(o *Options) { o.RefreshInterval, o.Store = time.Minute, new(redisstore.Store) }, nil},
+		{"negative refresh interval", func(o *Options) { o.RefreshInterval = -time.Minute }, []string{"RefreshInterval: must not be negative"}},
+		{"refresh with the cookie store", func(o *Options) { o.RefreshInterval = time.Minute }, []string{"RefreshInterval: needs a server-side Store"}},
 
 		{"no provider", func(o *Options) { o.Provider = nil }, []string{"Provider: required"}},
 		{"public url missing", func(o *Options) { o.PublicURL = "" }, []string{"PublicURL: required"}},
