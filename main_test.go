@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/internal/demo"
+	"github.com/rezigate/rezigate/internal/freeport"
 )
 
 var binary string // built once by TestMain
@@ -81,14 +82,14 @@ rezi:
 	return p
 }
 
+// freeAddr returns a loopback address for a rezigate process to listen on.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Loopback()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
 
 func TestCheck(t *testing.T) {
@@ -238,11 +239,21 @@ func start(t *testing.T, cfgPath, addr string) *proc {
 			t.Logf("rezigate stderr:\n%s", p.log())
 		}
 	})
+	// Ready once this process says it listens (a server of another test
+	// could answer on the port otherwise) and /healthz answers.
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-			resp.Body.Close()
-			return p
+		select {
+		case err := <-p.done:
+			p.done <- err
+			t.Fatalf("rezigate exited before it was ready (%v):\n%s", err, p.log())
+		default:
+		}
+		if strings.Contains(p.log(), `"rezigate listening"`) { // msg= in text, "msg": in JSON
+			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+				resp.Body.Close()
+				return p
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/rezigate/rezigate/internal/freeport"
 )
 
 // Target names, in the order the table lists them.
@@ -587,14 +588,7 @@ func cleanEnv(env []string) []string {
 // freePort returns a loopback port that was free a moment ago. rezigate
 // must know its public URL before it starts, and the provider its redirect
 // URI, so the port is chosen here.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("bench: free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+func freePort() (int, error) { return freeport.Loopback() }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

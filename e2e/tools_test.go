@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rezigate/rezigate/internal/freeport"
 )
 
 // The parts e2e/install.sh provides. A missing part fails the tests rather
@@ -61,19 +62,13 @@ func chromiumBinary(t *testing.T) string { t.Helper(); return requireFile(t, "ch
 
 func nginxBinary(t *testing.T) string { t.Helper(); return requireFile(t, "nginx", nginxPath) }
 
-// freePorts returns n distinct free loopback ports. All are held open until
-// every one is chosen, so none repeats; another process could still take one
-// before its server binds, which on a test machine is rare enough.
+// freePorts returns n distinct free loopback ports, from outside the
+// kernel's ephemeral range (see package freeport).
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("free port: %v", err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	ports, err := freeport.Distinct(n)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return ports
 }

@@ -10,13 +10,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/rezigate/rezigate/internal/freeport"
 )
 
 // ReadyTimeout bounds how long Start and Restart wait for redis-server
@@ -111,15 +112,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// FreePort returns a loopback port that nothing listened on a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("redisserver: find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// FreePort returns a loopback port that nothing listened on a moment ago
+// (see package freeport).
+func FreePort() (int, error) { return freeport.Loopback() }
 
 // validPassword reports whether p can be written, unquoted, on one
 // redis.conf line.
