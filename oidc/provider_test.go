@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/rezigate/rezigate/internal/demo"
+	"github.com/rezigate/rezigate/internal/freeport"
 	"github.com/rezigate/rezigate/internal/optionerr"
 )
 
@@ -140,12 +142,11 @@ func TestExchange(t *testing.T) {
 // The provider is down when the proxy starts; discovery is retried until
 // it comes up, with no restart.
 func TestProviderDownAtStart(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Loopback()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	p := newProvider(t, "http://"+addr)
 	if p.Ready() {
 		t.Fatal("Ready() = true with the provider down")
@@ -153,7 +154,7 @@ func TestProviderDownAtStart(t *testing.T) {
 	if _, err := p.AuthCodeURL("s", "n", "v"); !errors.Is(err, ErrNotReady) {
 		t.Errorf("AuthCodeURL = %v; want ErrNotReady", err)
 	}
-	ln, err = net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Skipf("port %s was taken in between: %v", addr, err)
 	}

@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/rezigate/rezigate/internal/freeport"
 	"github.com/rezigate/rezigate/internal/requestid"
 )
 
@@ -42,12 +44,11 @@ func TestUserTokenSuccess(t *testing.T) {
 func TestUserTokenFailures(t *testing.T) {
 	// bodyMarker is in every failing body: it must not reach an error.
 	const bodyMarker = "BODY-MARKER-echo-" + testKey
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Loopback()
 	if err != nil {
 		t.Fatal(err)
 	}
-	refusedURL := "http://" + closed.Addr().String() + "/v1"
-	closed.Close()
+	refusedURL := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) + "/v1"
 
 	status := func(code int) func(http.ResponseWriter, *http.Request, int) {
 		return func(w http.ResponseWriter, _ *http.Request, _ int) {
