@@ -111,6 +111,6 @@ func ExampleOptions_Warnings() {
 	}
 	// Output:
 	// middleware: AllowedEmailDomains: empty: anyone with a verified email at the provider gets in
-	// middleware: InsecureCookies: cookies are also sent over plain http, where anyone on the path can take the session
 	// middleware: PublicURL: plain http on a non-loopback host: cookies and Rezi tokens cross the network unencrypted
+	// middleware: InsecureCookies: cookies are also sent over plain http, where anyone on the path can take the session
 }

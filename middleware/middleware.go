@@ -321,9 +321,9 @@ func (o Options) Warnings() []error {
 	if len(o.AllowedEmailDomains) == 0 {
 		add("AllowedEmailDomains", "empty: anyone with a verified email at the provider gets in")
 	}
-	for field, raw := range map[string]string{"PublicURL": o.PublicURL, "Handoff.LoginURL": o.Handoff.LoginURL} {
-		if u, err := url.Parse(raw); err == nil && u.Scheme == "http" && !loopback.Host(u.Hostname()) {
-			add(field, "plain http on a non-loopback host: cookies and Rezi tokens cross the network unencrypted")
+	for _, k := range []struct{ field, raw string }{{"PublicURL", o.PublicURL}, {"Handoff.LoginURL", o.Handoff.LoginURL}} {
+		if u, err := url.Parse(k.raw); err == nil && u.Scheme == "http" && !loopback.Host(u.Hostname()) {
+			add(k.field, "plain http on a non-loopback host: cookies and Rezi tokens cross the network unencrypted")
 		}
 	}
 	if o.InsecureCookies {
@@ -337,7 +337,6 @@ func (o Options) Warnings() []error {
 			add(fmt.Sprintf("TrustedProxies[%d]", i), p.String()+" trusts every client's X-Forwarded-Uri and X-Original-URI, so anyone can have forward-auth judge another path than the one they request")
 		}
 	}
-	slices.SortFunc(w, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return append(w, o.Policy.Warnings()...)
 }
 

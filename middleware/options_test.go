@@ -211,7 +211,7 @@ func TestWarnings(t *testing.T) {
 		{"plain http", func(o *Options) {
 			o.PublicURL, o.Handoff.LoginURL = "http://rms.example.com", "http://app.example.com/login"
 		},
-			[]string{"Handoff.LoginURL: plain http on a non-loopback host", "PublicURL: plain http on a non-loopback host"}},
+			[]string{"PublicURL: plain http on a non-loopback host", "Handoff.LoginURL: plain http on a non-loopback host"}},
 		{"insecure cookies", func(o *Options) { o.InsecureCookies = true }, []string{"InsecureCookies: cookies are also sent over plain http"}},
 		{"unverified email", func(o *Options) { o.AllowUnverifiedEmail = true }, []string{"AllowUnverifiedEmail: an email address nobody has verified"}},
 		{"every client trusted", func(o *Options) {
