@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rezigate/rezigate/internal/pages"
 )
 
 // RMS is the demo RMS: the upstream application behind the proxy and the
@@ -141,7 +143,7 @@ var rmsPages = template.Must(template.New("").Parse(`
 `))
 
 func writeRMSPage(w http.ResponseWriter, status int, name string, data any) {
-	renderPage(w, rmsPages, status, name, data, "default-src 'self'; frame-ancestors 'none'")
+	pages.RenderWithCSP(w, rmsPages, status, name, data, "default-src 'self'; frame-ancestors 'none'")
 }
 
 func (m *RMS) serveHome(w http.ResponseWriter, r *http.Request) {

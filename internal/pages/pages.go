@@ -112,6 +112,12 @@ func Parse(text string) *template.Template {
 // renders into a buffer first, so a template error becomes a plain 500
 // rather than half a page.
 func Render(w http.ResponseWriter, t *template.Template, status int, name string, data any) {
+	RenderWithCSP(w, t, status, name, data, CSP)
+}
+
+// RenderWithCSP is Render with another Content-Security-Policy, for a page
+// that does not use this package's stylesheet.
+func RenderWithCSP(w http.ResponseWriter, t *template.Template, status int, name string, data any, csp string) {
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -123,7 +129,7 @@ func Render(w http.ResponseWriter, t *template.Template, status int, name string
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", CSP)
+	h.Set("Content-Security-Policy", csp)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
