@@ -16,6 +16,8 @@
 set -euo pipefail
 
 log() { printf 'redis.sh: %s\n' "$*" >&2; }
+# shellcheck source=apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
 
 stop() {
 	local pid=${1:-${REZIGATE_TEST_REDIS_PID:-}}
@@ -49,31 +51,7 @@ stop() {
 }
 
 install() {
-	if command -v redis-server >/dev/null 2>&1; then
-		return
-	fi
-	if [[ $(id -u) -ne 0 ]]; then
-		log "redis-server is not installed and installing it needs root"
-		exit 1
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	log "apt-get update"
-	apt-get update -qq >&2
-	# policy-rc.d keeps the package from starting a system service: the tests
-	# start their own redis-server on loopback.
-	local policy=/usr/sbin/policy-rc.d created_policy=0
-	if [[ ! -e $policy ]]; then
-		printf '#!/bin/sh\nexit 101\n' >"$policy"
-		chmod 755 "$policy"
-		created_policy=1
-	fi
-	log "apt-get install redis-server"
-	if ! apt-get install -y -qq --no-install-recommends redis-server >&2; then
-		((created_policy)) && rm -f "$policy"
-		exit 1
-	fi
-	((created_policy)) && rm -f "$policy"
-	return 0
+	command -v redis-server >/dev/null 2>&1 || apt_install redis-server
 }
 
 free_port() {

@@ -28,6 +28,8 @@ DEX_BIN="$CACHE/dex-$DEX_VERSION/dex"
 ZITADEL_BIN="$CACHE/zitadel-oidc-$ZITADEL_VERSION/server"
 
 log() { printf 'install.sh: %s\n' "$*" >&2; }
+# shellcheck source=../.ci/apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../.ci/apt-install.sh"
 
 work=""
 cleanup() {
@@ -51,28 +53,7 @@ install_debs() {
 		log "chromium, nginx, python3-jwt, python3-cryptography and redis-server already installed"
 		return
 	fi
-	if [[ $(id -u) -ne 0 ]]; then
-		log "need root to install: ${missing[*]}"
-		exit 1
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	log "apt-get update"
-	apt-get update -qq >&2
-	# policy-rc.d keeps the nginx and redis-server packages from starting a
-	# system service: the tests start their own on loopback.
-	local policy=/usr/sbin/policy-rc.d created_policy=0
-	if [[ ! -e $policy ]]; then
-		printf '#!/bin/sh\nexit 101\n' >"$policy"
-		chmod 755 "$policy"
-		created_policy=1
-	fi
-	log "apt-get install ${missing[*]}"
-	if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; then
-		((created_policy)) && rm -f "$policy"
-		exit 1
-	fi
-	((created_policy)) && rm -f "$policy"
-	return 0
+	apt_install "${missing[@]}"
 }
 
 build_dex() {
