@@ -19,29 +19,11 @@ import (
 // host, and a message is echoed. Without a session the upstream is never
 // reached.
 func TestWebSocketThroughGateway(t *testing.T) {
-	const (
-		key    = "dGhlIHNhbXBsZSBub25jZQ==" // RFC 6455 section 1.3
-		accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-	)
 	seen := make(chan http.Header, 4)
+	echo := wsframe.Echo(seen)
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/live" {
-			return // the sign-in journey's own landing page
-		}
-		seen <- r.Header.Clone()
-		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || r.Header.Get("Sec-WebSocket-Key") != key {
-			http.Error(w, "not a websocket handshake", http.StatusBadRequest)
-			return
-		}
-		conn, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n\r\n")
-		brw.Flush()
-		if msg, err := wsframe.ReadText(brw); err == nil {
-			_ = wsframe.WriteText(conn, msg, false)
+		if r.URL.Path == "/live" { // not the sign-in journey's own landing page
+			echo.ServeHTTP(w, r)
 		}
 	}))
 	defer upstream.Close()
@@ -72,7 +54,7 @@ func TestWebSocketThroughGateway(t *testing.T) {
 			defer conn.Close()
 			_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // a bound, not an ordering
 			fmt.Fprintf(conn, "GET /live HTTP/1.1\r\nHost: evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-				"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nX-Forwarded-Email: mallory@example.com\r\nCookie: %s\r\n\r\n", key, tc.cookie)
+				"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nX-Forwarded-Email: mallory@example.com\r\nCookie: %s\r\n\r\n", wsframe.Key, tc.cookie)
 			br := bufio.NewReader(conn)
 			resp, err := http.ReadResponse(br, nil)
 			if err != nil {
@@ -89,8 +71,8 @@ func TestWebSocketThroughGateway(t *testing.T) {
 				}
 				return
 			}
-			if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != accept {
-				t.Fatalf("handshake = %s, accept %q; want 101 and %q", resp.Status, resp.Header.Get("Sec-WebSocket-Accept"), accept)
+			if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != wsframe.Accept {
+				t.Fatalf("handshake = %s, accept %q; want 101 and %q", resp.Status, resp.Header.Get("Sec-WebSocket-Accept"), wsframe.Accept)
 			}
 			h := <-seen
 			if g := h["X-Forwarded-Email"]; len(g) != 1 || g[0] != "alice@example.com" {

@@ -98,41 +98,11 @@ func TestOnlyWebSocketUpgrades(t *testing.T) {
 	}
 }
 
-// The RFC 6455 section 1.3 example key and its accept value.
-const (
-	wsKey    = "dGhlIHNhbXBsZSBub25jZQ=="
-	wsAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-)
-
-// wsEcho completes a WebSocket handshake, sends the handshake's headers
-// to seen, and echoes one text frame.
-func wsEcho(seen chan<- http.Header) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		seen <- r.Header.Clone()
-		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || r.Header.Get("Sec-WebSocket-Key") != wsKey {
-			http.Error(w, "not a websocket handshake", http.StatusBadRequest)
-			return
-		}
-		conn, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + wsAccept + "\r\n\r\n")
-		brw.Flush()
-		msg, err := wsframe.ReadText(brw)
-		if err != nil {
-			return
-		}
-		_ = wsframe.WriteText(conn, msg, false)
-	})
-}
-
 // A signed-in WebSocket goes through: handshake, identity headers, and
 // an echoed message.
 func TestWebSocket(t *testing.T) {
 	seen := make(chan http.Header, 1)
-	up := httptest.NewServer(wsEcho(seen))
+	up := httptest.NewServer(wsframe.Echo(seen))
 	defer up.Close()
 	upURL, _ := url.Parse(up.URL)
 	public, _ := url.Parse("https://rms.example.com")
@@ -164,14 +134,14 @@ func TestWebSocket(t *testing.T) {
 			fmt.Fprintf(conn, "GET /chat HTTP/1.1\r\nHost: evil.example\r\nUpgrade: %s\r\nConnection: %s\r\n"+
 				"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"+
 				"X-Forwarded-Email: mallory@example.com\r\nX-Auth-Request-Groups: admins\r\nCookie: _rezigate=session; app=1\r\n\r\n",
-				tc.upgrade, tc.connection, wsKey)
+				tc.upgrade, tc.connection, wsframe.Key)
 			br := bufio.NewReader(conn)
 			resp, err := http.ReadResponse(br, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != wsAccept {
-				t.Fatalf("handshake = %s, accept %q; want 101 and %q", resp.Status, resp.Header.Get("Sec-WebSocket-Accept"), wsAccept)
+			if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != wsframe.Accept {
+				t.Fatalf("handshake = %s, accept %q; want 101 and %q", resp.Status, resp.Header.Get("Sec-WebSocket-Accept"), wsframe.Accept)
 			}
 			h := <-seen
 			if g := h["X-Forwarded-Email"]; len(g) != 1 || g[0] != "alice@example.com" {
