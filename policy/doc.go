@@ -41,6 +41,19 @@
 // never matched. Decide refuses a path that is not in normal form, so a
 // caller that forgets Normalize fails closed.
 //
+// Servlet containers (Tomcat, Jetty) read a path differently from nginx,
+// Apache httpd, Go and Node: they cut each segment at ";" (a path
+// parameter), so "/admin;x/" is their "/admin/" and "/x/..;/admin/" climbs
+// back into "/admin/". With routes, Normalize refuses a path whose
+// servlet reading could be decided differently: a parameter that leaves a
+// dot segment ("..;", ".;", also written "%2e%2e;" or "..%3B"), or an
+// empty segment before the last, anywhere in the path; and any path whose
+// two readings are not covered by exactly the same routes ("/admin;/"
+// under a route "/admin/"). A parameter that changes no route, such as
+// "/public/file;v=1" or "/app/;jsessionid=…", passes. With
+// Options.CaseInsensitivePaths (Windows servers), a segment ending in "."
+// or a space ("/ADMIN./", "/admin%20/") is refused too.
+//
 // # Matching
 //
 // Routes are tried in order and the first match wins. A route's Path is a

@@ -18,7 +18,12 @@ var attackSeeds = []string{
 	"/admin?x=/public", "/public#/admin", "/admin#", "/admin%00", "/\x00",
 	"/../admin", "/%2e%2e/admin", "/.%2E/", "/%C0%AF", "/%ff", "/\xff", "/a%",
 	"/a%zz", "/%%32%65", "/caf%c3%a9", "/a/./b/../../..", "admin", "?", "#",
+	"/admin;/", "/x/..;/admin/", "/admin;jsessionid=1/", "/admin%3B/", "/public/.;/../admin",
+	"/;x/admin", "/public/file;v=1", "/public/;jsessionid=1", "/ADMIN./", "/admin%20/", "/ADMIN;x",
 }
+
+// foldPolicy is strictPolicy with case-insensitive paths.
+var foldPolicy = mustNew(policy.Options{CaseInsensitivePaths: true, Routes: []policy.Route{{Path: "/admin/", Groups: []string{"rms-admins"}}}})
 
 func FuzzNormalize(f *testing.F) {
 	for _, s := range attackSeeds {
@@ -68,7 +73,76 @@ func FuzzNormalize(f *testing.F) {
 		if lax, err := laxPolicy.Normalize(raw); err != nil || lax != got {
 			t.Fatalf("Normalize(%q) without routes = %q, %v; want %q as with routes", raw, lax, err, got)
 		}
+		// Every upstream's reading of the path as sent (what an edge
+		// proxy forwards) and as judged (what rezigate forwards) is
+		// covered by the route exactly when the judged path is.
+		checkReadings(t, strictPolicy, false, raw, got)
+		if fgot, err := foldPolicy.Normalize(raw); err == nil {
+			checkReadings(t, foldPolicy, true, raw, fgot)
+		}
 	})
+}
+
+// checkReadings fails t unless every reading of raw and of got (the
+// plain one of nginx, httpd, Go and Node; a servlet container's; with
+// fold, Windows' too) is covered by the route "/admin/" of p exactly when
+// got, as p judged it, is.
+func checkReadings(t *testing.T, p *policy.Policy, fold bool, raw, got string) {
+	t.Helper()
+	want := p.Decide("GET", got, policy.User{}).Rule == 0
+	for _, s := range []string{raw, got} {
+		for _, servlet := range []bool{false, true} {
+			for _, windows := range []bool{false, fold} {
+				r, ok := reading(s, servlet, windows)
+				if ok && covers("/admin/", r, fold) != want {
+					t.Fatalf("Normalize(%q) = %q, judged with route %v; but %q (servlet %v, windows %v) reads as %q",
+						raw, got, want, s, servlet, windows, r)
+				}
+			}
+		}
+	}
+}
+
+// reading is a reference for how an upstream reads request target s:
+// the path cut at "?" and "#", each segment cut at ";" (or "%3B", for
+// applications that decode before cutting) when servlet, then decoded
+// once, then without trailing dots and spaces when windows, and the dot
+// segments resolved with empty segments merged (Tomcat's
+// normalisation). ok is false when the upstream refuses s (a malformed
+// escape, an encoded slash, backslash or NUL, above the root).
+func reading(s string, servlet, windows bool) (_ string, ok bool) {
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i]
+	}
+	var out []string
+	for _, seg := range strings.Split(s, "/") {
+		if servlet {
+			if i := strings.Index(seg, ";"); i >= 0 {
+				seg = seg[:i]
+			}
+			if i := strings.Index(strings.ToUpper(seg), "%3B"); i >= 0 {
+				seg = seg[:i]
+			}
+		}
+		dec, err := url.PathUnescape(seg)
+		if err != nil || strings.ContainsAny(dec, "/\\\x00") {
+			return "", false
+		}
+		if windows && dec != "." && dec != ".." {
+			dec = strings.TrimRight(dec, ". ")
+		}
+		switch dec {
+		case "", ".":
+		case "..":
+			if len(out) == 0 {
+				return "", false
+			}
+			out = out[:len(out)-1]
+		default:
+			out = append(out, dec)
+		}
+	}
+	return "/" + strings.Join(out, "/"), true
 }
 
 func FuzzDecide(f *testing.F) {

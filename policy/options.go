@@ -81,7 +81,10 @@ type Route struct {
 	// covers "/admin". "/" covers every path. It must start with "/" and
 	// be in the form Policy.Normalize gives (no repeated slashes, no dot
 	// segments, no escaped unreserved characters, no query or fragment),
-	// since the request paths it is compared with are.
+	// since the request paths it is compared with are. It must not
+	// contain ";" or "%3B", which servlet containers read as the start of
+	// a path parameter, nor, with CaseInsensitivePaths, a segment ending
+	// in "." or a space.
 	Path string
 
 	// Methods limits the route to these HTTP methods (GET HEAD POST PUT
@@ -156,7 +159,7 @@ func (o Options) Validate() error {
 	for i, r := range o.Routes {
 		f := func(sub string) string { return fmt.Sprintf("Routes[%d]%s", i, sub) }
 		ok := true
-		if msg := checkRoutePath(r.Path); msg != "" {
+		if msg := checkRoutePath(r.Path, o.CaseInsensitivePaths); msg != "" {
 			add(f(".Path"), r.Line, "%s", msg)
 			ok = false
 		}
@@ -202,7 +205,7 @@ func lineSuffix(line int) string {
 }
 
 // checkRoutePath returns what is wrong with a route path, or "".
-func checkRoutePath(p string) string {
+func checkRoutePath(p string, fold bool) string {
 	switch {
 	case p == "":
 		return "must not be empty"
@@ -210,9 +213,13 @@ func checkRoutePath(p string) string {
 		return "must start with /"
 	case strings.ContainsAny(p, "?#"):
 		return "must not contain ? or #: queries and fragments are never matched"
+	case paramStart(p) < len(p):
+		return "must not contain ; or %3B: servlet containers read it as the start of a path parameter"
 	}
-	n, err := normalize(p, true)
+	n, _, err := normalize(p, true, fold)
 	switch {
+	case err == errWindowsName:
+		return "must not have a segment ending in . or a space: with case_insensitive_paths, Windows servers ignore them"
 	case err != nil:
 		return "must not contain encoded slashes, backslashes, NUL, malformed escapes, invalid UTF-8 or dot segments above the root"
 	case n != p:

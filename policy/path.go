@@ -23,6 +23,10 @@ var (
 	errBadEscape    = fmt.Errorf("%w: malformed percent escape", ErrBadPath)
 	errBadUTF8      = fmt.Errorf("%w: invalid UTF-8", ErrBadPath)
 	errAboveRoot    = fmt.Errorf("%w: dot segments above the root", ErrBadPath)
+	errParamDots    = fmt.Errorf("%w: path parameters on a dot segment", ErrBadPath)
+	errParamEmpty   = fmt.Errorf("%w: path parameters on an empty segment", ErrBadPath)
+	errParamRoute   = fmt.Errorf("%w: path parameters change the route", ErrBadPath)
+	errWindowsName  = fmt.Errorf("%w: segment ending in a dot or space", ErrBadPath)
 )
 
 // Normalize returns rawPath in the form the rules judge it, which is also
@@ -58,6 +62,38 @@ var (
 // normalised, dot segments stop at the root and a malformed "%" becomes
 // "%25".
 //
+// # Path parameters
+//
+// Servlet containers (Tomcat, Jetty) cut each segment at its first ";"
+// and ignore the rest, a path parameter: they serve "/admin;x/" as
+// "/admin/" and read "/x/..;/admin/" as "/admin/", while nginx, Apache
+// httpd, Go's net/http and Node read ";" as part of the segment's name.
+// With routes, Normalize therefore also reads the path as a servlet
+// container does, with each segment cut at ";" or its escape "%3B"
+// (which some applications decode before cutting), and refuses it when
+// the two readings could differ in what they reach:
+//
+//   - a segment that the cut leaves as "." or ".." ("..;", ".;x",
+//     "%2e%2e;"), anywhere in the path, even where a later ".." would
+//     remove it, since an edge proxy forwards the path as sent;
+//   - a segment that the cut leaves empty (";x") unless it is the last
+//     one: "/app/;jsessionid=1" is accepted, "/;x/admin" is not;
+//   - any path whose two readings are not covered by the same routes:
+//     "/admin;x/", "/admin;/x" and "/admin%3B/" when a route names
+//     "/admin/", or "/public;v=1/x" when a route names "/public/".
+//
+// So every accepted path is decided, for every method and user, as a
+// servlet container reads it; "/public/file;v=1" under a route "/public/"
+// keeps working. Route paths never contain ";" (Validate refuses it).
+//
+// # Case-insensitive paths
+//
+// When the policy folds case (Options.CaseInsensitivePaths, for IIS and
+// other Windows servers), a segment ending in "." or a space (raw or
+// "%20"), as written or once its path parameters are cut, is refused:
+// Windows file systems ignore those, so "/ADMIN./" or "/admin%20/" would
+// be served as "/admin/".
+//
 // Escapes other than those of unreserved characters are not decoded, so
 // an upstream that decodes twice ("%252e" read as ".") sees a path that
 // was not judged; such upstreams are not supported.
@@ -66,31 +102,74 @@ var (
 // unchanged. A path already in normal form is returned as is, without
 // allocating.
 func (p *Policy) Normalize(rawPath string) (string, error) {
-	return normalize(rawPath, len(p.routes) > 0)
+	strict := len(p.routes) > 0
+	n, params, err := normalize(rawPath, strict, p.fold)
+	if err != nil || !strict || !params {
+		return n, err
+	}
+	if !p.sameRoutes(n) {
+		return "", errParamRoute
+	}
+	return n, nil
+}
+
+// hasParams reports whether path, in normal form, has a segment with a
+// path parameter.
+func hasParams(path string) bool {
+	return strings.IndexByte(path, ';') >= 0 || strings.Contains(path, "%3B")
+}
+
+// sameRoutes reports whether path, in normal form and accepted by
+// checkSegments, is covered by exactly the routes that cover its servlet
+// reading (each segment cut at its path parameters), so that both
+// readings are decided alike for every method and user.
+func (p *Policy) sameRoutes(path string) bool {
+	var stack [stackPath]byte
+	servlet := stack[:0]
+	for i := 0; i < len(path); {
+		j := i + 1
+		for j < len(path) && path[j] != '/' {
+			j++
+		}
+		seg := path[i+1 : j]
+		servlet = append(servlet, '/')
+		servlet = append(servlet, seg[:paramStart(seg)]...)
+		i = j
+	}
+	for i := range p.routes {
+		r := &p.routes[i]
+		if r.covers(path, p.fold) != coversPath(r.base, servlet, p.fold) {
+			return false
+		}
+	}
+	return true
 }
 
 // stackPath is the path length normalize handles without allocating
 // scratch space.
 const stackPath = 256
 
-// normalize implements Policy.Normalize; strict is true when routes
-// exist and ambiguous paths are refused.
-func normalize(raw string, strict bool) (string, error) {
+// normalize implements Policy.Normalize but for the comparison of routes;
+// strict is true when routes exist and ambiguous paths are refused, fold
+// when the policy folds case. params reports whether the result has a
+// path parameter (";" or "%3B").
+func normalize(raw string, strict, fold bool) (_ string, params bool, _ error) {
 	for i := 0; i < len(raw); i++ {
 		if raw[i] == '?' || raw[i] == '#' {
 			raw = raw[:i]
 			break
 		}
 	}
-	if isNormal(raw, strict) {
-		return raw, nil
+	if normal, params := isNormal(raw, strict, fold); normal {
+		return raw, params, nil
 	}
-	return rebuild(raw, strict)
+	n, err := rebuild(raw, strict, fold)
+	return n, err == nil && hasParams(n), err
 }
 
 // rebuild is normalize for a path not already in normal form, raw cut at
 // "?" and "#" already.
-func rebuild(raw string, strict bool) (string, error) {
+func rebuild(raw string, strict, fold bool) (string, error) {
 	var stack [stackPath]byte
 	b := stack[:0]
 	if len(raw) == 0 || raw[0] != '/' {
@@ -103,6 +182,14 @@ func rebuild(raw string, strict bool) (string, error) {
 	if strict && !validUTF8Escaped(b) {
 		return "", errBadUTF8
 	}
+	if strict {
+		// Before dot segments are resolved: "/a/.;/../admin" is
+		// "/a/admin" here but "/admin" to a servlet container given the
+		// path as sent.
+		if err := checkSegments(b, fold); err != nil {
+			return "", err
+		}
+	}
 	b, err = removeDotSegments(b, strict)
 	if err != nil {
 		return "", err
@@ -111,6 +198,66 @@ func rebuild(raw string, strict bool) (string, error) {
 		return raw, nil
 	}
 	return string(b), nil
+}
+
+// checkSegments refuses a segment of b, which starts with "/" and has
+// escapes of unreserved characters decoded, that a servlet container
+// reads as a dot segment or, when not the last, as an empty one once its
+// path parameters are cut; and when fold, one that a Windows server
+// reads without a trailing dot or space.
+func checkSegments[T string | []byte](b T, fold bool) error {
+	for i := 0; i < len(b); {
+		j := i + 1
+		for j < len(b) && b[j] != '/' {
+			j++
+		}
+		seg := b[i+1 : j]
+		name := seg[:paramStart(seg)]
+		if len(name) < len(seg) {
+			switch string(name) {
+			case ".", "..":
+				return errParamDots
+			case "":
+				if j < len(b) {
+					return errParamEmpty
+				}
+			}
+		}
+		if fold && (windowsTrimmed(seg) || windowsTrimmed(name)) {
+			return errWindowsName
+		}
+		i = j
+	}
+	return nil
+}
+
+// paramStart returns the index in seg of its first ";" or "%3B" (either
+// case), where a servlet container's reading of the segment ends, or
+// len(seg).
+func paramStart[T string | []byte](seg T) int {
+	for i := 0; i < len(seg); i++ {
+		switch {
+		case seg[i] == ';':
+			return i
+		case seg[i] == '%' && i+2 < len(seg) && seg[i+1] == '3' && (seg[i+2] == 'B' || seg[i+2] == 'b'):
+			return i
+		}
+	}
+	return len(seg)
+}
+
+// windowsTrimmed reports whether Windows reads segment seg as another
+// name: one ending in "." or a space, raw or "%20", other than a dot
+// segment.
+func windowsTrimmed[T string | []byte](seg T) bool {
+	n := len(seg)
+	switch {
+	case n == 0 || string(seg) == "." || string(seg) == "..":
+		return false
+	case seg[n-1] == '.' || seg[n-1] == ' ':
+		return true
+	}
+	return n >= 3 && seg[n-3] == '%' && seg[n-2] == '2' && seg[n-1] == '0'
 }
 
 // decodeUnreserved appends raw to b with escapes of unreserved characters
@@ -210,44 +357,51 @@ func removeDotSegments(b []byte, strict bool) ([]byte, error) {
 // accepted by it, without copying s: one leading "/", no "?" or "#", no
 // empty, "." or ".." segment except a final empty one, escapes well
 // formed with upper-case hex and not of unreserved characters, and when
-// strict no escape or raw byte that rebuild refuses.
-func isNormal(s string, strict bool) bool {
+// strict no escape, raw byte or segment that rebuild refuses. params
+// reports whether s has a path parameter (";" or "%3B").
+func isNormal(s string, strict, fold bool) (normal, params bool) {
 	if len(s) == 0 || s[0] != '/' {
-		return false
+		return false, false
 	}
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '?' || c == '#':
-			return false
+			return false, false
+		case c == ';':
+			params = true
 		case c == '/':
 			rest := s[i+1:]
 			switch {
 			case strings.HasPrefix(rest, "/"),
 				rest == ".", strings.HasPrefix(rest, "./"),
 				rest == "..", strings.HasPrefix(rest, "../"):
-				return false
+				return false, false
 			}
 		case c == '%':
 			if i+2 >= len(s) || !isUpperHex(s[i+1]) || !isUpperHex(s[i+2]) {
-				return false
+				return false, false
 			}
 			v := unhex(s[i+1])<<4 | unhex(s[i+2])
 			if isUnreserved(v) || strict && (v == '/' || v == '\\' || v == 0) {
-				return false
+				return false, false
 			}
 			if v >= utf8.RuneSelf {
 				ascii = false
 			}
+			params = params || v == ';'
 			i += 2
 		case strict && (c == '\\' || c == 0):
-			return false
+			return false, false
 		case c >= utf8.RuneSelf:
 			ascii = false
 		}
 	}
-	return ascii || !strict || validUTF8Escaped(s)
+	if !strict {
+		return true, params
+	}
+	return (ascii || validUTF8Escaped(s)) && (!params && !fold || checkSegments(s, fold) == nil), params
 }
 
 // validUTF8Escaped reports whether b, its escapes decoded, is valid

@@ -137,14 +137,20 @@ func prepareMatch(r Route, fold bool) route {
 // covers reports whether the route's path covers path, which is in
 // normal form (folded too when fold is set, for Validate's use).
 func (r *route) covers(path string, fold bool) bool {
-	n := len(r.base)
+	return coversPath(r.base, path, fold)
+}
+
+// coversPath reports whether a route whose path without its trailing "/"
+// is base covers path.
+func coversPath[T string | []byte](base string, path T, fold bool) bool {
+	n := len(base)
 	if len(path) < n || (len(path) > n && path[n] != '/') {
 		return false
 	}
 	if fold {
-		return asciiEqualFold(path[:n], r.base)
+		return asciiEqualFold(path[:n], base)
 	}
-	return path[:n] == r.base
+	return string(path[:n]) == base
 }
 
 // shadows reports whether r, earlier in the list, matches every request
@@ -155,14 +161,14 @@ func (r *route) shadows(l *route) bool {
 
 // Decide judges a request by method and path for user u. path must be the
 // result of p.Normalize, which is also the path to forward: a path not in
-// normal form is refused (Allowed false, Rule -1), so that forgetting to
-// normalise fails closed. method is compared in any case; an unknown
-// method matches only routes without Methods. The first route that
+// normal form, or one Normalize refuses, is refused (Allowed false, Rule
+// -1), so that forgetting to normalise fails closed. method is compared
+// in any case; an unknown method matches only routes without Methods. The first route that
 // covers the path and lists the method (or none) decides: the user is let
 // in when in one of its groups or listed among its emails. When no route
 // matches, Options.Default decides. Decide does not allocate.
 func (p *Policy) Decide(method, path string, u User) Result {
-	if n, err := normalize(path, len(p.routes) > 0); err != nil || n != path {
+	if n, err := p.Normalize(path); err != nil || n != path {
 		return Result{Rule: -1, Reason: reasonNotNormal}
 	}
 	bit := methodBit(method)
@@ -234,7 +240,7 @@ func (p *Policy) String() string {
 // asciiEqualFold reports whether a and b are equal with ASCII letters
 // folded (and nothing else: unlike strings.EqualFold, "K" (U+212A) is
 // not "k").
-func asciiEqualFold(a, b string) bool {
+func asciiEqualFold[T string | []byte](a T, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}
