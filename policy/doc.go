@@ -60,7 +60,9 @@
 // prefix on segment boundaries ("/admin" covers "/admin/x", not
 // "/administrator"); a Path ending in "/" also covers itself without it.
 // A route with Methods matches only those methods; requests with other
-// methods fall through to later routes and Default. Validate refuses a
+// methods fall through to later routes and Default. A route that lists
+// GET also matches HEAD, which upstreams answer with their GET handler
+// (RFC 9110). Validate refuses a
 // route that an earlier one makes unreachable, and one that lets nobody
 // in.
 package policy

@@ -89,7 +89,9 @@ type Route struct {
 
 	// Methods limits the route to these HTTP methods (GET HEAD POST PUT
 	// PATCH DELETE OPTIONS CONNECT TRACE, any case). Nil or empty means
-	// every method, including any not in that list. A request whose
+	// every method, including any not in that list. GET includes HEAD,
+	// which upstreams serve with the GET handler (RFC 9110): a route
+	// listing GET also decides HEAD requests. A request whose
 	// method is not listed is not matched by this route and goes on to
 	// the next route and finally Default: to protect a path for every
 	// method, leave Methods empty.

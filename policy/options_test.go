@@ -86,6 +86,10 @@ func TestValidateRules(t *testing.T) {
 		{"escaped path parameter", policy.Options{Routes: []policy.Route{route("/admin%3B/")}}, "Routes[0].Path", "must not contain ; or %3B"},
 		{"trailing dot, case-insensitive", policy.Options{CaseInsensitivePaths: true, Routes: []policy.Route{route("/admin./")}}, "Routes[0].Path", "ending in . or a space"},
 		{"trailing space, case-insensitive", policy.Options{CaseInsensitivePaths: true, Routes: []policy.Route{route("/a%20")}}, "Routes[0].Path", "ending in . or a space"},
+		{"HEAD route behind a GET route", policy.Options{Routes: []policy.Route{
+			{Path: "/a", Methods: []string{"GET"}, Groups: g},
+			{Path: "/a", Methods: []string{"HEAD"}, Groups: g},
+		}}, "Routes[1]", "never matches: Routes[0]"},
 		{"unknown method", policy.Options{Routes: []policy.Route{{Path: "/a", Methods: []string{"GET", "FETCH"}, Groups: g}}}, "Routes[0].Methods[1]", "must be one of GET HEAD POST PUT PATCH DELETE OPTIONS CONNECT TRACE"},
 		{"empty method", policy.Options{Routes: []policy.Route{{Path: "/a", Methods: []string{""}, Groups: g}}}, "Routes[0].Methods[0]", "must be one of"},
 		{"allows nobody", policy.Options{Routes: []policy.Route{{Path: "/a"}}}, "Routes[0]", "lets nobody in"},

@@ -130,6 +130,11 @@ func prepareMatch(r Route, fold bool) route {
 		for _, m := range r.Methods {
 			pr.methods |= methodBit(m)
 		}
+		// HEAD is GET without the body (RFC 9110, section 9.3.2): an
+		// upstream runs the GET handler for it, so the GET rule applies.
+		if pr.methods&methodBit("GET") != 0 {
+			pr.methods |= methodBit("HEAD")
+		}
 	}
 	return pr
 }
@@ -163,7 +168,8 @@ func (r *route) shadows(l *route) bool {
 // result of p.Normalize, which is also the path to forward: a path not in
 // normal form, or one Normalize refuses, is refused (Allowed false, Rule
 // -1), so that forgetting to normalise fails closed. method is compared
-// in any case; an unknown method matches only routes without Methods. The first route that
+// in any case; HEAD matches the routes that list GET or HEAD; an unknown
+// method matches only routes without Methods. The first route that
 // covers the path and lists the method (or none) decides: the user is let
 // in when in one of its groups or listed among its emails. When no route
 // matches, Options.Default decides. Decide does not allocate.

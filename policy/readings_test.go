@@ -150,6 +150,39 @@ func TestWindowsSegments(t *testing.T) {
 	}
 }
 
+// TestHeadIsGet: a route that lists GET decides HEAD too (RFC 9110: HEAD
+// is GET without the body, and upstreams run the GET handler for it); a
+// route that lists only HEAD does not decide GET.
+func TestHeadIsGet(t *testing.T) {
+	p := mustNew(policy.Options{Routes: []policy.Route{
+		{Path: "/secret", Methods: []string{"GET"}, Groups: []string{"readers"}},
+		{Path: "/probe", Methods: []string{"head"}, Groups: []string{"probers"}},
+		{Path: "/api", Methods: []string{"get", "POST"}, Groups: []string{"writers"}},
+	}})
+	u := policy.User{Groups: []string{"staff"}}
+	tests := []struct {
+		method, path string
+		rule         int
+	}{
+		{"GET", "/secret", 0},
+		{"HEAD", "/secret", 0},
+		{"head", "/secret/x", 0},
+		{"POST", "/secret", -1},
+		{"HEAD", "/probe", 1},
+		{"GET", "/probe", -1},
+		{"HEAD", "/api", 2},
+		{"PUT", "/api", -1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			res := p.Decide(tc.method, tc.path, u)
+			if res.Rule != tc.rule || (tc.rule >= 0 && res.Allowed) {
+				t.Errorf("Decide(%q, %q) = %+v; want rule %d, refused when a route decides", tc.method, tc.path, res, tc.rule)
+			}
+		})
+	}
+}
+
 // TestReadingsAllocs: refusing, and accepting a parameter that changes
 // no route, costs no allocation for paths already in normal form.
 func TestReadingsAllocs(t *testing.T) {
