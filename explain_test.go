@@ -37,6 +37,9 @@ policy:
     - path: "/api/reports"
       methods: ["POST"]
       emails: ["boss@example.com"]
+    - path: "/secret"
+      methods: ["GET"]
+      groups: ["rms-admins"]
     - path: "/"
       groups: ["staff", "rms-admins"]
 `
@@ -58,12 +61,19 @@ var explainCases = []struct {
 	{"dot dot", "sam@example.com", "staff", "GET", "/public/../admin", 2, []string{"path:     /admin", "decision: denied (403)"}, 403},
 	{"email route", "Boss@Example.com", "staff", "POST", "/api/reports", 0, []string{"policy.routes[1] /api/reports (line 8)", "listed email boss@example.com"}, 200},
 	{"email route refuses others", "sam@example.com", "staff", "POST", "/api/reports", 2, []string{"policy.routes[1]", "email not listed"}, 403},
-	{"method falls through", "sam@example.com", "staff", "GET", "/api/reports", 0, []string{"policy.routes[2] / (line 11)", "in group staff"}, 200},
+	{"method falls through", "sam@example.com", "staff", "GET", "/api/reports", 0, []string{"policy.routes[3] / (line 14)", "in group staff"}, 200},
+	{"GET route", "sam@example.com", "staff", "GET", "/secret", 2, []string{"rule:     policy.routes[2] /secret (line 11)", "decision: denied (403)"}, 403},
+	{"HEAD is GET", "sam@example.com", "staff", "HEAD", "/secret", 2, []string{"rule:     policy.routes[2] /secret (line 11)", "decision: denied (403)"}, 403},
+	{"HEAD is GET, allowed", "ada@example.com", "rms-admins", "HEAD", "/secret", 0, []string{"policy.routes[2] /secret (line 11)", "decision: allowed"}, 200},
+	{"other methods fall through a GET route", "sam@example.com", "staff", "POST", "/secret", 0, []string{"policy.routes[3] / (line 14)", "decision: allowed"}, 200},
 	{"query not matched", "sam@example.com", "staff", "GET", "/public?x=/admin", 0, []string{"path:     /public", "decision: allowed"}, 200},
 	{"encoded slash refused", "ada@example.com", "rms-admins", "GET", "/admin%2Fusers", 2, []string{"refused with 400", "encoded / or \\", "decision: denied (400)"}, 400},
 	{"backslash refused", "ada@example.com", "rms-admins", "GET", `/a\b`, 2, []string{"refused with 400"}, 400},
 	{"NUL refused", "ada@example.com", "rms-admins", "GET", "/a%00", 2, []string{"refused with 400", "NUL"}, 400},
 	{"above the root refused", "ada@example.com", "rms-admins", "GET", "/../admin", 2, []string{"refused with 400", "above the root"}, 400},
+	{"servlet path parameter refused", "sam@example.com", "staff", "GET", "/admin;jsessionid=1/", 2, []string{"refused with 400", "path parameters change the route"}, 400},
+	{"servlet dot dot refused", "sam@example.com", "staff", "GET", "/x/..;/admin/", 2, []string{"refused with 400", "path parameters on a dot segment"}, 400},
+	{"path parameter changing no route", "sam@example.com", "staff", "GET", "/public/file;v=1", 0, []string{"path:     /public/file;v=1", "decision: allowed"}, 200},
 	{"cannot sign in", "eve@example.com", "contractors", "GET", "/public", 2, []string{"sign-in:  refused"}, 0},
 }
 
@@ -240,7 +250,7 @@ func (ps *policyServer) send(t *testing.T, email string, groups []string, method
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: x\r\nCookie: %s=%s\r\nAccept: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method, target, middleware.DefaultCookieName, v)
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
 	if err != nil {
 		t.Fatal(err)
 	}
