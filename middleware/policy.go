@@ -131,9 +131,12 @@ func (a *Auth) normalizeRequest(ctx context.Context, w *statusWriter, r *http.Re
 	r2 := new(http.Request)
 	*r2 = *r
 	u := *r.URL
-	u.Path, u.RawPath = path, n
-	if u.EscapedPath() == n {
-		u.RawPath = "" // the default encoding of path is n already
+	// RawPath only when the default encoding of path is not n: "%3B" is
+	// decoded to ";", which that encoding leaves as it is, so without
+	// RawPath "/a%3Bb" would be forwarded as "/a;b".
+	u.Path, u.RawPath = path, ""
+	if u.EscapedPath() != n {
+		u.RawPath = n
 	}
 	r2.URL = &u
 	return r2, true

@@ -49,6 +49,11 @@ func TestPolicyServletPaths(t *testing.T) {
 		{"folded, escaped trailing dot", folding, "/admin%2e/x", 400, "", 403},
 		{"folded, escaped trailing space", folding, "/admin%20/", 400, "", 403},
 		{"case-sensitive, trailing dot is a name", sensitive, "/admin./", 200, "/admin./", 202},
+		// Forwarded exactly as judged, escapes kept, even when the
+		// path had to be rebuilt.
+		{"escaped parameter forwarded as judged", sensitive, "//public/a%3bb", 200, "/public/a%3Bb", 202},
+		{"escaped reserved characters forwarded as judged", sensitive, "/public/%7e/%3d%2c%40%24", 200, "/public/~/%3D%2C%40%24", 202},
+		{"decoded and kept escapes forwarded as judged", sensitive, "/%70ublic/a%20b%3Bc", 200, "/public/a%20b%3Bc", 202},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
