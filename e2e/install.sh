@@ -2,7 +2,7 @@
 # Installs what the end-to-end tests need: Debian's chromium, nginx,
 # python3-jwt and python3-cryptography (PyJWT, as an upstream verifies
 # rezigate's assertions), redis-server (the replica tests start their own),
-# and
+# tomcat10 (the policy's servlet-container upstream; the tests start it), and
 # two OpenID providers built from the Go module proxy at pinned versions: Dex
 # and the example provider of github.com/zitadel/oidc. Safe to run again:
 # each part is skipped when it is already there. The last line printed is the
@@ -49,8 +49,10 @@ install_debs() {
 	/usr/bin/python3 -c 'import jwt, cryptography' 2>/dev/null || missing+=(python3-jwt python3-cryptography)
 	# The replica tests run their own redis-server on loopback.
 	[[ -x /usr/bin/redis-server ]] || missing+=(redis-server)
+	# The servlet-container upstream of the policy tests; they run their own.
+	[[ -x /usr/share/tomcat10/bin/catalina.sh ]] || missing+=(tomcat10)
 	if ((${#missing[@]} == 0)); then
-		log "chromium, nginx, python3-jwt, python3-cryptography and redis-server already installed"
+		log "chromium, nginx, python3-jwt, python3-cryptography, redis-server and tomcat10 already installed"
 		return
 	fi
 	apt_install "${missing[@]}"

@@ -17,7 +17,7 @@ import (
 
 // nginxConf is nginx in front of the RMS, asking rezigate about every
 // request with auth_request, as the README's nginx section shows.
-var nginxConf = template.Must(template.New("nginx.conf").Parse(`# written by TestNginxForwardAuth
+var nginxConf = template.Must(template.New("nginx.conf").Parse(`# written by startForwardAuthNginx
 daemon off;
 # One process as the invoking user: no worker switches to "nobody", which
 # could not read the test's private temp directory.
@@ -83,41 +83,16 @@ http {
 }
 `))
 
-// nginxPolicy is the policy of TestNginxForwardAuth: sign-in for staff
-// and rms-users (alice is both), /admin/ for rms-admins only (alice is not
-// one), and only reading /headers unless one is an admin; everything else
-// is open to any signed-in user.
-var nginxPolicy = map[string]any{
-	"allow_groups": []string{"rms-users", "staff"},
-	"routes": []map[string]any{
-		{"path": "/admin/", "groups": []string{"rms-admins"}},
-		{"path": "/headers", "methods": []string{"POST", "PUT", "PATCH", "DELETE"}, "groups": []string{"rms-admins"}},
-	},
-}
-
-// TestNginxForwardAuth runs Debian's nginx with auth_request against
-// rezigate's GET /oauth2/auth and checks what reaches the upstream, and
-// that the policy judges the URI and method nginx passes on, believing
-// them only from a trusted proxy.
-func TestNginxForwardAuth(t *testing.T) {
+// startForwardAuthNginx starts nginx with nginxConf on 127.0.0.1:port,
+// asking the rezigate at rezigateAddr (host:port) about every request and
+// proxying to upstream (a base URL without a path, so that nginx passes
+// the request target on as the client sent it). nginx stops with the
+// test; its logs are shown when the test fails. It returns nginx's base
+// URL once it answers.
+func startForwardAuthNginx(t *testing.T, port int, rezigateAddr, upstream string) string {
+	t.Helper()
 	nginx := nginxBinary(t)
-	ports := freePorts(t, 4)
-	dexPort, nginxPort, rgPort, rg2Port := ports[0], ports[1], ports[2], ports[3]
-	edge := fmt.Sprintf("http://127.0.0.1:%d", nginxPort)
-	d := startDex(t, dexPort, edge+"/oauth2/callback")
-	parts := startDemoParts(t)
-	groupsScope := map[string]any{"scopes": []string{"openid", "email", "profile", "groups"}}
-	// Both instances open the same cookies, so one sign-in serves both.
-	sessionSecrets := randomHex(t, 32) + "," + randomHex(t, 32)
-	// Browsers reach rezigate only through nginx, so its public URL is
-	// nginx's; it proxies nothing itself.
-	rg := startRezigate(t, d, parts, rezigateOptions{Port: rgPort, PublicURL: edge, SessionSecrets: sessionSecrets,
-		Config: map[string]any{"oidc": groupsScope, "policy": nginxPolicy, "trusted_proxies": []string{"127.0.0.1/32"}}})
-	// The same policy without trusted_proxies: nobody can tell it which
-	// URI a request is for, so it lets nobody through.
-	untrusting := startRezigate(t, d, parts, rezigateOptions{Port: rg2Port, PublicURL: edge, SessionSecrets: sessionSecrets,
-		Config: map[string]any{"oidc": groupsScope, "policy": nginxPolicy}})
-
+	edge := fmt.Sprintf("http://127.0.0.1:%d", port)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "nginx.conf")
 	f, err := os.Create(conf)
@@ -126,9 +101,9 @@ func TestNginxForwardAuth(t *testing.T) {
 	}
 	err = nginxConf.Execute(f, map[string]string{
 		"Dir":      dir,
-		"Listen":   fmt.Sprintf("127.0.0.1:%d", nginxPort),
-		"Rezigate": "http://" + rg.Listen,
-		"Upstream": parts.RMSURL,
+		"Listen":   fmt.Sprintf("127.0.0.1:%d", port),
+		"Rezigate": "http://" + rezigateAddr,
+		"Upstream": upstream,
 	})
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -146,6 +121,47 @@ func TestNginxForwardAuth(t *testing.T) {
 		}
 	})
 	waitHTTP(t, proc, edge+"/nginx-health", http.StatusNoContent, 10*time.Second)
+	return edge
+}
+
+// nginxPolicy is the policy of TestNginxForwardAuth: sign-in for staff
+// and rms-users (alice is both), /admin/ for rms-admins only (alice is not
+// one), and only reading /headers unless one is an admin; everything else
+// is open to any signed-in user.
+var nginxPolicy = map[string]any{
+	"allow_groups": []string{"rms-users", "staff"},
+	"routes": []map[string]any{
+		{"path": "/admin/", "groups": []string{"rms-admins"}},
+		{"path": "/headers", "methods": []string{"POST", "PUT", "PATCH", "DELETE"}, "groups": []string{"rms-admins"}},
+	},
+}
+
+// TestNginxForwardAuth runs Debian's nginx with auth_request against
+// rezigate's GET /oauth2/auth and checks what reaches the upstream, and
+// that the policy judges the URI and method nginx passes on, believing
+// them only from a trusted proxy.
+func TestNginxForwardAuth(t *testing.T) {
+	nginxBinary(t) // before starting anything else
+	ports := freePorts(t, 4)
+	dexPort, nginxPort, rgPort, rg2Port := ports[0], ports[1], ports[2], ports[3]
+	edge := fmt.Sprintf("http://127.0.0.1:%d", nginxPort)
+	d := startDex(t, dexPort, edge+"/oauth2/callback")
+	parts := startDemoParts(t)
+	groupsScope := map[string]any{"scopes": []string{"openid", "email", "profile", "groups"}}
+	// Both instances open the same cookies, so one sign-in serves both.
+	sessionSecrets := randomHex(t, 32) + "," + randomHex(t, 32)
+	// Browsers reach rezigate only through nginx, so its public URL is
+	// nginx's; it proxies nothing itself.
+	rg := startRezigate(t, d, parts, rezigateOptions{Port: rgPort, PublicURL: edge, SessionSecrets: sessionSecrets,
+		Config: map[string]any{"oidc": groupsScope, "policy": nginxPolicy, "trusted_proxies": []string{"127.0.0.1/32"}}})
+	// The same policy without trusted_proxies: nobody can tell it which
+	// URI a request is for, so it lets nobody through.
+	untrusting := startRezigate(t, d, parts, rezigateOptions{Port: rg2Port, PublicURL: edge, SessionSecrets: sessionSecrets,
+		Config: map[string]any{"oidc": groupsScope, "policy": nginxPolicy}})
+
+	if got := startForwardAuthNginx(t, nginxPort, rg.Listen, parts.RMSURL); got != edge {
+		t.Fatalf("nginx listens at %s; want %s", got, edge)
+	}
 
 	// noFollow sees each response as nginx sent it.
 	jar := newJarClient(t, 15*time.Second)

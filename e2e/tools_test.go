@@ -27,6 +27,8 @@ import (
 const (
 	chromiumPath = "/usr/bin/chromium"
 	nginxPath    = "/usr/sbin/nginx"
+	// tomcatHome is CATALINA_HOME of Debian's tomcat10.
+	tomcatHome = "/usr/share/tomcat10"
 	// dexVersion must match DEX_VERSION in install.sh.
 	dexVersion = "v0.0.0-20260303133905-11d2eeb52b42"
 )
@@ -61,6 +63,12 @@ func dexBinary(t *testing.T) string {
 func chromiumBinary(t *testing.T) string { t.Helper(); return requireFile(t, "chromium", chromiumPath) }
 
 func nginxBinary(t *testing.T) string { t.Helper(); return requireFile(t, "nginx", nginxPath) }
+
+// tomcatBinary returns Tomcat's catalina.sh.
+func tomcatBinary(t *testing.T) string {
+	t.Helper()
+	return requireFile(t, "tomcat10", filepath.Join(tomcatHome, "bin", "catalina.sh"))
+}
 
 // freePorts returns n distinct free loopback ports, from outside the
 // kernel's ephemeral range (see package freeport).
