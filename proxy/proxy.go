@@ -53,10 +53,13 @@ type Options struct {
 	// means no identity header is set; client-sent copies are still removed.
 	Identity func(r *http.Request) (email, uid string, ok bool)
 	// Groups returns the groups of the user Identity names, sent as
-	// GroupsHeader ("a,b", in order; a name holding a comma is left out of
-	// the header, since it would read as two) and in the assertion. Nil,
-	// or no groups, means no GroupsHeader; client-sent copies are still
-	// removed.
+	// GroupsHeader ("a,b", in order) and in the assertion. Both leave out
+	// the same names, every one an upstream could read as another group:
+	// empty, longer than 256 bytes, not printable ASCII, holding a comma,
+	// or with a space at either end. Nil, or no groups, means no
+	// GroupsHeader; client-sent copies are still removed. The caller keeps
+	// the list short enough for a header (middleware sends only the groups
+	// its policy names, at most 7 KiB of them).
 	Groups func(r *http.Request) []string
 	// EmailHeader and UserHeader name the identity headers. Empty means
 	// DefaultEmailHeader and DefaultUserHeader. Each must be a header name
