@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/rezigate/rezigate/internal/groupheader"
 	"github.com/rezigate/rezigate/internal/optionerr"
 )
 
@@ -57,8 +58,12 @@ type Claims struct {
 	Email string
 
 	// Groups are the user's group names in the order given, the "groups"
-	// claim. Nil and empty both produce an empty JSON array, and Verify
-	// returns nil for an empty array.
+	// claim. Only usable names are signed, by the rule the X-Forwarded-Groups
+	// header follows: 1 to 256 bytes of printable ASCII, no comma, no space
+	// at either end; any other name is left out of the claim, so that the
+	// header and the assertion always carry the same groups. Nil and empty
+	// both produce an empty JSON array, and Verify returns nil for an
+	// empty array.
 	Groups []string
 }
 
@@ -260,6 +265,7 @@ func (s *Signer) Assertion(c Claims) (string, error) {
 	exp := iat.Add(s.lifetime).Truncate(time.Second)
 	groups := make([]string, len(c.Groups))
 	copy(groups, c.Groups)
+	signed := groupheader.Keep(groups) // not nil: "groups" is [], never null
 	tok, err := jwt.Signed(s.jose).
 		Claims(jwt.Claims{
 			Issuer:   s.issuer,
@@ -268,7 +274,7 @@ func (s *Signer) Assertion(c Claims) (string, error) {
 			IssuedAt: jwt.NewNumericDate(iat),
 			Expiry:   jwt.NewNumericDate(exp),
 		}).
-		Claims(payload{Email: c.Email, Groups: groups}).
+		Claims(payload{Email: c.Email, Groups: signed}).
 		Serialize()
 	if err != nil {
 		return "", fmt.Errorf("assertion: sign: %w", err)

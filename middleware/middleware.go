@@ -419,10 +419,10 @@ type User struct {
 	// stable for the same person as long as UIDSecret does not change, and
 	// revealing neither the provider's subject nor the email.
 	UID string
-	// Groups are the user's groups from the provider, as the session
-	// keeps them: with the cookie store only those Options.Policy names,
-	// with a server-side store all of them. Nil means none. The slice is
-	// shared: do not modify it.
+	// Groups are the user's groups from the provider that Options.Policy
+	// names, in the provider's order, as the session keeps them with either
+	// store (a name an upstream could read as another group is never
+	// among them). Nil means none. The slice is shared: do not modify it.
 	Groups []string
 }
 

@@ -178,6 +178,11 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 		a.errorPage(w, r, http.StatusForbidden, "Your account is not allowed to use this site. Sign in with your company account.")
 		return nil
 	}
+	groups, ok := a.sessionGroups(w, r, id)
+	if !ok {
+		return nil
+	}
+	id.Groups = groups // what the policy, the session and the upstream see
 	if !a.access.policy.SignInAllowed(id.Groups) {
 		a.metrics.signIn("denied_group")
 		a.log.Warn("sign-in refused: in none of the groups allowed to sign in", "request_id", requestid.FromContext(r.Context()), "uid", a.uid(id.Issuer, id.Subject))
@@ -193,8 +198,8 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 	}
 	if errors.Is(err, sessions.ErrTooLarge) {
 		a.metrics.signIn("session_too_large")
-		a.log.Warn("sign-in refused: the session does not fit in a cookie (too many of the groups the policy names; session.store: redis keeps any number)", "request_id", requestid.FromContext(r.Context()), "uid", u.UID)
-		a.errorPage(w, r, http.StatusForbidden, "Your account belongs to more of the groups this site checks than a sign-in cookie can hold. Ask your administrator; nothing is wrong with your account.")
+		a.log.Warn("sign-in refused: the session is too large for the store (too many of the groups the policy names)", "request_id", requestid.FromContext(r.Context()), "uid", u.UID, "groups", len(id.Groups))
+		a.errorPage(w, r, http.StatusForbidden, "Your account belongs to more of the groups this site checks than a sign-in session can hold. Ask your administrator; nothing is wrong with your account.")
 		return nil
 	}
 	if err != nil {

@@ -11,9 +11,15 @@
 // Headers a client never sends upstream, in any spelling (any case, "_"
 // for "-", since CGI-style servers read both as one): every header the
 // proxy sets (X-Forwarded-Email, X-Forwarded-User or the configured
-// names, X-Forwarded-For, -Host and -Proto, Forwarded), every
-// X-Auth-Request-* header (what an edge proxy copies from the
-// forward-auth answer), HTTP2-Settings, and Options.StripHeaders.
+// names, X-Forwarded-Groups, the assertion header, X-Forwarded-For, -Host
+// and -Proto, Forwarded), every X-Auth-Request-* header (what an edge
+// proxy copies from the forward-auth answer), HTTP2-Settings, the headers
+// that make some upstreams run another path or method than the one the
+// policy judged (X-Original-URL, X-Rewrite-URL, X-Override-URL,
+// X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override), the identity
+// headers upstream apps commonly trust from a proxy (Remote-User,
+// X-Remote-User, X-Webauth-User, X-Forwarded-Preferred-Username), and
+// Options.StripHeaders, which adds to this list.
 //
 // X-Forwarded-Host and X-Forwarded-Proto come from Options.PublicURL,
 // never from the client's Host header; without a PublicURL no

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -52,10 +53,13 @@ type Options struct {
 	// means no identity header is set; client-sent copies are still removed.
 	Identity func(r *http.Request) (email, uid string, ok bool)
 	// Groups returns the groups of the user Identity names, sent as
-	// GroupsHeader ("a,b", in order; a name holding a comma is left out of
-	// the header, since it would read as two) and in the assertion. Nil,
-	// or no groups, means no GroupsHeader; client-sent copies are still
-	// removed.
+	// GroupsHeader ("a,b", in order) and in the assertion. Both leave out
+	// the same names, every one an upstream could read as another group:
+	// empty, longer than 256 bytes, not printable ASCII, holding a comma,
+	// or with a space at either end. Nil, or no groups, means no
+	// GroupsHeader; client-sent copies are still removed. The caller keeps
+	// the list short enough for a header (middleware sends only the groups
+	// its policy names, at most 7 KiB of them).
 	Groups func(r *http.Request) []string
 	// EmailHeader and UserHeader name the identity headers. Empty means
 	// DefaultEmailHeader and DefaultUserHeader. Each must be a header name
@@ -72,11 +76,17 @@ type Options struct {
 	// assertion.DefaultHeader. It must be a header name that differs from
 	// the other identity headers in every spelling.
 	AssertionHeader string
-	// StripHeaders lists more headers that must never come from a client.
-	// They are removed in every spelling (any case, "_" for "-"), like the
-	// identity headers; each must be a header name. Nil adds none: the
-	// headers rezigate sets upstream and every X-Auth-Request-* header are
-	// always removed.
+	// StripHeaders lists more headers that must never come from a client,
+	// such as the ones a site's own upstream trusts. They add to the
+	// built-in list, which always applies: the headers rezigate sets
+	// upstream, the override headers (X-Original-URL, X-Rewrite-URL,
+	// X-Override-URL, X-HTTP-Method-Override, X-HTTP-Method,
+	// X-Method-Override), the identity headers upstream apps commonly
+	// trust (Remote-User, X-Remote-User, X-Webauth-User,
+	// X-Forwarded-Preferred-Username) and every X-Auth-Request-* header.
+	// Each is removed in every spelling (any case, "_" for "-"), like the
+	// identity headers; each must be a header name (an RFC 9110 token, not
+	// empty). Nil adds none.
 	StripHeaders []string
 	// StripCookies reports which request cookies must not reach the
 	// upstream, such as the session cookie. Nil keeps every cookie.
@@ -129,7 +139,9 @@ func (o Options) Validate() error {
 		}
 	}
 	for i, h := range o.StripHeaders {
-		if !validHeaderName(h) {
+		if h == "" {
+			add(fmt.Sprintf("StripHeaders[%d]", i), "must not be empty")
+		} else if !validHeaderName(h) {
 			add(fmt.Sprintf("StripHeaders[%d]", i), "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
 		}
 	}
@@ -176,16 +188,41 @@ type Proxy struct {
 	log               *slog.Logger
 }
 
-// clientHeaders are the headers a client must never send upstream: every
-// header this package sets on an upstream request (the default identity
-// headers as well as configured ones, since an upstream may read either),
-// Forwarded, which ReverseProxy removes in its canonical spelling only,
-// and HTTP2-Settings, which serves only an h2c upgrade and none is
-// proxied. Each is removed in every spelling before rezigate sets its own.
-var clientHeaders = []string{
+// clientHeaders are the headers a client must never send upstream, each
+// removed in every spelling before rezigate sets its own:
+//   - every header this package sets on an upstream request (the default
+//     identity headers as well as configured ones, since an upstream may
+//     read either);
+//   - Forwarded, which ReverseProxy removes in its canonical spelling
+//     only, and HTTP2-Settings, which serves only an h2c upgrade, and none
+//     is proxied;
+//   - overrideHeaders and trustedIdentityHeaders.
+var clientHeaders = slices.Concat([]string{
 	DefaultEmailHeader, DefaultUserHeader, GroupsHeader, assertion.DefaultHeader,
 	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded",
 	"HTTP2-Settings",
+}, overrideHeaders, trustedIdentityHeaders)
+
+// overrideHeaders make some upstreams run another path or method than
+// the request line names: X-Original-URL and X-Rewrite-URL (set by IIS URL
+// Rewrite, and read as the request path by some PHP frameworks),
+// X-Override-URL, and the method-override headers many web frameworks
+// honour. The policy judges the request line, so a client-sent copy could
+// reach what the policy never judged.
+var overrideHeaders = []string{
+	"X-Original-URL", "X-Rewrite-URL", "X-Override-URL",
+	"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+}
+
+// trustedIdentityHeaders are identity headers upstream apps commonly take
+// from an authenticating proxy: Remote-User (Authelia, Django's
+// RemoteUserMiddleware), X-Remote-User (Kubernetes' request-header
+// authentication), X-Webauth-User (Grafana's and Gitea's proxy
+// authentication) and X-Forwarded-Preferred-Username (oauth2-proxy).
+// rezigate sets none of them unless one is configured as the email or user
+// header, so a client-sent copy can only be a forgery.
+var trustedIdentityHeaders = []string{
+	"Remote-User", "X-Remote-User", "X-Webauth-User", "X-Forwarded-Preferred-Username",
 }
 
 // clientHeaderPrefixes are removed the same way. X-Auth-Request-* is what
@@ -348,17 +385,32 @@ func foldedPrefix(key, prefix string) bool {
 }
 
 // headerSet matches header names in every spelling a back end may treat
-// as one: any case, and "_" for "-".
+// as one: any case, and "_" for "-". Names are kept by length, so a
+// request header is compared only with the names of its own length.
 type headerSet struct {
-	names, prefixes []string // normalized
+	byLen    [maxIndexedLen][]string // normalized names of each length
+	long     []string                // normalized names of maxIndexedLen bytes or more
+	prefixes []string                // normalized
 }
+
+// maxIndexedLen bounds the names headerSet indexes by length; longer ones
+// (only ever configured ones) are compared one by one.
+const maxIndexedLen = 48
 
 // newHeaderSet returns the set of names and of names starting with one of
 // prefixes, in any spelling.
 func newHeaderSet(names, prefixes []string) headerSet {
 	var s headerSet
 	for _, n := range names {
-		s.names = append(s.names, normalize(n))
+		n = normalize(n)
+		switch {
+		case len(n) >= maxIndexedLen:
+			if !slices.Contains(s.long, n) {
+				s.long = append(s.long, n)
+			}
+		case !slices.Contains(s.byLen[len(n)], n):
+			s.byLen[len(n)] = append(s.byLen[len(n)], n)
+		}
 	}
 	for _, n := range prefixes {
 		s.prefixes = append(s.prefixes, normalize(n))
@@ -367,8 +419,12 @@ func newHeaderSet(names, prefixes []string) headerSet {
 }
 
 // has reports whether the header name key is in s.
-func (s headerSet) has(key string) bool {
-	for _, n := range s.names {
+func (s *headerSet) has(key string) bool {
+	names := s.long
+	if len(key) < maxIndexedLen {
+		names = s.byLen[len(key)]
+	}
+	for _, n := range names {
 		if sameHeader(key, n) {
 			return true
 		}
@@ -382,7 +438,7 @@ func (s headerSet) has(key string) bool {
 }
 
 // remove deletes from h every header whose name is in s.
-func (s headerSet) remove(h http.Header) {
+func (s *headerSet) remove(h http.Header) {
 	for k := range h {
 		if s.has(k) {
 			delete(h, k)

@@ -339,7 +339,8 @@ func TestValidate(t *testing.T) {
 		{"header not ASCII", func(o *Options) { o.UserHeader = "X-Usér" }, []string{"UserHeader: must be a header name"}},
 		{"same header twice", func(o *Options) { o.EmailHeader, o.UserHeader = "X-Who", "x_who" }, []string{"UserHeader: must differ from EmailHeader"}},
 		{"user header is the default email header", func(o *Options) { o.UserHeader = DefaultEmailHeader }, []string{"UserHeader: must differ from EmailHeader"}},
-		{"bad strip header", func(o *Options) { o.StripHeaders = []string{"X-Ok", ""} }, []string{"StripHeaders[1]: must be a header name"}},
+		{"empty strip header", func(o *Options) { o.StripHeaders = []string{"X-Ok", ""} }, []string{"StripHeaders[1]: must not be empty"}},
+		{"bad strip header", func(o *Options) { o.StripHeaders = []string{"X Ok", "X-Ok:"} }, []string{"StripHeaders[0]: must be a header name", "StripHeaders[1]: must be a header name"}},
 		{"every problem at once", func(o *Options) {
 			o.Upstream, o.PublicURL, o.EmailHeader, o.StripHeaders = nil, parse("x"), "a b", []string{"c\nd"}
 		}, []string{"Upstream:", "PublicURL:", "EmailHeader:", "StripHeaders[0]:"}},
@@ -432,19 +433,30 @@ func TestSameHeader(t *testing.T) {
 
 // FuzzStripHeaders checks the proxy's header set against a plain
 // oracle: a header goes exactly when its normalized name is one rezigate
-// sets or starts with x-auth-request-.
+// sets, one of the override and trusted identity headers, a configured
+// one, or starts with x-auth-request-.
 func FuzzStripHeaders(f *testing.F) {
 	for _, s := range []string{"X-Forwarded-Email", "x_forwarded_user", "X-Other", "", "X-Auth-Request-Groups",
-		"x_auth_request_", "X-Auth-Request", "X-AUTH-REQUEST-ACCESS-TOKEN", "X_Forwarded_Host", "http2_settings", "X-Remote-User"} {
+		"x_auth_request_", "X-Auth-Request", "X-AUTH-REQUEST-ACCESS-TOKEN", "X_Forwarded_Host", "http2_settings", "X-Remote-User",
+		"X-Original-URL", "x_http_method_override", "X-HTTP-METHOD", "x-method_override", "Remote_User", "X-WEBAUTH-USER",
+		"x_forwarded_preferred_username", "X-Rewrite-Url", "x-override-url", "X-App-Role", "x_app_roles",
+		"X-Very-Long-Configured-Header-Name-That-Is-Past-The-Index", "x_very_long_configured_header_name_that_is_past_the_index"} {
 		f.Add(s)
 	}
 	u, _ := url.Parse("http://127.0.0.1:1")
-	p, err := New(Options{Upstream: u, UserHeader: "X-Remote-User"})
+	p, err := New(Options{Upstream: u, UserHeader: "X-Remote-User", AssertionHeader: "X-Gate-Assertion",
+		StripHeaders: []string{"X-App-Role", "X-Very-Long-Configured-Header-Name-That-Is-Past-The-Index"}})
 	if err != nil {
 		f.Fatal(err)
 	}
-	strip := map[string]bool{"x-remote-user": true}
-	for _, n := range []string{"x-forwarded-email", "x-forwarded-user", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "forwarded", "http2-settings"} {
+	strip := map[string]bool{}
+	for _, n := range []string{
+		"x-forwarded-email", "x-forwarded-user", "x-forwarded-groups", "x-rezigate-assertion", "x-gate-assertion",
+		"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "forwarded", "http2-settings",
+		"x-original-url", "x-rewrite-url", "x-override-url", "x-http-method-override", "x-http-method", "x-method-override",
+		"remote-user", "x-remote-user", "x-webauth-user", "x-forwarded-preferred-username",
+		"x-app-role", "x-very-long-configured-header-name-that-is-past-the-index",
+	} {
 		strip[n] = true
 	}
 	f.Fuzz(func(t *testing.T, key string) {

@@ -96,6 +96,9 @@ type Config struct {
 		CaseInsensitivePaths bool     `yaml:"case_insensitive_paths" opt:"policy.CaseInsensitivePaths"`
 		Routes               []Route  `yaml:"routes" opt:"policy.Routes"`
 	} `yaml:"policy"`
+	Proxy struct {
+		StripHeaders []string `yaml:"strip_headers" opt:"proxy.StripHeaders"` // added to the built-in list
+	} `yaml:"proxy"`
 	Assertion struct {
 		Header      string           `yaml:"header" opt:"middleware.AssertionHeader proxy.AssertionHeader"` // empty: no assertion
 		Audience    string           `yaml:"audience" opt:"assertion.Audience"`                             // empty: the upstream's origin
@@ -147,6 +150,7 @@ func Defaults() Config {
 	// Empty lists, not nil, so that -check prints them as [].
 	c.TrustedProxies, c.OIDC.AllowedEmailDomains, c.Session.Secrets = []string{}, []string{}, []yamlenv.Secret{}
 	c.Policy.AllowGroups, c.Policy.Routes, c.Assertion.SigningKeys = []string{}, []Route{}, []yamlenv.Secret{}
+	c.Proxy.StripHeaders = []string{}
 	return c
 }
 

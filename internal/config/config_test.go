@@ -112,6 +112,7 @@ func TestDefaults(t *testing.T) {
 		{"log.format", d.Log.Format, "text"},
 		{"log.level", d.Log.Level, "info"},
 		{"log.redact_email", d.Log.RedactEmail, false},
+		{"proxy.strip_headers", d.Proxy.StripHeaders, []string{}},
 	}
 	for _, tc := range tests {
 		if !reflect.DeepEqual(tc.got, tc.want) {
@@ -152,6 +153,8 @@ log:
   format: JSON
   level: Debug
   redact_email: true
+proxy:
+  strip_headers: ["X-App-Role", "x_tenant"]
 `
 	c, err := Parse([]byte(doc), secretEnv)
 	if err != nil {
@@ -170,6 +173,7 @@ log:
 		{"log.format", c.Log.Format, "json"},
 		{"log.level", c.Log.Level, "debug"},
 		{"log.redact_email", c.Log.RedactEmail, true},
+		{"proxy.strip_headers", c.ProxyOptions(nil).StripHeaders, []string{"X-App-Role", "x_tenant"}},
 	}
 	for _, tc := range tests {
 		if !reflect.DeepEqual(tc.got, tc.want) {

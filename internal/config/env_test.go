@@ -78,8 +78,8 @@ func TestEnvErrors(t *testing.T) {
 
 func TestSettings(t *testing.T) {
 	all := schema().Keys()
-	if len(all) != 44 {
-		t.Errorf("len(schema().Keys()) = %d; want 44 (update this count, config.example.yaml and the README when adding a key)", len(all))
+	if len(all) != 45 {
+		t.Errorf("len(schema().Keys()) = %d; want 45 (update this count, config.example.yaml and the README when adding a key)", len(all))
 	}
 	envs := map[string]string{}
 	for _, s := range all {
@@ -93,6 +93,7 @@ func TestSettings(t *testing.T) {
 		"session.secrets":             "REZIGATE_SESSION_SECRETS",
 		"upstream_max_idle_conns":     "REZIGATE_UPSTREAM_MAX_IDLE_CONNS",
 		"oidc.require_email_verified": "REZIGATE_OIDC_REQUIRE_EMAIL_VERIFIED",
+		"proxy.strip_headers":         "REZIGATE_PROXY_STRIP_HEADERS",
 	}
 	var secrets []string
 	for _, s := range all {

@@ -79,7 +79,8 @@ func (c *Config) ProxyOptions(log *slog.Logger) proxy.Options {
 	public, _ := url.Parse(c.PublicURL)
 	return proxy.Options{
 		Upstream: up, PublicURL: public, Logger: log, AssertionHeader: c.Assertion.Header,
-		Transport: proxy.NewTransport(c.transportOptions()),
+		StripHeaders: c.Proxy.StripHeaders,
+		Transport:    proxy.NewTransport(c.transportOptions()),
 	}
 }
 
