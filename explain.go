@@ -21,7 +21,9 @@ const (
 const explainUsage = `Usage: rezigate explain -config FILE -email EMAIL [-groups G1,G2] METHOD PATH
 
 Prints which policy rule decides a request, the decision and why, judged
-exactly as the server judges it (the path normalised first). Exit status:
+exactly as the server judges it: the sign-in rules first (email domains,
+allow_groups; the address is taken as verified by the provider), then the
+path normalised and the routes. Exit status:
 0 allowed, 2 denied (or the path refused), 1 bad usage or configuration.
 Secrets need not be set in the environment.
 
@@ -30,18 +32,20 @@ Flags:
 
 // verdict is how the server would treat one request.
 type verdict struct {
-	path    string // as judged; "" when refused
-	refused error  // the path was refused (400): policy.ErrBadPath
-	signIn  bool   // false: the user could not even sign in
+	path    string              // as judged; "" when refused
+	refused error               // the path was refused (400): policy.ErrBadPath
+	signIn  policy.SignInResult // not Allowed: the user could not even sign in
 	res     policy.Result
 }
 
-func (v verdict) allowed() bool { return v.refused == nil && v.signIn && v.res.Allowed }
+func (v verdict) allowed() bool { return v.refused == nil && v.signIn.Allowed && v.res.Allowed }
 
-// judge runs what the middleware runs for a signed-in request: the
-// sign-in check, policy.Normalize, then policy.Decide on its result.
+// judge runs what the middleware runs: the sign-in rules (policy.SignIn,
+// which the callback and every refresh call, with the address taken as
+// verified by the provider), then for a signed-in request
+// policy.Normalize, then policy.Decide on its result.
 func judge(p *policy.Policy, method, target string, u policy.User) verdict {
-	v := verdict{signIn: p.SignInAllowed(u.Groups)}
+	v := verdict{signIn: p.SignIn(policy.Identity{Email: u.Email, EmailVerified: true, Groups: u.Groups})}
 	path, err := p.Normalize(target)
 	if err != nil {
 		v.refused = err
@@ -100,8 +104,8 @@ func runExplain(args []string, environ []string, stdout, stderr io.Writer) int {
 
 func printVerdict(w io.Writer, method, target string, u policy.User, v verdict) {
 	fmt.Fprintf(w, "request:  %s %s as %s (groups: %s)\n", method, target, u.Email, strings.Join(u.Groups, ", "))
-	if !v.signIn {
-		fmt.Fprintln(w, "sign-in:  refused: in none of policy.allow_groups (the sign-in gets the 403 page)")
+	if !v.signIn.Allowed {
+		fmt.Fprintf(w, "sign-in:  refused: %s (the sign-in gets the 403 page)\n", signInRefusal(v.signIn.Rule))
 	}
 	switch {
 	case v.refused != nil:
@@ -127,4 +131,17 @@ func printVerdict(w io.Writer, method, target string, u policy.User, v verdict) 
 		decision = "denied (400)"
 	}
 	fmt.Fprintf(w, "decision: %s\n", decision)
+}
+
+// signInRefusal says which configuration key refused a sign-in.
+func signInRefusal(rule policy.SignInRule) string {
+	switch rule {
+	case policy.RuleAllowGroups:
+		return "in none of policy.allow_groups"
+	case policy.RuleEmailDomains:
+		return "email domain not in oidc.allowed_email_domains"
+	case policy.RuleEmailVerified:
+		return "email not verified (oidc.require_email_verified)"
+	}
+	return "by sign-in rule " + string(rule)
 }

@@ -44,9 +44,21 @@ func runRevoke(args, environ []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() != 0 || (*uid == "") == (*sub == "") {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if fs.NArg() != 0 || given["uid"] == given["sub"] {
 		fmt.Fprintln(stderr, "rezigate revoke: give exactly one of -uid or -sub, and no other arguments")
 		fs.Usage()
+		return 2
+	}
+	// A mistyped uid or an empty subject names nobody: refuse it rather
+	// than report "revoked 0 sessions" and leave the person signed in.
+	switch {
+	case given["uid"] && !validUID(*uid):
+		fmt.Fprintln(stderr, "rezigate revoke: -uid must be exactly 64 lower-case hex characters (the X-Forwarded-User value)")
+		return 2
+	case given["sub"] && strings.TrimSpace(*sub) == "":
+		fmt.Fprintln(stderr, "rezigate revoke: -sub must not be empty")
 		return 2
 	}
 	cfg, err := config.Load(*path, environ)
@@ -62,7 +74,7 @@ func runRevoke(args, environ []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rezigate revoke: needs session.store: redis; with the cookie store a session lives only in its cookie and cannot be revoked before it expires (remove a secret from session.secrets to sign everyone out)")
 		return 2
 	}
-	target := strings.TrimSpace(*uid)
+	target := *uid
 	if *sub != "" {
 		target = middleware.DeriveUID([]byte(cfg.Identity.UIDSecret), cfg.OIDC.IssuerURL, *sub)
 	}
@@ -81,4 +93,18 @@ func runRevoke(args, environ []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "revoked %d sessions\n", n)
 	return 0
+}
+
+// validUID reports whether s is a uid as rezigate derives it: the hex
+// encoding, in lower case, of an HMAC-SHA256.
+func validUID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -125,3 +125,39 @@ func TestRevoke(t *testing.T) {
 		}
 	}
 }
+
+// TestRevokeBadInput: a -uid that is not exactly 64 lower-case hex
+// characters, or an empty -sub, names nobody; revoke refuses it with
+// status 2 and says why, before it reads the configuration or touches
+// Redis, instead of reporting "revoked 0 sessions".
+func TestRevokeBadInput(t *testing.T) {
+	good := middleware.DeriveUID([]byte(uidSecret), "http://127.0.0.1:9", "alice-sub")
+	const uidMsg = "-uid must be exactly 64 lower-case hex characters"
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"uid empty", []string{"-uid", ""}, uidMsg},
+		{"uid too short", []string{"-uid", good[:63]}, uidMsg},
+		{"uid too long", []string{"-uid", good + "0"}, uidMsg},
+		{"uid upper case", []string{"-uid", strings.ToUpper(good)}, uidMsg},
+		{"uid not hex", []string{"-uid", strings.Repeat("g", 64)}, uidMsg},
+		{"uid with spaces", []string{"-uid", " " + good}, uidMsg},
+		{"uid an email", []string{"-uid", "alice@example.com"}, uidMsg},
+		{"sub empty", []string{"-sub", ""}, "-sub must not be empty"},
+		{"sub spaces", []string{"-sub", " \t "}, "-sub must not be empty"},
+		{"uid and empty sub", []string{"-uid", good, "-sub", ""}, "exactly one of -uid or -sub"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"-config", "/nonexistent/config.yaml"}, tc.args...)
+			code := runRevoke(args, nil, &stdout, &stderr)
+			if code != 2 || stdout.Len() != 0 || !strings.Contains(stderr.String(), tc.wantErr) {
+				t.Errorf("rezigate revoke %q = %d, stdout %q, stderr %q; want 2, no output, stderr containing %q",
+					tc.args, code, stdout.String(), stderr.String(), tc.wantErr)
+			}
+		})
+	}
+}

@@ -8,8 +8,24 @@
 // uid), email, groups (always an array), iat and exp. Headers such as
 // X-Forwarded-Email say the same, but only a network that nobody else can
 // reach makes them trustworthy; an assertion is checked by the upstream
-// itself, so a request that bypassed rezigate, or a header a client
-// forged, is refused.
+// itself, so a header a client forged, or claims nobody signed, are
+// refused.
+//
+// # What it proves
+//
+// A valid assertion proves that rezigate signed these claims for this
+// audience within the assertion's lifetime: someone holding a valid
+// session of that user obtained it in that time. It is a bearer token
+// and is bound to no request: it names no path, method or connection,
+// and whoever holds it can present it with any request until exp. It
+// therefore does not prove that the request carrying it passed rezigate,
+// nor that rezigate's policy judged that path and method. Keep the
+// upstream reachable only through rezigate (or its edge proxy), and let
+// an upstream that decides by path read the groups claim and apply its
+// own rule. With forward-auth the assertion is in the 202 answer of
+// /oauth2/auth, so whoever can reach that endpoint can obtain one by
+// naming a path they may enter: its trusted proxies must be the edge
+// alone, and only the edge's subrequests may reach it.
 //
 // # Signer (rezigate's side)
 //

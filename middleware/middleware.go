@@ -94,13 +94,20 @@ type Options struct {
 	// from their RMS accounts: never change it once users exist.
 	UIDSecret []byte
 	// AllowedEmailDomains limits sign-in to these email domains (matched
-	// case-insensitively and exactly; no subdomains). Each must be a DNS
-	// name such as "example.com": no "@", wildcard or trailing dot, and a
-	// Unicode domain in its xn-- form. Empty allows any.
+	// with ASCII letters folded and exactly; no subdomains). Each must be a
+	// DNS name such as "example.com": no "@", wildcard or trailing dot,
+	// and a Unicode domain in its xn-- form. Empty allows any. It is
+	// passed into the policy as policy.Options.AllowedEmailDomains, where
+	// the rule lives (Policy.SignIn), so setting both is an error. Like
+	// every sign-in rule it is applied again at each refresh
+	// (RefreshInterval): a user whose address moves to another domain
+	// loses the session.
 	AllowedEmailDomains []string
 	// AllowUnverifiedEmail admits users whose ID token does not say
 	// email_verified=true. Zero (false) refuses them, which is what keeps an
 	// attacker from registering someone else's address at a lax provider.
+	// It is passed into the policy: either this or
+	// policy.Options.AllowUnverifiedEmail set admits them.
 	AllowUnverifiedEmail bool
 	// SkipProviderSignOut makes sign-out clear only the local session.
 	// Zero (false) also sends the browser to the provider's
@@ -140,8 +147,11 @@ type Options struct {
 	RefreshGrace time.Duration
 	// Handoff configures /rezi, the hand-off into the Rezi RMS.
 	Handoff Handoff
-	// Policy decides who may sign in (AllowGroups: others get the 403
-	// page and no session) and which signed-in user may enter which path,
+	// Policy decides who may sign in (AllowGroups, and the email rules
+	// with AllowedEmailDomains and AllowUnverifiedEmail above: others get
+	// the 403 page and no session; every refresh applies the same rules
+	// and ends the session of a user who no longer passes them) and which
+	// signed-in user may enter which path,
 	// /rezi included (others get 403: a page for a navigation, small JSON
 	// otherwise). With routes, every request path is first normalised
 	// (policy.Normalize): a path upstreams could read differently gets
@@ -273,9 +283,12 @@ func (o Options) Validate() error {
 		add("UIDSecret", "must be at least %d bytes, got %d", MinSecretLen, len(o.UIDSecret))
 	}
 	for i, d := range o.AllowedEmailDomains {
-		if !validDomain(strings.ToLower(d)) {
+		if !policy.ValidEmailDomain(d) {
 			add(fmt.Sprintf("AllowedEmailDomains[%d]", i), `must be a domain name such as "example.com" (no "@", no wildcard, no trailing dot)`)
 		}
+	}
+	if len(o.AllowedEmailDomains) > 0 && len(o.Policy.AllowedEmailDomains) > 0 {
+		add("AllowedEmailDomains", "set either this or Policy.AllowedEmailDomains, not both")
 	}
 	if o.MaxStateCookies < 0 {
 		add("MaxStateCookies", "must not be negative")
@@ -318,7 +331,7 @@ func (o Options) Validate() error {
 func (o Options) Warnings() []error {
 	var w []error
 	add := func(field, msg string) { w = append(w, optionerr.New("middleware", field, "%s", msg)) }
-	if len(o.AllowedEmailDomains) == 0 {
+	if len(o.AllowedEmailDomains) == 0 && len(o.Policy.AllowedEmailDomains) == 0 {
 		add("AllowedEmailDomains", "empty: anyone with a verified email at the provider gets in")
 	}
 	for _, k := range []struct{ field, raw string }{{"PublicURL", o.PublicURL}, {"Handoff.LoginURL", o.Handoff.LoginURL}} {
@@ -329,7 +342,7 @@ func (o Options) Warnings() []error {
 	if o.InsecureCookies {
 		add("InsecureCookies", "cookies are also sent over plain http, where anyone on the path can take the session")
 	}
-	if o.AllowUnverifiedEmail {
+	if o.AllowUnverifiedEmail || o.Policy.AllowUnverifiedEmail {
 		add("AllowUnverifiedEmail", "an email address nobody has verified is trusted as the user's identity")
 	}
 	for i, p := range o.TrustedProxies {
@@ -457,7 +470,6 @@ type Auth struct {
 	baseCookieName string
 	publicURL      *url.URL
 	loginURL       *url.URL
-	domains        map[string]bool
 	limiter        *limiter
 	metrics        *Metrics
 	sessions       *sessionCache
@@ -514,10 +526,6 @@ func New(opts Options) (*Auth, error) {
 	if a.stateCodec, err = session.NewCodec(opts.SessionSecrets, stateMaxAge); err != nil {
 		return nil, fmt.Errorf("middleware: SessionSecrets: %w", err)
 	}
-	a.domains = make(map[string]bool, len(opts.AllowedEmailDomains))
-	for _, d := range opts.AllowedEmailDomains {
-		a.domains[strings.ToLower(d)] = true
-	}
 	if opts.Handoff.LoginURL != "" {
 		rel, err := url.Parse(opts.Handoff.LoginURL)
 		if err != nil {
@@ -544,33 +552,6 @@ func validCookieName(s string) bool {
 		}
 	}
 	return true
-}
-
-// validDomain reports whether s looks like a lower-case DNS name: ASCII
-// labels of 1 to 63 letters, digits and inner hyphens, at most 253 bytes,
-// and not an IP address. Unicode domains are written in their xn-- form.
-func validDomain(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	if _, err := netip.ParseAddr(s); err == nil {
-		return false
-	}
-	labels := strings.Split(s, ".")
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(l); i++ {
-			c := l[i]
-			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-				return false
-			}
-		}
-	}
-	// An all-digit last label is an IPv4 address in some spelling, not a
-	// domain.
-	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
 }
 
 // validRequestID reports whether an id from Options.RequestID may be

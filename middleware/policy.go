@@ -58,10 +58,16 @@ type access struct {
 }
 
 // initAccess prepares the policy and assertion parts of a.opts, which
-// Validate has accepted.
+// Validate has accepted. The email rules of Options are passed into the
+// policy, which owns every sign-in rule (Policy.SignIn).
 func (a *Auth) initAccess() error {
 	o := a.opts
-	p, err := policy.New(o.Policy)
+	po := o.Policy
+	if len(o.AllowedEmailDomains) > 0 { // Validate refuses both being set
+		po.AllowedEmailDomains = o.AllowedEmailDomains
+	}
+	po.AllowUnverifiedEmail = po.AllowUnverifiedEmail || o.AllowUnverifiedEmail
+	p, err := policy.New(po)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/sessions"
 )
 
@@ -85,7 +87,16 @@ func (a *Auth) refreshIfDue(ctx context.Context, cookie string, s sessions.Sessi
 		return current, true, nil
 	case errors.Is(err, errRefused), errors.Is(err, oidc.ErrRefreshRefused), errors.Is(err, oidc.ErrNoEmail),
 		errors.Is(err, oidc.ErrBadEmail), errors.Is(err, oidc.ErrUserInfoSubject):
-		log("the provider refused to refresh the session: signed out", err)
+		// The next request is signed out: a browser is sent to sign in
+		// again, and the callback applies the same rules, so a user a
+		// rule refuses ends on that rule's 403 page.
+		var by *refusedBy
+		if errors.As(err, &by) {
+			a.log.Warn("a sign-in rule refuses the refreshed identity: signed out", "request_id", requestid.FromContext(ctx),
+				"uid", s.UID, "rule", string(by.res.Rule), "reason", by.res.Reason)
+		} else {
+			log("the provider refused to refresh the session: signed out", err)
+		}
 		if derr := a.store.Delete(ctx, cookie); derr != nil {
 			log("refused session not deleted; it is refused again on its next use", derr)
 		}
@@ -106,9 +117,33 @@ func (a *Auth) refreshIfDue(ctx context.Context, cookie string, s sessions.Sessi
 	return s, inGrace, nil
 }
 
+// refusedBy is the error of a refresh whose identity a sign-in rule
+// refuses; it matches errRefused.
+type refusedBy struct{ res policy.SignInResult }
+
+func (e *refusedBy) Error() string {
+	return "middleware: refresh: refused by sign-in rule " + string(e.res.Rule) + ": " + e.res.Reason
+}
+
+func (e *refusedBy) Is(target error) bool { return target == errRefused }
+
 // refresh asks the provider about the user of cur and returns cur with
-// what it said: the new refresh token, email (and groups, when the new ID
-// token has them), and the next check due one interval from now.
+// what it said: the new refresh token, email and groups, and the next
+// check due one interval from now.
+//
+// The answer is judged as a new sign-in is, by the same function
+// (policy.Policy.SignIn, as the callback calls it), so a user who would
+// be refused a sign-in now loses the session: removed from every group of
+// allow_groups, an address no longer verified or moved out of the
+// allowed domains. When the answer has a new ID token, that token is the
+// whole truth, as at sign-in: its groups replace the session's (kept
+// and limited as at sign-in, by keptGroups), and a token without the
+// groups claim means no groups. Without one (OpenID
+// Connect makes it optional), the provider only said that the user may
+// stay, and the rules are applied again to what the session holds, with
+// the address taken as verified at sign-in; a policy changed since then
+// (a domain or group dropped) still ends the session. A refusal ends the
+// session at once (refreshIfDue deletes it), as invalid_grant does.
 func (a *Auth) refresh(ctx context.Context, cur sessions.Session, now time.Time) (sessions.Session, error) {
 	if cur.RefreshToken == "" {
 		return cur, errRefused
@@ -119,17 +154,21 @@ func (a *Auth) refresh(ctx context.Context, cur sessions.Session, now time.Time)
 	if err != nil {
 		return cur, err
 	}
+	who := policy.Identity{Email: cur.Email, EmailVerified: true, Groups: cur.Groups}
 	if id.Subject != "" {
 		if a.uid(id.Issuer, id.Subject) != cur.UID {
 			return cur, errRefused
 		}
-		if (!id.EmailVerified && !a.opts.AllowUnverifiedEmail) || !a.domainAllowed(id.Email) {
-			return cur, errRefused
+		groups, err := a.keptGroups(id)
+		if err != nil {
+			return cur, fmt.Errorf("%w: %w", errRefused, err)
 		}
-		cur.Email = id.Email
-		if id.Groups != nil {
-			cur.Groups = id.Groups
-		}
+		id.Groups = groups
+		who = signInIdentity(id)
+		cur.Email, cur.Groups = id.Email, id.Groups
+	}
+	if res := a.access.policy.SignIn(who); !res.Allowed {
+		return cur, &refusedBy{res}
 	}
 	cur.RefreshToken, cur.CheckedAt, cur.CheckDue = rt, now, now.Add(a.opts.RefreshInterval)
 	return cur, nil

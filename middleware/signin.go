@@ -16,6 +16,7 @@ import (
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/internal/session"
 	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/sessions"
 )
 
@@ -166,27 +167,13 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 		a.fail(w, r, status, msg, err)
 		return nil
 	}
-	if !id.EmailVerified && !a.opts.AllowUnverifiedEmail {
-		a.metrics.signIn("unverified_email")
-		a.log.Warn("sign-in refused: email not verified", "request_id", requestid.FromContext(r.Context()), "uid", a.uid(id.Issuer, id.Subject))
-		a.errorPage(w, r, http.StatusForbidden, "Your email address is not verified at the identity provider, so you cannot be signed in here. Verify it there, then try again.")
-		return nil
-	}
-	if !a.domainAllowed(id.Email) {
-		a.metrics.signIn("denied_domain")
-		a.log.Warn("sign-in refused: email domain not allowed", "request_id", requestid.FromContext(r.Context()), "uid", a.uid(id.Issuer, id.Subject))
-		a.errorPage(w, r, http.StatusForbidden, "Your account is not allowed to use this site. Sign in with your company account.")
-		return nil
-	}
 	groups, ok := a.sessionGroups(w, r, id)
 	if !ok {
 		return nil
 	}
 	id.Groups = groups // what the policy, the session and the upstream see
-	if !a.access.policy.SignInAllowed(id.Groups) {
-		a.metrics.signIn("denied_group")
-		a.log.Warn("sign-in refused: in none of the groups allowed to sign in", "request_id", requestid.FromContext(r.Context()), "uid", a.uid(id.Issuer, id.Subject))
-		a.errorPage(w, r, http.StatusForbidden, "Your account is not allowed to use this site. If you need it, ask your administrator for access.")
+	if res := a.access.policy.SignIn(signInIdentity(id)); !res.Allowed {
+		a.refuseSignIn(w, r, a.uid(id.Issuer, id.Subject), res)
 		return nil
 	}
 	u := &User{Email: id.Email, UID: a.uid(id.Issuer, id.Subject)}
@@ -213,12 +200,33 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 	return u
 }
 
-func (a *Auth) domainAllowed(email string) bool {
-	if len(a.domains) == 0 {
-		return true
+// signInIdentity is what the sign-in rules read of an identity the
+// provider vouched for, at sign-in or at a refresh.
+func signInIdentity(id oidc.Identity) policy.Identity {
+	return policy.Identity{Email: id.Email, EmailVerified: id.EmailVerified, Groups: id.Groups}
+}
+
+// signInRefusals are, per sign-in rule, the metric outcome, the log line
+// and the page of a refused sign-in.
+var signInRefusals = map[policy.SignInRule]struct{ outcome, log, page string }{
+	policy.RuleEmailVerified: {"unverified_email", "sign-in refused: email not verified",
+		"Your email address is not verified at the identity provider, so you cannot be signed in here. Verify it there, then try again."},
+	policy.RuleEmailDomains: {"denied_domain", "sign-in refused: email domain not allowed",
+		"Your account is not allowed to use this site. Sign in with your company account."},
+	policy.RuleAllowGroups: {"denied_group", "sign-in refused: in none of the groups allowed to sign in",
+		"Your account is not allowed to use this site. If you need it, ask your administrator for access."},
+}
+
+// refuseSignIn answers a sign-in the policy refused with the 403 page of
+// its rule, and logs the rule by uid only.
+func (a *Auth) refuseSignIn(w http.ResponseWriter, r *http.Request, uid string, res policy.SignInResult) {
+	ref, ok := signInRefusals[res.Rule]
+	if !ok { // a rule added to the policy without its page here
+		ref.outcome, ref.log, ref.page = "denied", "sign-in refused by the policy", "Your account is not allowed to use this site."
 	}
-	at := strings.LastIndexByte(email, '@')
-	return at > 0 && a.domains[strings.ToLower(email[at+1:])]
+	a.metrics.signIn(ref.outcome)
+	a.log.Warn(ref.log, "request_id", requestid.FromContext(r.Context()), "uid", uid, "rule", string(res.Rule), "reason", res.Reason)
+	a.errorPage(w, r, http.StatusForbidden, ref.page)
 }
 
 // safeToken keeps a provider-sent error code printable and short, since it

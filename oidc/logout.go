@@ -47,6 +47,11 @@ type Logout struct {
 // and/or sid present as non-empty strings, a jti, and no nonce (which
 // keeps an ID token from passing for a logout token). Replay of the jti
 // is for the caller to refuse.
+//
+// Anyone can post a logout token, so one naming a key the provider never
+// published must not cost the provider a request each time: the JWK Set
+// shared with ID-token verification is fetched at most once per
+// MinKeyRefetchInterval, whatever the tokens name.
 func (p *Provider) VerifyLogoutToken(ctx context.Context, raw string) (Logout, error) {
 	d := p.state.Load()
 	if d == nil {

@@ -242,6 +242,9 @@ type Provider struct {
 	log    *slog.Logger
 	state  atomic.Pointer[discovered]
 	ready  chan struct{}
+	// keys bounds the fetches of the JWK Set, which verifies ID and
+	// logout tokens alike (keyset.go).
+	keys *keyFetchLimiter
 }
 
 // New validates opts and loads the discovery document. If the provider
@@ -270,6 +273,7 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	if p.client == nil {
 		p.client = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
+	p.keys = newKeyFetchLimiter(p.client.Transport)
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -301,7 +305,9 @@ func (p *Provider) discover(ctx context.Context) error {
 			RedirectURL:  p.opts.RedirectURL,
 			Scopes:       p.opts.Scopes,
 		},
-		verifier:   gp.Verifier(&gooidc.Config{ClientID: p.opts.ClientID}),
+		// One key set for ID tokens (sign-in, refresh) and logout tokens,
+		// fetched through p.keys: at most once per MinKeyRefetchInterval.
+		verifier:   gp.VerifierContext(gooidc.ClientContext(ctx, p.keys.client(p.client)), &gooidc.Config{ClientID: p.opts.ClientID}),
 		endSession: extra.EndSession,
 		userInfo:   gp.UserInfoEndpoint(),
 	}

@@ -171,9 +171,14 @@ func TestProviderDownAtStart(t *testing.T) {
 }
 
 // New ID tokens verify after the provider rotates its signing key.
+// TestKeyRotation: after the provider rotates its key, sign-ins verify
+// again once MinKeyRefetchInterval has passed since the last JWKS fetch
+// (the limiter's clock is moved; nothing sleeps).
 func TestKeyRotation(t *testing.T) {
 	idp := startProvider(t, nil)
 	p := newProvider(t, idp.Issuer())
+	start := time.Now()
+	p.keys.now = func() time.Time { return start }
 	v := oauth2.GenerateVerifier()
 	if _, err := p.Exchange(context.Background(), code(t, p, "n", v), v, "n"); err != nil {
 		t.Fatalf("Exchange before rotation = %v", err)
@@ -181,6 +186,7 @@ func TestKeyRotation(t *testing.T) {
 	if err := idp.RotateKey(); err != nil {
 		t.Fatal(err)
 	}
+	p.keys.now = func() time.Time { return start.Add(MinKeyRefetchInterval) }
 	if _, err := p.Exchange(context.Background(), code(t, p, "n", v), v, "n"); err != nil {
 		t.Errorf("Exchange after rotation = %v", err)
 	}

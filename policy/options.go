@@ -37,7 +37,8 @@ var methods = [...]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTI
 // including that of methods not in the list above.
 const anyMethod = ^uint16(0)
 
-// Options is a policy: who may sign in, and who may enter which paths.
+// Options is a policy: who may sign in (Policy.SignIn), and who may enter
+// which paths (Policy.Decide).
 // The zero value is valid and allows every signed-in user everywhere.
 // Options is only read; New copies what it keeps.
 type Options struct {
@@ -51,6 +52,18 @@ type Options struct {
 	// least one of these groups (compared exactly, case-sensitive). Nil
 	// or empty means no group is needed.
 	AllowGroups []string
+
+	// AllowedEmailDomains limits sign-in to addresses in these domains,
+	// compared with ASCII letters folded and exactly: no subdomains. Each
+	// must pass ValidEmailDomain (a DNS name such as "example.com"; a
+	// Unicode domain in its xn-- form). Nil or empty allows any domain.
+	AllowedEmailDomains []string
+
+	// AllowUnverifiedEmail admits users whose provider does not say
+	// email_verified=true. False (the zero value) refuses them, which
+	// keeps an attacker from registering someone else's address at a lax
+	// provider and signing in as its owner.
+	AllowUnverifiedEmail bool
 
 	// Default decides a request that no route matches. Empty means
 	// DefaultDecision (Allow): with routes that protect only some paths,
@@ -128,8 +141,8 @@ func (o Options) Warnings() []error {
 // indices and lines, never a field's value. It refuses an empty or
 // non-normal route path, an unknown method, a route that lets nobody in,
 // a route that can never match because an earlier one covers its path
-// and methods, an unknown Default and Default Deny with no routes.
-// Validate is pure; nil means New accepts o.
+// and methods, an unknown Default, Default Deny with no routes, and an
+// email domain that is not a DNS name. Validate is pure; nil means New accepts o.
 func (o Options) Validate() error {
 	var errs []error
 	add := func(field string, line int, format string, args ...any) {
@@ -144,6 +157,11 @@ func (o Options) Validate() error {
 	for i, g := range o.AllowGroups {
 		if msg := checkName(g); msg != "" {
 			add(fmt.Sprintf("AllowGroups[%d]", i), 0, "%s", msg)
+		}
+	}
+	for i, d := range o.AllowedEmailDomains {
+		if !ValidEmailDomain(d) {
+			add(fmt.Sprintf("AllowedEmailDomains[%d]", i), 0, `must be a domain name such as "example.com" (no "@", no wildcard, no trailing dot)`)
 		}
 	}
 	switch o.Default {

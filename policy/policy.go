@@ -44,6 +44,7 @@ type Policy struct {
 	defaultReason string
 	groupsClaim   string
 	allowGroups   map[string]struct{}
+	signIn        signInRules // the email rules of SignIn (signin.go)
 }
 
 // route is a Route prepared for matching.
@@ -93,6 +94,7 @@ func New(o Options) (*Policy, error) {
 			p.allowGroups[g] = struct{}{}
 		}
 	}
+	p.signIn = prepareSignIn(o)
 	p.routes = make([]route, len(o.Routes))
 	for i, r := range o.Routes {
 		pr := prepareMatch(r, p.fold)

@@ -60,7 +60,7 @@ func (c *Config) MiddlewareOptions(p *oidc.Provider, rc *rezi.Client, log *slog.
 			Rezi: rc, LoginURL: c.Rezi.LoginURL, OpenOnboarding: c.Rezi.OpenOnboarding,
 			CloseOnboardingRedirect: c.Rezi.CloseOnboardingRedirect, RateLimit: c.Rezi.RateLimit.Option(),
 		},
-		Policy: c.PolicyOptions(), TrustedProxies: c.trustedProxies(), AssertionHeader: c.Assertion.Header,
+		Policy: c.policyOptions(), TrustedProxies: c.trustedProxies(), AssertionHeader: c.Assertion.Header,
 		ServeHealth: true, RedactEmail: c.Log.RedactEmail, Metrics: m, Logger: log,
 	}
 }
@@ -88,8 +88,19 @@ func (c *Config) transportOptions() proxy.TransportOptions {
 	return proxy.TransportOptions{MaxIdleConns: c.UpstreamMaxIdleConns.Option()}
 }
 
-// PolicyOptions returns the policy package's Options, routes with lines.
+// PolicyOptions returns the policy package's Options, routes with lines,
+// with every sign-in rule: policy.* and the email rules of
+// oidc.allowed_email_domains and oidc.require_email_verified, so that
+// `rezigate explain` judges a sign-in as the server does.
 func (c *Config) PolicyOptions() policy.Options {
+	o := c.policyOptions()
+	o.AllowedEmailDomains, o.AllowUnverifiedEmail = c.OIDC.AllowedEmailDomains, !c.OIDC.RequireEmailVerified
+	return o
+}
+
+// policyOptions is PolicyOptions without the email rules, which the
+// middleware takes in its own Options fields and passes into its policy.
+func (c *Config) policyOptions() policy.Options {
 	routes := make([]policy.Route, len(c.Policy.Routes))
 	for i, r := range c.Policy.Routes {
 		routes[i] = policy.Route{Path: r.Path, Methods: r.Methods, Groups: r.Groups, Emails: r.Emails, Line: r.Line}

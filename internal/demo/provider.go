@@ -215,9 +215,11 @@ type Provider struct {
 	// Refresh tokens, and what changed about users since the provider
 	// was built (see provider_refresh.go); all under mu.
 	refresh  map[string]*refreshGrant
-	disabled map[string]bool   // by lower-case login email
-	emails   map[string]string // new email claims, by lower-case login email
-	sids     map[string]string // the latest sign-in's sid, by lower-case login email
+	disabled map[string]bool     // by lower-case login email
+	emails   map[string]string   // new email claims, by lower-case login email
+	groups   map[string][]string // new groups claims, by lower-case login email
+	verified map[string]bool     // new email_verified claims, by lower-case login email
+	sids     map[string]string   // the latest sign-in's sid, by lower-case login email
 	// refreshCalls counts refresh_token grant requests.
 	refreshCalls atomic.Int64
 }
@@ -318,8 +320,8 @@ func NewProvider(opts ProviderOptions) (*Provider, error) {
 		access:    map[string]*accessGrant{},
 		refresh:   map[string]*refreshGrant{},
 		disabled:  map[string]bool{},
-		emails:    map[string]string{},
-		sids:      map[string]string{},
+		emails:    map[string]string{}, groups: map[string][]string{}, verified: map[string]bool{},
+		sids: map[string]string{},
 	}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -130,6 +131,35 @@ func (p *Provider) SetEmail(login, email string) bool {
 	return true
 }
 
+// SetGroups changes the groups claim of the user who signs in as login,
+// from the next token on (a refreshed ID token included), as when an
+// administrator changes the user's groups at a real provider; nil or
+// empty leaves the claim out. It reports whether the user exists.
+func (p *Provider) SetGroups(login string, groups []string) bool {
+	key := strings.ToLower(strings.TrimSpace(login))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.users[key]; !ok {
+		return false
+	}
+	p.groups[key] = slices.Clone(groups)
+	return true
+}
+
+// SetEmailVerified changes the email_verified claim of the user who signs
+// in as login, from the next token on. It reports whether the user
+// exists.
+func (p *Provider) SetEmailVerified(login string, verified bool) bool {
+	key := strings.ToLower(strings.TrimSpace(login))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.users[key]; !ok {
+		return false
+	}
+	p.verified[key] = verified
+	return true
+}
+
 // SID returns the sid of the latest sign-in of the user who signs in as
 // login, or "" when there was none.
 func (p *Provider) SID(login string) string {
@@ -144,11 +174,18 @@ func (p *Provider) isDisabled(u User) bool {
 	return p.disabled[p.loginOfLocked(u.Subject)]
 }
 
-// currentLocked returns u with what changed since (SetEmail). p.mu must
-// be held.
+// currentLocked returns u with what changed since (SetEmail, SetGroups,
+// SetEmailVerified). p.mu must be held.
 func (p *Provider) currentLocked(u User) User {
-	if e, ok := p.emails[p.loginOfLocked(u.Subject)]; ok {
+	login := p.loginOfLocked(u.Subject)
+	if e, ok := p.emails[login]; ok {
 		u.Email = e
+	}
+	if g, ok := p.groups[login]; ok {
+		u.Groups = g
+	}
+	if v, ok := p.verified[login]; ok {
+		u.EmailVerified = v
 	}
 	return u
 }
