@@ -49,14 +49,27 @@
 // users out) under memory pressure. Without persistence (RDB or AOF) or a
 // replica to fail over to, a Redis restart signs everyone out.
 //
+// # Revocation and sign-in at the same moment
+//
+// DeleteUser and DeleteSID end every session listed in an index, even one
+// being stored by a Put at the same moment on another replica: Put and the
+// revocations keep a counter beside each index (in the same Redis Cluster
+// slot, by a hash tag) and Put starts over when a revocation ran while it
+// stored the session. Once every sign-in and revocation has finished, one
+// more revocation leaves no session of the user. A revocation that fails
+// half-way (Redis went away) leaves the index whole, so retrying it ends
+// the rest.
+//
 // # At rest
 //
 // Nothing in Redis can be read or linked to a person without the session
 // secrets:
 //
 //	PREFIX s:<sha256(handle)>        session record, AES-256-GCM (key name as additional data), TTL = session's
-//	PREFIX u:<hmac(uid)>             set of the uid's session keys, TTL = its longest session's
-//	PREFIX d:<hmac(sid hash)>        set of the provider session's session keys, likewise
+//	PREFIX u:{<hmac(uid)>}           set of the uid's session keys, TTL = its longest session's
+//	PREFIX u:{<hmac(uid)>}:revocations  how many revocations of the uid began, TTL = MaxAge
+//	PREFIX d:{<hmac(sid hash)>}      set of the provider session's session keys, likewise
+//	PREFIX d:{<hmac(sid hash)>}:revocations  likewise
 //	PREFIX l:<sha256(handle)>        refresh lock: a random token, TTL <= MaxLockTTL
 //	PREFIX j:<hmac(jti)>             logout token ID seen, TTL as given (<= MaxAge)
 //	PREFIX t:<hmac(email, uid)>      Rezi user token, AES-256-GCM, TTL = its exp - margin (<= 1h)

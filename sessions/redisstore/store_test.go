@@ -206,7 +206,7 @@ func TestDeleteUser(t *testing.T) {
 		t.Errorf("DeleteUser(nobody) = %d, %v; want 0, nil", n, err)
 	}
 	raw := rawClient(t, url)
-	if n, _ := raw.Do(ctx, raw.B().Exists().Key(s.prefix+kindUID+s.keys.indexName("uid", alice.UID)).Build()).AsInt64(); n != 0 {
+	if n, _ := raw.Do(ctx, raw.B().Exists().Key(s.indexKey(kindUID, s.keys.indexName("uid", alice.UID))).Build()).AsInt64(); n != 0 {
 		t.Errorf("alice's index still exists after DeleteUser")
 	}
 }
