@@ -118,7 +118,7 @@ type Options struct {
 	// redisstore.Store (built with the same cookie name and max age)
 	// makes sign-out end the session on every replica, and serves
 	// "sign out everywhere" (POST /oauth2/sign_out with everywhere=true);
-	// one with a SeenJTI method also serves OpenID Connect Back-Channel
+	// one with LookupJTI and SeenJTI methods also serves OpenID Connect Back-Channel
 	// Logout at POST /oauth2/backchannel_logout; one with Update and
 	// TryLockSession allows RefreshInterval; one with a Ping method is
 	// checked by /readyz. When the store cannot answer, requests that

@@ -18,8 +18,10 @@ import (
 // of it. They are looked for once, in New.
 type (
 	// jtiRecorder remembers back-channel logout token ids, so a replayed
-	// token is refused. A Store with it serves /oauth2/backchannel_logout.
+	// token is refused: LookupJTI only reads, SeenJTI records. A Store
+	// with it serves /oauth2/backchannel_logout.
 	jtiRecorder interface {
+		LookupJTI(ctx context.Context, jti string) (seen bool, err error)
 		SeenJTI(ctx context.Context, jti string, ttl time.Duration) (seen bool, err error)
 	}
 	// refresher can keep a refresh token and change a session safely

@@ -546,9 +546,13 @@ func TestSeenJTI(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			looked, lerr := tc.s.LookupJTI(ctx, tc.jti)
 			seen, err := tc.s.SeenJTI(ctx, tc.jti, tc.ttl)
 			if (err != nil) != tc.error || seen != tc.seen {
 				t.Errorf("SeenJTI(%q, %v) = %v, %v; want %v, error %v", tc.jti, tc.ttl, seen, err, tc.seen, tc.error)
+			}
+			if (lerr != nil) != (tc.jti == "") || looked != tc.seen {
+				t.Errorf("LookupJTI(%q) before SeenJTI = %v, %v; want %v", tc.jti, looked, lerr, tc.seen)
 			}
 		})
 	}
