@@ -19,9 +19,8 @@ import (
 // redisEnvOptions are the harness options of a deployment whose sessions
 // live in a Redis store at url.
 func redisEnvOptions(t *testing.T, url string, mod func(*Options)) envOptions {
-	store := newRedisStore(t, url)
 	return envOptions{mod: func(o *Options) {
-		o.Store = store
+		o.Store = newRedisStore(t, url, o.Deployment())
 		if mod != nil {
 			mod(o)
 		}
@@ -268,8 +267,12 @@ func (f *failingDeletes) DeleteSID(ctx context.Context, sidHash string) (int, er
 // answers 503 and does not use up its token, so the provider's retry of
 // the same token ends the session; once it has, the token is a replay.
 func TestBackchannelLogoutRetry(t *testing.T) {
-	store := &failingDeletes{Store: newRedisStore(t, redisURL(t))}
-	e := newEnv(t, envOptions{mod: func(o *Options) { o.Store = store }})
+	redis := redisURL(t)
+	store := &failingDeletes{}
+	e := newEnv(t, envOptions{mod: func(o *Options) {
+		store.Store = newRedisStore(t, redis, o.Deployment())
+		o.Store = store
+	}})
 	for _, tc := range []struct {
 		name string
 		tok  func(sid string) demo.LogoutToken
@@ -514,7 +517,7 @@ func TestRedisUnavailable(t *testing.T) {
 // replicas: two middlewares on one Redis count the same uid together.
 func TestSharedRateLimit(t *testing.T) {
 	url := redisURL(t)
-	store := newRedisStore(t, url)
+	store := newRedisStore(t, url, "http://replicas.test") // shared by two envs: each logs that it names another
 	lim, err := redisstore.NewLimiter(store, redisstore.LimiterOptions{Limit: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -20,16 +20,20 @@ import (
 // the session's expiry as its TTL. It is safe for concurrent use; Close
 // it when done.
 type Store struct {
-	client   rueidis.Client
-	keys     *keys
-	name     string
-	prefix   string
-	maxAge   time.Duration
-	cacheTTL time.Duration // <= 0: no local cache
-	recent   *recentWrites
-	opened   *openedCookies
-	timeout  time.Duration
-	now      func() time.Time
+	client     rueidis.Client
+	keys       *keys
+	deployment string
+	// sessionLabel and lockLabel name a handle's session and lock keys:
+	// a fixed label, a NUL and the deployment.
+	sessionLabel, lockLabel string
+	name                    string
+	prefix                  string
+	maxAge                  time.Duration
+	cacheTTL                time.Duration // <= 0: no local cache
+	recent                  *recentWrites
+	opened                  *openedCookies
+	timeout                 time.Duration
+	now                     func() time.Time
 }
 
 var _ sessions.Store = (*Store)(nil)
@@ -69,7 +73,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if co.ClientName == "" {
 		co.ClientName = "rezigate"
 	}
-	k, err := deriveKeys(opts.Secrets, int(opts.MaxAge/time.Second))
+	k, err := deriveKeys(opts.Secrets, opts.Deployment, int(opts.MaxAge/time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: %w", err)
 	}
@@ -78,16 +82,19 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redisstore: connect: %w", err)
 	}
 	s := &Store{
-		client:   client,
-		keys:     k,
-		name:     opts.Name,
-		prefix:   opts.Prefix,
-		maxAge:   opts.MaxAge,
-		cacheTTL: opts.LocalCacheTTL,
-		recent:   newRecentWrites(opts.LocalCacheTTL),
-		opened:   newOpenedCookies(),
-		timeout:  opts.ReadTimeout,
-		now:      time.Now,
+		client:       client,
+		keys:         k,
+		deployment:   opts.Deployment,
+		sessionLabel: "rezigate session v2\x00" + opts.Deployment,
+		lockLabel:    "rezigate lock v2\x00" + opts.Deployment,
+		name:         opts.Name,
+		prefix:       opts.Prefix,
+		maxAge:       opts.MaxAge,
+		cacheTTL:     opts.LocalCacheTTL,
+		recent:       newRecentWrites(opts.LocalCacheTTL),
+		opened:       newOpenedCookies(),
+		timeout:      opts.ReadTimeout,
+		now:          time.Now,
 	}
 	pctx, cancel := s.op(ctx)
 	defer cancel()
@@ -102,14 +109,18 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 // goroutines. Calls after Close fail with sessions.ErrUnavailable.
 func (s *Store) Close() { s.client.Close() }
 
+// Deployment returns Options.Deployment: the deployment whose sessions
+// the store keeps.
+func (s *Store) Deployment() string { return s.deployment }
+
 // String names the store without its secrets.
 func (s *Store) String() string {
-	return fmt.Sprintf("redisstore.Store{Name:%q Prefix:%q}", s.name, s.prefix)
+	return fmt.Sprintf("redisstore.Store{Deployment:%q Name:%q Prefix:%q}", s.deployment, s.name, s.prefix)
 }
 
 // LogValue implements slog.LogValuer without the secrets.
 func (s *Store) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("store", "redis"), slog.String("name", s.name), slog.String("prefix", s.prefix))
+	return slog.GroupValue(slog.String("store", "redis"), slog.String("deployment", s.deployment), slog.String("name", s.name), slog.String("prefix", s.prefix))
 }
 
 // op bounds one store call by the read timeout.
@@ -127,7 +138,7 @@ func unavailable(doing string, err error) error {
 
 // sessionKey is the key of the session with handle h.
 func (s *Store) sessionKey(h *handle) string {
-	return s.prefix + kindSession + handleName("rezigate session v1", h)
+	return s.prefix + kindSession + handleName(s.sessionLabel, h)
 }
 
 // isSessionKey reports whether m, read from an index set, is a session key

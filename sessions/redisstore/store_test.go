@@ -113,7 +113,7 @@ func TestGetRejects(t *testing.T) {
 	renamed := testOptions(url, prefix)
 	renamed.Name = "_other"
 	otherName := mustPut(t, newTestStore(t, renamed), aliceSession())
-	cs, err := sessions.NewCookieStore(sessions.CookieOptions{Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour})
+	cs, err := sessions.NewCookieStore(sessions.CookieOptions{Deployment: testDeployment, Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

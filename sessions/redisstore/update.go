@@ -112,7 +112,7 @@ func (s *Store) LockSession(ctx context.Context, cookie string, ttl time.Duratio
 	if _, err := rand.Read(t[:]); err != nil {
 		return nil, fmt.Errorf("redisstore: lock: %w", err)
 	}
-	l := &Lock{s: s, key: s.prefix + kindLock + handleName("rezigate lock v1", &h), token: hex.EncodeToString(t[:])}
+	l := &Lock{s: s, key: s.prefix + kindLock + handleName(s.lockLabel, &h), token: hex.EncodeToString(t[:])}
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	err := s.client.Do(ctx, s.client.B().Set().Key(l.key).Value(l.token).Nx().Px(ceilMilli(ttl)).Build()).Error()
