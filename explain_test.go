@@ -226,7 +226,8 @@ func newPolicyServer(t *testing.T, cfg *config.Config) *policyServer {
 	// The middleware's own cookie store: the same secret, name and kept
 	// groups, so its cookies are the ones a sign-in would set.
 	ps.store, err = sessions.NewCookieStore(sessions.CookieOptions{
-		Secrets: [][]byte{[]byte(sessionKey)}, Name: middleware.DefaultCookieName, MaxAge: middleware.DefaultSessionMaxAge,
+		Deployment: middleware.Options{PublicURL: public}.Deployment(),
+		Secrets:    [][]byte{[]byte(sessionKey)}, Name: middleware.DefaultCookieName, MaxAge: middleware.DefaultSessionMaxAge,
 		KeepGroups: ps.auth.NamedGroups(),
 	})
 	if err != nil {

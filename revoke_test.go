@@ -65,7 +65,8 @@ func TestRevoke(t *testing.T) {
 	env := append(secretEnv(), "REZIGATE_SESSION_STORE=redis", "REZIGATE_REDIS_URL="+url)
 
 	store, err := redisstore.New(context.Background(), redisstore.Options{
-		URL: url, Secrets: [][]byte{[]byte(sessionKey)}, Name: "_rezigate", MaxAge: 8 * time.Hour,
+		Deployment: middleware.Options{PublicURL: "http://127.0.0.1:4180"}.Deployment(), // writeConfig's public_url
+		URL:        url, Secrets: [][]byte{[]byte(sessionKey)}, Name: "_rezigate", MaxAge: 8 * time.Hour,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -123,6 +123,9 @@ func (e *env) prepareRedis(ctx context.Context) ([]string, error) {
 		}
 		rg.extra = map[string]any{"session": map[string]any{
 			"cookie_name": cookieName, "max_age": "1h", "secure": false, "store": "redis"}}
+		if r.a != nil { // replicas of one deployment share its public URL, to which sessions are bound
+			rg.extra["public_url"] = r.a.base
+		}
 		rg.env = []string{
 			"REZIGATE_REDIS_URL=" + r.url(),
 			"REZIGATE_SESSION_SECRETS=" + r.sessions,

@@ -29,7 +29,9 @@ var backchannelReadTimeout = 5 * time.Second
 // names a sid, else every session of its subject's uid. The answer is 200
 // with Cache-Control: no-store, or 400 with a small JSON body that says
 // nothing about why (the log does); 503 when the store cannot answer, so
-// a provider that retries may try again.
+// a provider that retries may try again. A token is refused as a replay
+// only once a delivery of it has ended its sessions: the retry of a
+// delivery that got 503 is served like the first.
 func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodPost {
@@ -74,14 +76,22 @@ func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 		refuse("exp further away than the session max age", nil)
 		return
 	}
-	seen, err := a.jtis.SeenJTI(ctx, l.JTI, min(ttl, a.opts.SessionMaxAge))
+	// A token counts as used only once its sessions are gone: it is looked
+	// up first, and recorded after the deletion, so that a delivery whose
+	// deletion failed (503) can be retried with the same token. Two
+	// deliveries of one token at the same moment may both delete, which
+	// ends nothing more than one would.
+	unavailable := func(doing string, err error) {
+		a.log.Error("back-channel logout: "+doing, "request_id", id, "err", err)
+		backchannelError(w, http.StatusServiceUnavailable, "temporarily_unavailable")
+	}
+	seen, err := a.jtis.LookupJTI(ctx, l.JTI)
 	switch {
 	case errors.Is(err, sessions.ErrUnavailable):
-		a.log.Error("back-channel logout: session store unavailable", "request_id", id, "err", err)
-		backchannelError(w, http.StatusServiceUnavailable, "temporarily_unavailable")
+		unavailable("session store unavailable", err)
 		return
 	case err != nil:
-		refuse("jti not recorded", err)
+		refuse("jti not looked up", err)
 		return
 	case seen:
 		refuse("jti seen before (a replay)", nil)
@@ -96,11 +106,20 @@ func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 		n, err = a.store.DeleteUser(ctx, uid)
 	}
 	if err != nil {
-		a.log.Error("back-channel logout: sessions not deleted", "request_id", id, "err", err)
-		backchannelError(w, http.StatusServiceUnavailable, "temporarily_unavailable")
+		unavailable("sessions not deleted", err)
 		return
 	}
-	a.log.Info("back-channel logout", "request_id", id, "by_sid", l.SID != "", "uid", uid, "sessions", n)
+	seen, err = a.jtis.SeenJTI(ctx, l.JTI, min(ttl, a.opts.SessionMaxAge))
+	switch {
+	case errors.Is(err, sessions.ErrUnavailable):
+		// The sessions are gone; a retry deletes nothing more and records it.
+		unavailable("jti not recorded", err)
+		return
+	case err != nil:
+		refuse("jti not recorded", err)
+		return
+	}
+	a.log.Info("back-channel logout", "request_id", id, "by_sid", l.SID != "", "uid", uid, "sessions", n, "concurrent_delivery", seen)
 	w.WriteHeader(http.StatusOK)
 }
 

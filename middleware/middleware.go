@@ -121,12 +121,14 @@ type Options struct {
 	// Store keeps the sessions. Nil means a sessions.CookieStore built
 	// from SessionSecrets, CookieName (with its prefix) and SessionMaxAge:
 	// the whole session sealed in the cookie, exactly as rezigate always
-	// did, which cannot be revoked. A server-side store such as
-	// redisstore.Store (built with the same cookie name and max age)
-	// makes sign-out end the session on every replica, and serves
-	// "sign out everywhere" (POST /oauth2/sign_out with everywhere=true);
-	// one with a SeenJTI method also serves OpenID Connect Back-Channel
-	// Logout at POST /oauth2/backchannel_logout; one with Update and
+	// did, which cannot be revoked; either way, sessions are bound to
+	// this deployment (Options.Deployment). A server-side store such as
+	// redisstore.Store (built with the same cookie name and max age, and
+	// Deployment) makes sign-out end the session on every replica, and
+	// serves "sign out everywhere" (POST /oauth2/sign_out with
+	// everywhere=true); one with LookupJTI and SeenJTI methods also serves
+	// OpenID Connect Back-Channel Logout at POST
+	// /oauth2/backchannel_logout; one with Update and
 	// TryLockSession allows RefreshInterval; one with a Ping method is
 	// checked by /readyz. When the store cannot answer, requests that
 	// need a session get 503 and keep their cookie.

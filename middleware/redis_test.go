@@ -69,15 +69,21 @@ func (r *redisServer) restart() {
 }
 
 // newRedisStore returns a Redis store at url for the middleware of the
-// test harness (cookie "_rezigate", the test session secret), under a key
-// prefix of t's own, closed when t ends.
-func newRedisStore(t testing.TB, url string) *redisstore.Store {
+// test harness (cookie "_rezigate", the test session secret), bound to
+// deployment, under a key prefix of t's own, closed when t ends.
+func newRedisStore(t testing.TB, url, deployment string) *redisstore.Store {
 	t.Helper()
 	var b [6]byte
 	_, _ = rand.Read(b[:])
+	return newRedisStoreAt(t, url, "mwt"+hex.EncodeToString(b[:])+":", deployment)
+}
+
+// newRedisStoreAt is newRedisStore under the key prefix given.
+func newRedisStoreAt(t testing.TB, url, prefix, deployment string) *redisstore.Store {
+	t.Helper()
 	s, err := redisstore.New(context.Background(), redisstore.Options{
-		URL: url, Secrets: [][]byte{[]byte(testSessionKey)}, Name: DefaultCookieName,
-		MaxAge: DefaultSessionMaxAge, Prefix: "mwt" + hex.EncodeToString(b[:]) + ":",
+		Deployment: deployment, URL: url, Secrets: [][]byte{[]byte(testSessionKey)}, Name: DefaultCookieName,
+		MaxAge: DefaultSessionMaxAge, Prefix: prefix,
 	})
 	if err != nil {
 		t.Fatalf("redisstore.New: %v", err)

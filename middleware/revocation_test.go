@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,15 +12,15 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/internal/demo"
+	"github.com/rezigate/rezigate/sessions"
 	"github.com/rezigate/rezigate/sessions/redisstore"
 )
 
 // redisEnvOptions are the harness options of a deployment whose sessions
 // live in a Redis store at url.
 func redisEnvOptions(t *testing.T, url string, mod func(*Options)) envOptions {
-	store := newRedisStore(t, url)
 	return envOptions{mod: func(o *Options) {
-		o.Store = store
+		o.Store = newRedisStore(t, url, o.Deployment())
 		if mod != nil {
 			mod(o)
 		}
@@ -241,6 +242,71 @@ func TestBackchannelLogout(t *testing.T) {
 	e.checkNoLeaks()
 }
 
+// failingDeletes is a Redis store whose DeleteUser and DeleteSID fail,
+// as if Redis had gone away, while fail is set; the failure clears it.
+type failingDeletes struct {
+	*redisstore.Store
+	fail atomic.Bool
+}
+
+func (f *failingDeletes) DeleteUser(ctx context.Context, uid string) (int, error) {
+	if f.fail.CompareAndSwap(true, false) {
+		return 0, fmt.Errorf("test: delete user: %w", sessions.ErrUnavailable)
+	}
+	return f.Store.DeleteUser(ctx, uid)
+}
+
+func (f *failingDeletes) DeleteSID(ctx context.Context, sidHash string) (int, error) {
+	if f.fail.CompareAndSwap(true, false) {
+		return 0, fmt.Errorf("test: delete sid: %w", sessions.ErrUnavailable)
+	}
+	return f.Store.DeleteSID(ctx, sidHash)
+}
+
+// TestBackchannelLogoutRetry: a back-channel logout whose deletion fails
+// answers 503 and does not use up its token, so the provider's retry of
+// the same token ends the session; once it has, the token is a replay.
+func TestBackchannelLogoutRetry(t *testing.T) {
+	redis := redisURL(t)
+	store := &failingDeletes{}
+	e := newEnv(t, envOptions{mod: func(o *Options) {
+		store.Store = newRedisStore(t, redis, o.Deployment())
+		o.Store = store
+	}})
+	for _, tc := range []struct {
+		name string
+		tok  func(sid string) demo.LogoutToken
+	}{
+		{"by sid", func(sid string) demo.LogoutToken { return demo.LogoutToken{SID: sid, JTI: "jti-retry-sid"} }},
+		{"by sub", func(string) demo.LogoutToken { return demo.LogoutToken{Subject: "alice-sub", JTI: "jti-retry-sub"} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, v := e.signedInCookie("alice@example.com", alicePassword)
+			form := url.Values{"logout_token": {mustLogoutToken(t, e, tc.tok(e.provider.SID("alice@example.com")))}}
+			store.fail.Store(true)
+			if r := e.do(newClient(), "POST", "/oauth2/backchannel_logout", nil, form); r.StatusCode != http.StatusServiceUnavailable {
+				t.Fatalf("delivery while the store fails = %d; want 503", r.StatusCode)
+			}
+			if r := e.userinfo(v); r.StatusCode != http.StatusOK {
+				t.Fatalf("after the failed delivery: session = %d; want 200 (nothing was deleted)", r.StatusCode)
+			}
+			if r := e.do(newClient(), "POST", "/oauth2/backchannel_logout", nil, form); r.StatusCode != http.StatusOK {
+				t.Errorf("the provider's retry of the same token = %d; want 200", r.StatusCode)
+			}
+			if r := e.userinfo(v); r.StatusCode != http.StatusUnauthorized {
+				t.Errorf("after the retry: session = %d; want 401", r.StatusCode)
+			}
+			_, v2 := e.signedInCookie("alice@example.com", alicePassword)
+			if r := e.do(newClient(), "POST", "/oauth2/backchannel_logout", nil, form); r.StatusCode != http.StatusBadRequest {
+				t.Errorf("the same token once more, after it succeeded = %d; want 400 (a replay)", r.StatusCode)
+			}
+			if r := e.userinfo(v2); r.StatusCode != http.StatusOK {
+				t.Errorf("a later sign-in after the replay: session = %d; want 200", r.StatusCode)
+			}
+		})
+	}
+}
+
 func mustLogoutToken(t *testing.T, e *env, lt demo.LogoutToken) string {
 	t.Helper()
 	tok, err := e.provider.SignLogoutToken(lt)
@@ -451,7 +517,7 @@ func TestRedisUnavailable(t *testing.T) {
 // replicas: two middlewares on one Redis count the same uid together.
 func TestSharedRateLimit(t *testing.T) {
 	url := redisURL(t)
-	store := newRedisStore(t, url)
+	store := newRedisStore(t, url, "http://replicas.test") // shared by two envs: each logs that it names another
 	lim, err := redisstore.NewLimiter(store, redisstore.LimiterOptions{Limit: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,8 +19,10 @@ import (
 // of it. They are looked for once, in New.
 type (
 	// jtiRecorder remembers back-channel logout token ids, so a replayed
-	// token is refused. A Store with it serves /oauth2/backchannel_logout.
+	// token is refused: LookupJTI only reads, SeenJTI records. A Store
+	// with it serves /oauth2/backchannel_logout.
 	jtiRecorder interface {
+		LookupJTI(ctx context.Context, jti string) (seen bool, err error)
 		SeenJTI(ctx context.Context, jti string, ttl time.Duration) (seen bool, err error)
 	}
 	// refresher can keep a refresh token and change a session safely
@@ -41,19 +44,47 @@ const (
 	storeProbeTTL     = time.Second
 )
 
+// Deployment returns the name that binds sessions to this deployment, so
+// that another deployment sharing SessionSecrets (and Redis) does not
+// accept its cookies: PublicURL's scheme and host, lower-cased, without a
+// default port ("https://rms.example.com"); "" when PublicURL is not
+// valid. New builds the default cookie store with it; build a Store given
+// in Options.Store with it too (sessions.CookieOptions.Deployment,
+// redisstore.Options.Deployment). New logs a warning for a Store bound to
+// another name.
+func (o Options) Deployment() string {
+	u, msg := parsePublicURL(o.PublicURL)
+	if msg != "" {
+		return ""
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" && !(u.Scheme == "https" && port == "443") && !(u.Scheme == "http" && port == "80") {
+		host += ":" + port
+	}
+	return u.Scheme + "://" + host
+}
+
 // initStore sets the store up: Options.Store, or the cookie store that
-// rezigate has always used.
+// rezigate has always used, bound to this deployment.
 func (a *Auth) initStore() error {
 	a.store = a.opts.Store
+	deployment := a.opts.Deployment()
 	if a.store == nil {
 		cs, err := sessions.NewCookieStore(sessions.CookieOptions{
-			Secrets: a.opts.SessionSecrets, Name: a.opts.CookieName, MaxAge: a.opts.SessionMaxAge,
-			KeepGroups: a.NamedGroups(),
+			Deployment: deployment, Secrets: a.opts.SessionSecrets, Name: a.opts.CookieName,
+			MaxAge: a.opts.SessionMaxAge, KeepGroups: a.NamedGroups(),
 		})
 		if err != nil {
 			return fmt.Errorf("middleware: SessionSecrets: %w", err)
 		}
 		a.store = cs
+	}
+	if d, ok := a.store.(interface{ Deployment() string }); ok && d.Deployment() != deployment {
+		a.log.Warn("the session store is bound to another deployment than PublicURL names: deployments that share session secrets must each bind to their own",
+			"store_deployment", d.Deployment(), "deployment", deployment)
 	}
 	// Cookie-store sessions never change once sealed, so a cookie value
 	// verified once is remembered; any other store is asked every time

@@ -9,7 +9,7 @@ import (
 // testCodec seals cookies as a's cookie store does, also ones the store
 // would refuse to make (expired, or for another secret), for tests.
 func testCodec(a *Auth) *session.Codec {
-	c, err := session.NewCodec(a.opts.SessionSecrets, a.opts.SessionMaxAge)
+	c, err := session.NewBoundCodec(a.opts.SessionSecrets, a.opts.SessionMaxAge, a.opts.Deployment())
 	if err != nil {
 		panic("testCodec: " + err.Error())
 	}

@@ -19,6 +19,13 @@ const MinSecretLen = storecheck.MinSecretLen
 // CookieOptions configure NewCookieStore. Every field but KeepGroups is
 // required.
 type CookieOptions struct {
+	// Deployment names the deployment whose sessions these are: rezigate
+	// sets the public URL (middleware.Options.Deployment). It is bound
+	// into the seal, so a cookie sealed by another deployment that shares
+	// the secrets is not a session here, whatever that deployment let in.
+	// It is required: an embedder running several deployments on one set
+	// of secrets would otherwise let a user signed in to one into all.
+	Deployment string
 	// Secrets seal the cookies; each must be at least MinSecretLen bytes.
 	// The first seals new cookies, every one opens them, which allows
 	// rotation: put the new secret first and keep the old one until the
@@ -47,6 +54,9 @@ func (o CookieOptions) Validate() error {
 		errs = append(errs, optionerr.New("sessions", field, format, args...))
 	}
 	errs = append(errs, storecheck.Secrets("sessions", o.Secrets)...)
+	if o.Deployment == "" {
+		add("Deployment", "required (the public URL), so that no other deployment's cookies open here")
+	}
 	if msg := storecheck.CookieName(o.Name); msg != "" {
 		add("Name", "%s", msg)
 	}
@@ -64,7 +74,7 @@ func (o CookieOptions) Validate() error {
 // String formats o with the secrets shown as a count, so %v never prints
 // them.
 func (o CookieOptions) String() string {
-	return fmt.Sprintf("sessions.CookieOptions{Secrets:%s Name:%q MaxAge:%v KeepGroups:%q}", storecheck.RedactSecrets(o.Secrets), o.Name, o.MaxAge, o.KeepGroups)
+	return fmt.Sprintf("sessions.CookieOptions{Deployment:%q Secrets:%s Name:%q MaxAge:%v KeepGroups:%q}", o.Deployment, storecheck.RedactSecrets(o.Secrets), o.Name, o.MaxAge, o.KeepGroups)
 }
 
 // GoString makes %#v as safe as %v.
@@ -73,6 +83,7 @@ func (o CookieOptions) GoString() string { return o.String() }
 // LogValue implements slog.LogValuer without the secrets.
 func (o CookieOptions) LogValue() slog.Value {
 	return slog.GroupValue(
+		slog.String("deployment", o.Deployment),
 		slog.String("secrets", storecheck.RedactSecrets(o.Secrets)),
 		slog.String("name", o.Name),
 		slog.Duration("max_age", o.MaxAge),
@@ -80,22 +91,22 @@ func (o CookieOptions) LogValue() slog.Value {
 }
 
 // CookieStore keeps the whole session in the cookie, sealed (AES-256-CTR
-// and HMAC-SHA256 with keys derived from the secrets): the server keeps
-// nothing, so every replica can read every session without shared state,
-// and nothing can be revoked before it expires. It is rezigate's default
-// store, and its cookies are exactly those rezigate has always set.
+// and HMAC-SHA256 with keys derived from the secrets and the deployment):
+// the server keeps nothing, so every replica can read every session
+// without shared state, and nothing can be revoked before it expires. It
+// is rezigate's default store.
 //
 // It keeps UID, Email, Expires and the Groups listed in
 // CookieOptions.KeepGroups; Put drops other groups, SIDHash, CheckedAt
 // and CheckDue, and refuses a RefreshToken with ErrNotSupported rather
-// than hand it to the browser. A session without kept groups is sealed
-// exactly as before groups existed, and cookies sealed then still open.
+// than hand it to the browser.
 type CookieStore struct {
-	codec  *session.Codec
-	name   string
-	maxAge time.Duration
-	now    func() time.Time
-	keep   map[string]struct{}
+	codec      *session.Codec
+	deployment string
+	name       string
+	maxAge     time.Duration
+	now        func() time.Time
+	keep       map[string]struct{}
 }
 
 var _ Store = (*CookieStore)(nil)
@@ -105,11 +116,11 @@ func NewCookieStore(opts CookieOptions) (*CookieStore, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	codec, err := session.NewCodec(opts.Secrets, opts.MaxAge)
+	codec, err := session.NewBoundCodec(opts.Secrets, opts.MaxAge, opts.Deployment)
 	if err != nil {
 		return nil, fmt.Errorf("sessions: %w", err)
 	}
-	c := &CookieStore{codec: codec, name: opts.Name, maxAge: opts.MaxAge, now: time.Now}
+	c := &CookieStore{codec: codec, deployment: opts.Deployment, name: opts.Name, maxAge: opts.MaxAge, now: time.Now}
 	if len(opts.KeepGroups) > 0 {
 		c.keep = make(map[string]struct{}, len(opts.KeepGroups))
 		for _, g := range opts.KeepGroups {
@@ -137,8 +148,9 @@ func (c *CookieStore) Put(_ context.Context, s Session) (string, error) {
 	return v, nil
 }
 
-// Get opens a cookie value. Anything that does not open, or opens to an
-// expired session, is ErrNotFound. It never returns ErrUnavailable.
+// Get opens a cookie value. Anything that does not open (a cookie of
+// another deployment among them), or opens to an expired session, is
+// ErrNotFound. It never returns ErrUnavailable.
 func (c *CookieStore) Get(_ context.Context, cookie string) (Session, error) {
 	var s session.Session
 	if c.codec.Decode(c.name, cookie, &s) != nil || s.UID == "" || !c.now().Before(s.Expires) {
@@ -176,8 +188,14 @@ func (c *CookieStore) DeleteSID(context.Context, string) (int, error) {
 	return 0, fmt.Errorf("sessions: delete sid: %w", ErrNotSupported)
 }
 
+// Deployment returns CookieOptions.Deployment: the deployment whose
+// sessions the store opens.
+func (c *CookieStore) Deployment() string { return c.deployment }
+
 // String names the store without its secrets.
-func (c *CookieStore) String() string { return fmt.Sprintf("sessions.CookieStore{Name:%q}", c.name) }
+func (c *CookieStore) String() string {
+	return fmt.Sprintf("sessions.CookieStore{Deployment:%q Name:%q}", c.deployment, c.name)
+}
 
 // LogValue implements slog.LogValuer without the secrets.
 func (c *CookieStore) LogValue() slog.Value {

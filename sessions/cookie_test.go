@@ -21,9 +21,12 @@ var (
 	secretB = bytes.Repeat([]byte("b"), 32)
 )
 
+// testDeployment is the Deployment of the tests' stores.
+const testDeployment = "https://rms.example.com"
+
 func newCookieStore(t testing.TB, secrets ...[]byte) *CookieStore {
 	t.Helper()
-	s, err := NewCookieStore(CookieOptions{Secrets: secrets, Name: "_rezigate", MaxAge: time.Hour})
+	s, err := NewCookieStore(CookieOptions{Deployment: testDeployment, Secrets: secrets, Name: "_rezigate", MaxAge: time.Hour})
 	if err != nil {
 		t.Fatalf("NewCookieStore: %v", err)
 	}
@@ -51,7 +54,7 @@ func TestCookieStoreRoundTrip(t *testing.T) {
 // sealed as before groups existed.
 func TestCookieStoreKeepGroups(t *testing.T) {
 	exp := time.Now().Add(30 * time.Minute).Truncate(time.Second)
-	codec, err := session.NewCodec([][]byte{secretA}, time.Hour)
+	codec, err := session.NewBoundCodec([][]byte{secretA}, time.Hour, testDeployment)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +80,7 @@ func TestCookieStoreKeepGroups(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := NewCookieStore(CookieOptions{Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour, KeepGroups: tc.keep})
+			s, err := NewCookieStore(CookieOptions{Deployment: testDeployment, Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour, KeepGroups: tc.keep})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,15 +106,15 @@ func TestCookieStoreKeepGroups(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewCookieStore(CookieOptions{Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour, KeepGroups: []string{"a", ""}}); err == nil {
+	if _, err := NewCookieStore(CookieOptions{Deployment: testDeployment, Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour, KeepGroups: []string{"a", ""}}); err == nil {
 		t.Error("NewCookieStore(KeepGroups with an empty name) = nil error; want one")
 	}
 }
 
-// The cookie store's cookies are exactly rezigate's session cookies: each
-// opens the other's.
-func TestCookieStoreSameCookiesAsBefore(t *testing.T) {
-	codec, err := session.NewCodec([][]byte{secretA}, time.Hour)
+// The cookie store's cookies are exactly those of session.NewBoundCodec
+// for its deployment: each opens the other's.
+func TestCookieStoreSameCookiesAsCodec(t *testing.T) {
+	codec, err := session.NewBoundCodec([][]byte{secretA}, time.Hour, testDeployment)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +149,7 @@ func TestCookieStoreRejects(t *testing.T) {
 	flipped[len(flipped)/2] ^= 1
 	later := newCookieStore(t, secretA)
 	later.now = func() time.Time { return now.Add(time.Minute) }
-	codec, _ := session.NewCodec([][]byte{secretA}, time.Hour)
+	codec, _ := session.NewBoundCodec([][]byte{secretA}, time.Hour, testDeployment)
 	noUID, _ := codec.Encode("_rezigate", &session.Session{Email: "a@example.com", Expires: now.Add(time.Minute)})
 	tests := []struct {
 		name   string
@@ -169,6 +172,47 @@ func TestCookieStoreRejects(t *testing.T) {
 	}
 	if _, err := s.Get(ctx, good); err != nil {
 		t.Errorf("Get(good) = %v", err)
+	}
+}
+
+// TestCookieStoreDeployment: two deployments with the same secrets and
+// cookie name do not open each other's cookies (a cookie of the other is
+// no session: ErrNotFound), and a cookie sealed before sessions were
+// bound to a deployment no longer opens (those users sign in once more).
+func TestCookieStoreDeployment(t *testing.T) {
+	store := func(deployment string) *CookieStore {
+		s, err := NewCookieStore(CookieOptions{Deployment: deployment, Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := store("https://a.example.com"), store("https://b.example.com")
+	exp := time.Now().Add(time.Hour)
+	v, err := a.Put(ctx, Session{UID: "u", Email: "a@example.com", Expires: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unbound, _ := session.NewCodec([][]byte{secretA}, time.Hour)
+	old, _ := unbound.Encode("_rezigate", &session.Session{Email: "a@example.com", UID: "u", Expires: exp})
+	for _, tc := range []struct {
+		name   string
+		s      *CookieStore
+		cookie string
+		want   error
+	}{
+		{"own deployment", a, v, nil},
+		{"other deployment", b, v, ErrNotFound},
+		{"sealed before deployments", a, old, ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, err := tc.s.Get(ctx, tc.cookie); !errors.Is(err, tc.want) {
+				t.Errorf("Get = %+v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+	if a.Deployment() != "https://a.example.com" {
+		t.Errorf("Deployment() = %q; want the one configured", a.Deployment())
 	}
 }
 
@@ -222,7 +266,7 @@ func TestCookieStoreRotation(t *testing.T) {
 }
 
 func TestCookieOptionsValidate(t *testing.T) {
-	valid := CookieOptions{Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour}
+	valid := CookieOptions{Deployment: testDeployment, Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour}
 	tests := []struct {
 		name   string
 		mod    func(*CookieOptions)
@@ -237,7 +281,8 @@ func TestCookieOptionsValidate(t *testing.T) {
 		{"name with =", func(o *CookieOptions) { o.Name = "a=b" }, []string{"Name"}},
 		{"long name", func(o *CookieOptions) { o.Name = strings.Repeat("n", 72) }, []string{"Name"}},
 		{"zero max age", func(o *CookieOptions) { o.MaxAge = 0 }, []string{"MaxAge"}},
-		{"all wrong", func(o *CookieOptions) { *o = CookieOptions{} }, []string{"Secrets", "Name", "MaxAge"}},
+		{"no deployment", func(o *CookieOptions) { o.Deployment = "" }, []string{"Deployment"}},
+		{"all wrong", func(o *CookieOptions) { *o = CookieOptions{} }, []string{"Secrets", "Deployment", "Name", "MaxAge"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -260,7 +305,7 @@ func TestCookieOptionsValidate(t *testing.T) {
 
 func TestCookieOptionsRedacted(t *testing.T) {
 	secret := []byte(strings.Repeat("Z", 40))
-	o := CookieOptions{Secrets: [][]byte{secret}, Name: "_rezigate", MaxAge: time.Hour}
+	o := CookieOptions{Deployment: testDeployment, Secrets: [][]byte{secret}, Name: "_rezigate", MaxAge: time.Hour}
 	var logged bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("opts", "o", o)
 	s, _ := NewCookieStore(o)

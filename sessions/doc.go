@@ -16,13 +16,19 @@
 //     logout ends the sessions of one provider session. It lives in its
 //     own package so that importing this one brings in no Redis client.
 //
+// Every session belongs to one deployment: both stores take its public URL
+// (Deployment in their options) and bind it into the cookie's seal and
+// the store's keys, so that two deployments sharing session secrets (and
+// Redis) do not accept each other's cookies.
+//
 // Callers branch on three errors. [ErrNotFound] means "not signed in".
 // [ErrUnavailable] means the store could not answer: answer 503 and keep
 // the cookie, because signing the user out would be wrong. Anything else
 // is a bug or a bad argument.
 //
 //	store, err := sessions.NewCookieStore(sessions.CookieOptions{
-//		Secrets: secrets, Name: "__Host-_rezigate", MaxAge: 8 * time.Hour})
+//		Deployment: "https://rms.example.com", // the public URL
+//		Secrets:    secrets, Name: "__Host-_rezigate", MaxAge: 8 * time.Hour})
 //	value, err := store.Put(ctx, sessions.Session{UID: uid, Email: email,
 //		Expires: time.Now().Add(8 * time.Hour)})
 //	// … later, from the request's cookie:

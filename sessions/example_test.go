@@ -15,7 +15,8 @@ func ExampleCookieStore() {
 	secret := bytes.Repeat([]byte("k"), 32) // in production: 32+ random bytes from the environment
 	var store sessions.Store
 	store, err := sessions.NewCookieStore(sessions.CookieOptions{
-		Secrets: [][]byte{secret}, Name: "_rezigate", MaxAge: 8 * time.Hour,
+		Deployment: "https://rms.example.com", // the public URL: its sessions open nowhere else
+		Secrets:    [][]byte{secret}, Name: "_rezigate", MaxAge: 8 * time.Hour,
 	})
 	if err != nil {
 		panic(err)

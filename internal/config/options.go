@@ -111,10 +111,15 @@ func (c *Config) policyOptions() policy.Options {
 	}
 }
 
-// RedisOptions returns the Redis store's Options, for session.store redis.
+// RedisOptions returns the Redis store's Options, for session.store redis:
+// bound to the deployment public_url names, as the middleware's own
+// cookie store is.
 func (c *Config) RedisOptions() redisstore.Options {
-	name := middleware.Options{CookieName: c.Session.CookieName, InsecureCookies: !c.Session.Secure}.SessionCookieName()
-	return redisstore.Options{URL: string(c.Redis.URL), Secrets: c.sessionSecrets(), Name: name, MaxAge: time.Duration(c.Session.MaxAge)}
+	mo := middleware.Options{PublicURL: c.PublicURL, CookieName: c.Session.CookieName, InsecureCookies: !c.Session.Secure}
+	return redisstore.Options{
+		Deployment: mo.Deployment(), URL: string(c.Redis.URL), Secrets: c.sessionSecrets(), Name: mo.SessionCookieName(),
+		MaxAge: time.Duration(c.Session.MaxAge),
+	}
 }
 
 // trustedProxies parses trusted_proxies: CIDRs, or single addresses

@@ -5,7 +5,9 @@
 // HMAC-SHA256 over name, timestamp and ciphertext), with keys derived from
 // each configured secret, so a cookie can be neither read nor forged, nor
 // moved from one cookie name to another. The first secret seals new
-// cookies; every secret opens them, which allows rotation.
+// cookies; every secret opens them, which allows rotation. A Codec made
+// by NewBoundCodec derives its keys from the deployment too, so that two
+// deployments sharing secrets do not open each other's cookies.
 //
 // The plaintext is a compact, versioned binary encoding instead of gob:
 // a session is a version byte, the expiry and two short strings, so the
@@ -68,6 +70,21 @@ type Codec struct {
 // must hold at least one secret of MinSecretLen bytes or more; the first
 // seals new cookies.
 func NewCodec(secrets [][]byte, maxAge time.Duration) (*Codec, error) {
+	return newCodec(secrets, maxAge, "rezigate cookie mac v1", "rezigate cookie enc v1")
+}
+
+// NewBoundCodec is NewCodec for cookies bound to one deployment: their
+// keys are derived from each secret and from deployment (rezigate passes
+// its public URL), so a cookie sealed by another deployment that shares
+// the secrets does not open here. deployment must not be empty.
+func NewBoundCodec(secrets [][]byte, maxAge time.Duration, deployment string) (*Codec, error) {
+	if deployment == "" {
+		return nil, errors.New("session: deployment is required")
+	}
+	return newCodec(secrets, maxAge, "rezigate cookie mac v2\x00"+deployment, "rezigate cookie enc v2\x00"+deployment)
+}
+
+func newCodec(secrets [][]byte, maxAge time.Duration, macLabel, encLabel string) (*Codec, error) {
 	if len(secrets) == 0 {
 		return nil, errors.New("session: at least one secret is required")
 	}
@@ -79,7 +96,7 @@ func NewCodec(secrets [][]byte, maxAge time.Duration) (*Codec, error) {
 		if len(s) < MinSecretLen {
 			return nil, fmt.Errorf("session: secret %d: must be at least %d bytes, got %d", i, MinSecretLen, len(s))
 		}
-		sc := securecookie.New(derive(s, "rezigate cookie mac v1"), derive(s, "rezigate cookie enc v1"))
+		sc := securecookie.New(derive(s, macLabel), derive(s, encLabel))
 		sc.SetSerializer(serializer{})
 		sc.MaxAge(int(maxAge.Seconds()) + 1)
 		sc.MaxLength(4096)

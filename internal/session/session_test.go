@@ -236,3 +236,41 @@ func TestGroupsCookieSize(t *testing.T) {
 		t.Errorf("session cookie with 20 groups is %d bytes; want at most 800", len(v))
 	}
 }
+
+// TestBoundCodec: a codec bound to a deployment opens its own cookies
+// only: not those of another deployment with the same secrets, nor those
+// of an unbound codec, and the other way round.
+func TestBoundCodec(t *testing.T) {
+	secrets := [][]byte{[]byte(strings.Repeat("s", MinSecretLen))}
+	a, err := NewBoundCodec(secrets, time.Hour, "https://a.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewBoundCodec(secrets, time.Hour, "https://b.example.com")
+	unbound, _ := NewCodec(secrets, time.Hour)
+	in := &Session{Email: "a@example.com", UID: "u", Expires: time.Now().Add(time.Hour)}
+	for _, tc := range []struct {
+		name       string
+		seal, open *Codec
+		want       error
+	}{
+		{"same deployment", a, a, nil},
+		{"other deployment", a, b, ErrInvalid},
+		{"bound, opened unbound", a, unbound, ErrInvalid},
+		{"unbound, opened bound", unbound, a, ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := tc.seal.Encode("_rezigate", in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out Session
+			if err := tc.open.Decode("_rezigate", v, &out); !errors.Is(err, tc.want) {
+				t.Errorf("Decode = %v; want %v", err, tc.want)
+			}
+		})
+	}
+	if _, err := NewBoundCodec(secrets, time.Hour, ""); err == nil {
+		t.Error("NewBoundCodec(deployment \"\") = nil error; want one")
+	}
+}

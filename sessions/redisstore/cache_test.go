@@ -168,8 +168,11 @@ func TestFailClosedCrash(t *testing.T) {
 	if _, err := s.SeenJTI(ctx, "j", time.Minute); !errors.Is(err, sessions.ErrUnavailable) {
 		t.Errorf("SeenJTI = %v; want ErrUnavailable", err)
 	}
+	if _, err := s.LookupJTI(ctx, "j"); !errors.Is(err, sessions.ErrUnavailable) {
+		t.Errorf("LookupJTI = %v; want ErrUnavailable", err)
+	}
 	if d := time.Since(start); d > 4*time.Second {
-		t.Errorf("four calls against a dead Redis took %v; want each bounded by ReadTimeout (300ms)", d)
+		t.Errorf("five calls against a dead Redis took %v; want each bounded by ReadTimeout (300ms)", d)
 	}
 
 	srv.restart() // empty: nothing was kept on disk

@@ -16,13 +16,14 @@ import (
 )
 
 // Key derivation labels. Each secret keys each primitive through its own
-// label, so one secret never keys two primitives, and none of these keys
-// opens a cookie of the cookie store (which derives its own).
+// label, followed by a NUL and the deployment, so one secret never keys
+// two primitives, no deployment's keys are another's, and none of these
+// keys opens a cookie of the cookie store (which derives its own).
 const (
-	labelHandleMAC = "rezigate redis handle cookie mac v1"
-	labelHandleEnc = "rezigate redis handle cookie enc v1"
-	labelValue     = "rezigate redis value aes-gcm v1"
-	labelIndex     = "rezigate redis index hmac v1"
+	labelHandleMAC = "rezigate redis handle cookie mac v2"
+	labelHandleEnc = "rezigate redis handle cookie enc v2"
+	labelValue     = "rezigate redis value aes-gcm v2"
+	labelIndex     = "rezigate redis index hmac v2"
 )
 
 // handleLen is the size of a session handle: 256 random bits.
@@ -39,13 +40,15 @@ type keys struct {
 	index   [][]byte
 }
 
-func deriveKeys(secrets [][]byte, maxAgeSeconds int) (*keys, error) {
+// deriveKeys derives every key of the deployment from each secret.
+func deriveKeys(secrets [][]byte, deployment string, maxAgeSeconds int) (*keys, error) {
 	k := &keys{}
+	info := func(label string) string { return label + "\x00" + deployment }
 	for i, s := range secrets {
-		mac, err1 := hkdf.Key(sha256.New, s, nil, labelHandleMAC, 32)
-		enc, err2 := hkdf.Key(sha256.New, s, nil, labelHandleEnc, 32)
-		val, err3 := hkdf.Key(sha256.New, s, nil, labelValue, 32)
-		idx, err4 := hkdf.Key(sha256.New, s, nil, labelIndex, 32)
+		mac, err1 := hkdf.Key(sha256.New, s, nil, info(labelHandleMAC), 32)
+		enc, err2 := hkdf.Key(sha256.New, s, nil, info(labelHandleEnc), 32)
+		val, err3 := hkdf.Key(sha256.New, s, nil, info(labelValue), 32)
+		idx, err4 := hkdf.Key(sha256.New, s, nil, info(labelIndex), 32)
 		if err := errors.Join(err1, err2, err3, err4); err != nil {
 			return nil, fmt.Errorf("derive keys of secret %d: %w", i, err)
 		}

@@ -9,9 +9,10 @@
 // ([Store.SeenJTI]).
 //
 //	store, err := redisstore.New(ctx, redisstore.Options{
-//		URL:      "rediss://redis.internal:6380/0",
-//		Password: os.Getenv("REZIGATE_REDIS_PASSWORD"),
-//		Secrets:  secrets, Name: "__Host-_rezigate", MaxAge: 8 * time.Hour,
+//		Deployment: "https://rms.example.com", // the public URL
+//		URL:        "rediss://redis.internal:6380/0",
+//		Password:   os.Getenv("REZIGATE_REDIS_PASSWORD"),
+//		Secrets:    secrets, Name: "__Host-_rezigate", MaxAge: 8 * time.Hour,
 //	})
 //	defer store.Close()
 //	// Connect instead of New waits, with backoff, until Redis answers.
@@ -22,8 +23,9 @@
 //
 // The cookie carries only a random 256-bit handle, sealed like rezigate's
 // cookie-store cookies (AES-256-CTR and HMAC-SHA256 over the cookie name,
-// time and value) with keys of its own, so neither store opens the
-// other's cookies. It is about 150 bytes.
+// time and value) with keys of its own and of its deployment, so neither
+// store opens the other's cookies, nor one deployment another's. It is
+// about 150 bytes.
 //
 // # Local cache
 //
@@ -49,26 +51,41 @@
 // users out) under memory pressure. Without persistence (RDB or AOF) or a
 // replica to fail over to, a Redis restart signs everyone out.
 //
+// # Revocation and sign-in at the same moment
+//
+// DeleteUser and DeleteSID end every session listed in an index, even one
+// being stored by a Put at the same moment on another replica: Put and the
+// revocations keep a counter beside each index (in the same Redis Cluster
+// slot, by a hash tag) and Put starts over when a revocation ran while it
+// stored the session. Once every sign-in and revocation has finished, one
+// more revocation leaves no session of the user. A revocation that fails
+// half-way (Redis went away) leaves the index whole, so retrying it ends
+// the rest.
+//
 // # At rest
 //
 // Nothing in Redis can be read or linked to a person without the session
 // secrets:
 //
-//	PREFIX s:<sha256(handle)>        session record, AES-256-GCM (key name as additional data), TTL = session's
-//	PREFIX u:<hmac(uid)>             set of the uid's session keys, TTL = its longest session's
-//	PREFIX d:<hmac(sid hash)>        set of the provider session's session keys, likewise
-//	PREFIX l:<sha256(handle)>        refresh lock: a random token, TTL <= MaxLockTTL
-//	PREFIX j:<hmac(jti)>             logout token ID seen, TTL as given (<= MaxAge)
-//	PREFIX t:<hmac(email, uid)>      Rezi user token, AES-256-GCM, TTL = its exp - margin (<= 1h)
-//	PREFIX r:<hmac(uid)>             rate-limit counter, TTL = the window
+//	PREFIX s:<sha256(deployment, handle)>  session record, AES-256-GCM (key name as additional data), TTL = session's
+//	PREFIX u:{<hmac(uid)>}                  set of the uid's session keys, TTL = its longest session's
+//	PREFIX u:{<hmac(uid)>}:revocations      how many revocations of the uid began, TTL = MaxAge
+//	PREFIX d:{<hmac(sid hash)>}             set of the provider session's session keys, likewise
+//	PREFIX d:{<hmac(sid hash)>}:revocations likewise
+//	PREFIX l:<sha256(deployment, handle)>  refresh lock: a random token, TTL <= MaxLockTTL
+//	PREFIX j:<hmac(jti)>                    logout token ID seen, TTL as given (<= MaxAge)
+//	PREFIX t:<hmac(email, uid)>             Rezi user token, AES-256-GCM, TTL = its exp - margin (<= 1h)
+//	PREFIX r:<hmac(uid)>                    rate-limit counter, TTL = the window
 //
 // Every key has a TTL no longer than MaxAge. Encryption and HMAC keys are
-// derived with HKDF-SHA256 from each secret, one key per purpose. The
-// first secret seals, encrypts and names new entries; all of them open
-// old cookies and sessions and find old index entries and logout token
-// IDs (the token cache and the limiter's counts start afresh), so secrets
-// rotate like the cookie store's: put the new one first, keep the old one
-// for MaxAge. A session handle is hashed
-// without a key: it is random, so the hash cannot be reversed, and the
-// name stays the same across a rotation.
+// derived with HKDF-SHA256 from each secret and Options.Deployment, one
+// key per purpose, so deployments that share secrets, Redis and prefix
+// share no cookie, session, index or logout token ID. The first secret
+// seals, encrypts and names new entries; all of them open old cookies and
+// sessions and find old index entries and logout token IDs (the token
+// cache and the limiter's counts start afresh), so secrets rotate like the
+// cookie store's: put the new one first, keep the old one for MaxAge. A
+// session handle is hashed without a key, with the deployment: it is
+// random, so the hash cannot be reversed, and the name stays the same
+// across a rotation.
 package redisstore

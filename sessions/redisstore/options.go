@@ -35,9 +35,18 @@ const (
 	maxPrefixLen = 64
 )
 
-// Options configure New. URL, Secrets, Name and MaxAge are required; every
-// other zero field takes the Default constant beside it.
+// Options configure New. Deployment, URL, Secrets, Name and MaxAge are
+// required; every other zero field takes the Default constant beside it.
 type Options struct {
+	// Deployment names the deployment whose sessions these are: rezigate
+	// sets the public URL (middleware.Options.Deployment). Every key the
+	// store derives (the cookie's seal, the encryption of values, and the
+	// names of sessions, indexes and logout token IDs) is derived from it
+	// too, so two deployments that share the secrets and Redis open
+	// neither each other's cookies nor each other's data, and revoke only
+	// their own sessions. It is required: with one shared by mistake, a
+	// user signed in to one deployment would be signed in to all.
+	Deployment string
 	// URL says where Redis is, in a form rueidis.ParseURL reads:
 	// redis://[user@]host:port[/db] (plain TCP), rediss://… (TLS, the
 	// certificate verified), unix:///path/to/socket, several
@@ -96,6 +105,9 @@ func (o Options) Validate() error {
 	var errs []error
 	add := func(field, format string, args ...any) {
 		errs = append(errs, optionerr.New("redisstore", field, format, args...))
+	}
+	if o.Deployment == "" {
+		add("Deployment", "required (the public URL), so that no other deployment's sessions open here")
 	}
 	if msg := checkURL(o.URL); msg != "" {
 		add("URL", "%s", msg)
@@ -242,8 +254,8 @@ func redactedOrUnset(s string) string {
 // String formats o with the URL's password, Password and Secrets shown as
 // REDACTED, so %v and %+v never print them.
 func (o Options) String() string {
-	return fmt.Sprintf("redisstore.Options{URL:%q Password:%s Secrets:%s Name:%q MaxAge:%v Prefix:%q LocalCacheTTL:%v LocalCacheSize:%d DialTimeout:%v ReadTimeout:%v}",
-		safeURL(o.URL), redactedOrUnset(o.Password), storecheck.RedactSecrets(o.Secrets), o.Name, o.MaxAge, o.Prefix,
+	return fmt.Sprintf("redisstore.Options{Deployment:%q URL:%q Password:%s Secrets:%s Name:%q MaxAge:%v Prefix:%q LocalCacheTTL:%v LocalCacheSize:%d DialTimeout:%v ReadTimeout:%v}",
+		o.Deployment, safeURL(o.URL), redactedOrUnset(o.Password), storecheck.RedactSecrets(o.Secrets), o.Name, o.MaxAge, o.Prefix,
 		o.LocalCacheTTL, o.LocalCacheSize, o.DialTimeout, o.ReadTimeout)
 }
 
@@ -253,6 +265,7 @@ func (o Options) GoString() string { return o.String() }
 // LogValue implements slog.LogValuer with the same redactions as String.
 func (o Options) LogValue() slog.Value {
 	return slog.GroupValue(
+		slog.String("deployment", o.Deployment),
 		slog.String("url", safeURL(o.URL)),
 		slog.String("password", redactedOrUnset(o.Password)),
 		slog.String("secrets", storecheck.RedactSecrets(o.Secrets)),

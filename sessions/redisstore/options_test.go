@@ -14,7 +14,7 @@ import (
 const testPassword = "s3cr3t-Pa55word"
 
 func validOptions() Options {
-	return Options{URL: "redis://127.0.0.1:6379/0", Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour}
+	return Options{Deployment: testDeployment, URL: "redis://127.0.0.1:6379/0", Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour}
 }
 
 func TestOptionsValidate(t *testing.T) {
@@ -59,7 +59,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"negative cache size", func(o *Options) { o.LocalCacheSize = -1 }, []string{"LocalCacheSize"}},
 		{"negative timeouts", func(o *Options) { o.DialTimeout, o.ReadTimeout = -1, -1 }, []string{"DialTimeout", "ReadTimeout"}},
 		{"huge timeout", func(o *Options) { o.ReadTimeout = time.Hour }, []string{"ReadTimeout"}},
-		{"everything wrong", func(o *Options) { *o = Options{Prefix: "\x00", LocalCacheSize: -1} }, []string{"URL", "Secrets", "Name", "MaxAge", "Prefix", "LocalCacheSize"}},
+		{"everything wrong", func(o *Options) { *o = Options{Prefix: "\x00", LocalCacheSize: -1} }, []string{"Deployment", "URL", "Secrets", "Name", "MaxAge", "Prefix", "LocalCacheSize"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

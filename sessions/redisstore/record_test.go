@@ -63,7 +63,7 @@ func FuzzDecodeRecord(f *testing.F) {
 // FuzzOpenHandle: arbitrary cookie values never panic, and the only handle
 // that ever opens is the one sealed in the seed.
 func FuzzOpenHandle(f *testing.F) {
-	k, err := deriveKeys([][]byte{secretA}, 3600)
+	k, err := deriveKeys([][]byte{secretA}, testDeployment, 3600)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func FuzzOpenHandle(f *testing.F) {
 }
 
 func TestSealOpen(t *testing.T) {
-	k, err := deriveKeys([][]byte{secretA}, 3600)
+	k, err := deriveKeys([][]byte{secretA}, testDeployment, 3600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,11 +101,11 @@ func TestSealOpen(t *testing.T) {
 	}
 	flipped := bytes.Clone(v)
 	flipped[len(flipped)-1] ^= 1
-	rotated, err := deriveKeys([][]byte{secretB, secretA}, 3600)
+	rotated, err := deriveKeys([][]byte{secretB, secretA}, testDeployment, 3600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	onlyB, err := deriveKeys([][]byte{secretB}, 3600)
+	onlyB, err := deriveKeys([][]byte{secretB}, testDeployment, 3600)
 	if err != nil {
 		t.Fatal(err)
 	}

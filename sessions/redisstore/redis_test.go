@@ -174,10 +174,13 @@ func scanKeys(t testing.TB, c rueidis.Client, prefix string) []string {
 	}
 }
 
+// testDeployment is the Deployment of the tests' stores.
+const testDeployment = "https://rms.example.com"
+
 // testOptions returns the Options of a store for tests: one hour
 // sessions, the first secret only.
 func testOptions(url, prefix string) Options {
-	return Options{URL: url, Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour, Prefix: prefix}
+	return Options{Deployment: testDeployment, URL: url, Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour, Prefix: prefix}
 }
 
 // newTestStore builds a store and closes it when t ends.

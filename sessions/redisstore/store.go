@@ -20,16 +20,20 @@ import (
 // the session's expiry as its TTL. It is safe for concurrent use; Close
 // it when done.
 type Store struct {
-	client   rueidis.Client
-	keys     *keys
-	name     string
-	prefix   string
-	maxAge   time.Duration
-	cacheTTL time.Duration // <= 0: no local cache
-	recent   *recentWrites
-	opened   *openedCookies
-	timeout  time.Duration
-	now      func() time.Time
+	client     rueidis.Client
+	keys       *keys
+	deployment string
+	// sessionLabel and lockLabel name a handle's session and lock keys:
+	// a fixed label, a NUL and the deployment.
+	sessionLabel, lockLabel string
+	name                    string
+	prefix                  string
+	maxAge                  time.Duration
+	cacheTTL                time.Duration // <= 0: no local cache
+	recent                  *recentWrites
+	opened                  *openedCookies
+	timeout                 time.Duration
+	now                     func() time.Time
 }
 
 var _ sessions.Store = (*Store)(nil)
@@ -69,7 +73,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if co.ClientName == "" {
 		co.ClientName = "rezigate"
 	}
-	k, err := deriveKeys(opts.Secrets, int(opts.MaxAge/time.Second))
+	k, err := deriveKeys(opts.Secrets, opts.Deployment, int(opts.MaxAge/time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: %w", err)
 	}
@@ -78,16 +82,19 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redisstore: connect: %w", err)
 	}
 	s := &Store{
-		client:   client,
-		keys:     k,
-		name:     opts.Name,
-		prefix:   opts.Prefix,
-		maxAge:   opts.MaxAge,
-		cacheTTL: opts.LocalCacheTTL,
-		recent:   newRecentWrites(opts.LocalCacheTTL),
-		opened:   newOpenedCookies(),
-		timeout:  opts.ReadTimeout,
-		now:      time.Now,
+		client:       client,
+		keys:         k,
+		deployment:   opts.Deployment,
+		sessionLabel: "rezigate session v2\x00" + opts.Deployment,
+		lockLabel:    "rezigate lock v2\x00" + opts.Deployment,
+		name:         opts.Name,
+		prefix:       opts.Prefix,
+		maxAge:       opts.MaxAge,
+		cacheTTL:     opts.LocalCacheTTL,
+		recent:       newRecentWrites(opts.LocalCacheTTL),
+		opened:       newOpenedCookies(),
+		timeout:      opts.ReadTimeout,
+		now:          time.Now,
 	}
 	pctx, cancel := s.op(ctx)
 	defer cancel()
@@ -102,14 +109,18 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 // goroutines. Calls after Close fail with sessions.ErrUnavailable.
 func (s *Store) Close() { s.client.Close() }
 
+// Deployment returns Options.Deployment: the deployment whose sessions
+// the store keeps.
+func (s *Store) Deployment() string { return s.deployment }
+
 // String names the store without its secrets.
 func (s *Store) String() string {
-	return fmt.Sprintf("redisstore.Store{Name:%q Prefix:%q}", s.name, s.prefix)
+	return fmt.Sprintf("redisstore.Store{Deployment:%q Name:%q Prefix:%q}", s.deployment, s.name, s.prefix)
 }
 
 // LogValue implements slog.LogValuer without the secrets.
 func (s *Store) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("store", "redis"), slog.String("name", s.name), slog.String("prefix", s.prefix))
+	return slog.GroupValue(slog.String("store", "redis"), slog.String("deployment", s.deployment), slog.String("name", s.name), slog.String("prefix", s.prefix))
 }
 
 // op bounds one store call by the read timeout.
@@ -127,7 +138,7 @@ func unavailable(doing string, err error) error {
 
 // sessionKey is the key of the session with handle h.
 func (s *Store) sessionKey(h *handle) string {
-	return s.prefix + kindSession + handleName("rezigate session v1", h)
+	return s.prefix + kindSession + handleName(s.sessionLabel, h)
 }
 
 // isSessionKey reports whether m, read from an index set, is a session key
@@ -137,57 +148,144 @@ func (s *Store) isSessionKey(m string) bool {
 	return ok && len(rest) == 64 && strings.Trim(rest, "0123456789abcdef") == ""
 }
 
-// indexAdd adds a member to a set and makes the set live at least ttl
-// milliseconds, never shortening it: a set outlives every session in it,
-// and no longer than the longest one.
+// An index (the sessions of one uid, or of one provider session) is two
+// keys sharing a hash tag, hence a Cluster slot: the set of session keys,
+// and a revocation counter that every DeleteUser or DeleteSID of the
+// index increments after reading the set and before deleting what it
+// lists. Put reads the counter in the same step as it adds the session to
+// the set, stores the session, then checks in one step that the session
+// is still in the set and that the counter has not moved. If it has, a
+// revocation may have read the set with the session in it and deleted the
+// session before it was stored (or be about to remove it from the set),
+// so Put deletes what it stored and starts over with a new handle, as if
+// it had begun after that revocation. If it has not, any revocation that
+// saw the session increments the counter only after the check, and so
+// deletes the session after it was stored. Either way, once every Put and
+// revocation has finished, every stored session is in its index, and a
+// revocation that fails half-way leaves the index whole for the next.
+
+// indexAdd adds ARGV[1] to the set KEYS[1], makes the set live at least
+// ARGV[2] milliseconds (never shortening it: a set outlives every session
+// in it, and no longer than the longest one), and returns the revocation
+// counter KEYS[2] (false when there is none).
 var indexAdd = rueidis.NewLuaScriptRetryable(`
 redis.call('SADD', KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[2])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return redis.call('GET', KEYS[2])`)
+
+// indexCheck returns 1 when ARGV[1] is still in the set KEYS[1] and the
+// revocation counter KEYS[2] still reads ARGV[2] ("" for none), else 0.
+var indexCheck = rueidis.NewLuaScriptReadOnly(`
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then return 0 end
 return 1`)
+
+// indexRevoke returns the members of the set KEYS[1] and then increments
+// the revocation counter KEYS[2], which lives ARGV[1] milliseconds.
+var indexRevoke = rueidis.NewLuaScriptRetryable(`
+local m = redis.call('SMEMBERS', KEYS[1])
+redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return m`)
+
+// revocationSuffix names the revocation counter of an index: the set's
+// key and this suffix, so both share the set's hash tag.
+const revocationSuffix = ":revocations"
+
+// indexKey is the key of the index set of kind (kindUID or kindSID) named
+// name. The name is a hash tag, so that the set and its revocation counter
+// live in one Cluster slot.
+func (s *Store) indexKey(kind, name string) string {
+	return s.prefix + kind + "{" + name + "}"
+}
+
+// putAttempts bounds how often Put starts again with a new handle when a
+// revocation of the same user or provider session ran while it stored
+// the session.
+const putAttempts = 3
 
 // Put stores sess under a new random handle and returns the sealed handle
 // as the cookie value (about 150 bytes). sess.UID must not be empty and
 // sess.Expires must lie in the future, at most MaxAge away; it becomes the
-// TTL of every key written. The session is added to its uid's index (and
-// its sid's, when SIDHash is set) before it is stored, so DeleteUser and
-// DeleteSID can always find it.
+// TTL of every key written.
+//
+// The session is added to its uid's index (and its sid's, when SIDHash is
+// set) so that DeleteUser and DeleteSID find it, even when they run at the
+// same moment (see indexAdd). A Put that keeps losing to revocations gives
+// up after putAttempts with an error wrapping sessions.ErrUnavailable (try
+// again). A Put that fails may leave a record behind that no cookie
+// names, since the cookie was never handed out; it expires with its TTL.
 func (s *Store) Put(ctx context.Context, sess sessions.Session) (string, error) {
 	now := s.now()
 	if msg := storecheck.Put(sess.UID, sess.Expires, now, s.maxAge); msg != "" {
 		return "", errors.New("redisstore: put: " + msg)
 	}
-	ttl := ceilMilli(sess.Expires.Sub(now))
-	var h handle
-	if _, err := rand.Read(h[:]); err != nil {
-		return "", fmt.Errorf("redisstore: put: %w", err)
-	}
-	cookie, err := s.keys.sealHandle(s.name, &h)
-	if err != nil {
-		return "", fmt.Errorf("redisstore: put: seal cookie: %w", err)
-	}
 	plain, err := encodeRecord(&sess)
 	if err != nil {
 		return "", fmt.Errorf("redisstore: put: %w", err)
 	}
-	key := s.sessionKey(&h)
-	ms := formatMillis(ttl)
-	execs := []rueidis.LuaExec{{Keys: []string{s.prefix + kindUID + s.keys.indexName("uid", sess.UID)}, Args: []string{key, ms}}}
+	sets := []string{s.indexKey(kindUID, s.keys.indexName("uid", sess.UID))}
 	if sess.SIDHash != "" {
-		execs = append(execs, rueidis.LuaExec{Keys: []string{s.prefix + kindSID + s.keys.indexName("sid", sess.SIDHash)}, Args: []string{key, ms}})
+		sets = append(sets, s.indexKey(kindSID, s.keys.indexName("sid", sess.SIDHash)))
 	}
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	for _, r := range indexAdd.ExecMulti(ctx, s.client, execs...) {
-		if err := r.Error(); err != nil {
-			return "", unavailable("put: index", err)
+	for range putAttempts {
+		cookie, stored, err := s.put(ctx, plain, sets, ceilMilli(sess.Expires.Sub(now)))
+		if err != nil || stored {
+			return cookie, err
 		}
+	}
+	return "", unavailable("put", errors.New("the user's sessions were being revoked at every attempt"))
+}
+
+// put is one attempt of Put: it stores plain under a new handle indexed in
+// sets, and reports whether no revocation of those sets ran meanwhile;
+// when one did (stored false), it deletes the session again, leaving at
+// most stale index entries, which a revocation skips.
+func (s *Store) put(ctx context.Context, plain []byte, sets []string, ttl time.Duration) (cookie string, stored bool, err error) {
+	var h handle
+	if _, err := rand.Read(h[:]); err != nil {
+		return "", false, fmt.Errorf("redisstore: put: %w", err)
+	}
+	cookie, err = s.keys.sealHandle(s.name, &h)
+	if err != nil {
+		return "", false, fmt.Errorf("redisstore: put: seal cookie: %w", err)
+	}
+	key := s.sessionKey(&h)
+	ms := formatMillis(ttl)
+	execs := make([]rueidis.LuaExec, len(sets))
+	for i, set := range sets {
+		execs[i] = rueidis.LuaExec{Keys: []string{set, set + revocationSuffix}, Args: []string{key, ms}}
+	}
+	for i, r := range indexAdd.ExecMulti(ctx, s.client, execs...) {
+		n, err := r.ToString()
+		if err != nil && !rueidis.IsRedisNil(err) {
+			return "", false, unavailable("put: index", err)
+		}
+		execs[i].Args = []string{key, n}
 	}
 	set := s.client.B().Set().Key(key).Value(rueidis.BinaryString(s.keys.seal(key, plain))).Px(ttl).Build()
 	if err := s.client.Do(ctx, set).Error(); err != nil {
-		return "", unavailable("put", err)
+		return "", false, unavailable("put", err)
 	}
-	return cookie, nil
+	stored = true
+	for _, r := range indexCheck.ExecMulti(ctx, s.client, execs...) {
+		ok, err := r.AsInt64()
+		if err != nil {
+			return "", false, unavailable("put: check index", err)
+		}
+		stored = stored && ok == 1
+	}
+	if stored {
+		return cookie, true, nil
+	}
+	s.recent.add(s.now(), key)
+	if err := s.client.Do(ctx, s.client.B().Del().Key(key).Build()).Error(); err != nil {
+		return "", false, unavailable("put: undo", err)
+	}
+	return "", false, nil
 }
 
 // Get returns the session of a cookie value. A session read before is
@@ -263,7 +361,7 @@ func (s *Store) DeleteUser(ctx context.Context, uid string) (int, error) {
 	if uid == "" {
 		return 0, errors.New("redisstore: delete user: uid is empty")
 	}
-	return s.deleteIndexed(ctx, s.prefix+kindUID, s.keys.indexNames("uid", uid), "delete user")
+	return s.deleteIndexed(ctx, kindUID, s.keys.indexNames("uid", uid), "delete user")
 }
 
 // DeleteSID deletes every session whose SIDHash is sidHash and its index,
@@ -272,35 +370,44 @@ func (s *Store) DeleteSID(ctx context.Context, sidHash string) (int, error) {
 	if sidHash == "" {
 		return 0, errors.New("redisstore: delete sid: sid hash is empty")
 	}
-	return s.deleteIndexed(ctx, s.prefix+kindSID, s.keys.indexNames("sid", sidHash), "delete sid")
+	return s.deleteIndexed(ctx, kindSID, s.keys.indexNames("sid", sidHash), "delete sid")
 }
 
 // deleteIndexed deletes the sessions listed in the index sets named
 // kind+names[i] (one name per secret, so sessions indexed before a
-// rotation are found too), then the sets.
+// rotation are found too): it reads each set and increments its
+// revocation counter (indexRevoke), deletes the sessions listed, then
+// removes them from the set. The set loses its members only once their
+// sessions are gone, so a revocation that fails half-way is finished by
+// the next one.
 func (s *Store) deleteIndexed(ctx context.Context, kind string, names []string, doing string) (int, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	sets := make([]string, len(names))
-	cmds := make(rueidis.Commands, len(names))
+	execs := make([]rueidis.LuaExec, len(names))
+	ttl := formatMillis(s.maxAge)
 	for i, n := range names {
-		sets[i] = kind + n
-		cmds[i] = s.client.B().Smembers().Key(sets[i]).Build()
+		set := s.indexKey(kind, n)
+		execs[i] = rueidis.LuaExec{Keys: []string{set, set + revocationSuffix}, Args: []string{ttl}}
 	}
+	listed := make([][]string, len(names))
 	var members []string
-	for _, r := range s.client.DoMulti(ctx, cmds...) {
+	for i, r := range indexRevoke.ExecMulti(ctx, s.client, execs...) {
 		m, err := r.AsStrSlice()
 		if err != nil {
 			return 0, unavailable(doing, err)
 		}
+		listed[i] = m
 		for _, k := range m {
 			if s.isSessionKey(k) {
 				members = append(members, k)
 			}
 		}
 	}
+	// Marked before they are deleted: this replica's next Get of any of
+	// them asks Redis, whatever its local cache holds until Redis's
+	// invalidation arrives.
 	s.recent.add(s.now(), members...)
-	cmds = cmds[:0]
+	cmds := make(rueidis.Commands, 0, len(members))
 	for _, k := range members {
 		cmds = append(cmds, s.client.B().Del().Key(k).Build())
 	}
@@ -313,8 +420,10 @@ func (s *Store) deleteIndexed(ctx context.Context, kind string, names []string, 
 		n += int(d)
 	}
 	cmds = cmds[:0]
-	for _, k := range sets {
-		cmds = append(cmds, s.client.B().Del().Key(k).Build())
+	for i, m := range listed {
+		if len(m) > 0 {
+			cmds = append(cmds, s.client.B().Srem().Key(execs[i].Keys[0]).Member(m...).Build())
+		}
 	}
 	for _, r := range s.client.DoMulti(ctx, cmds...) {
 		if err := r.Error(); err != nil {

@@ -113,7 +113,7 @@ func TestGetRejects(t *testing.T) {
 	renamed := testOptions(url, prefix)
 	renamed.Name = "_other"
 	otherName := mustPut(t, newTestStore(t, renamed), aliceSession())
-	cs, err := sessions.NewCookieStore(sessions.CookieOptions{Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour})
+	cs, err := sessions.NewCookieStore(sessions.CookieOptions{Deployment: testDeployment, Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestDeleteUser(t *testing.T) {
 		t.Errorf("DeleteUser(nobody) = %d, %v; want 0, nil", n, err)
 	}
 	raw := rawClient(t, url)
-	if n, _ := raw.Do(ctx, raw.B().Exists().Key(s.prefix+kindUID+s.keys.indexName("uid", alice.UID)).Build()).AsInt64(); n != 0 {
+	if n, _ := raw.Do(ctx, raw.B().Exists().Key(s.indexKey(kindUID, s.keys.indexName("uid", alice.UID))).Build()).AsInt64(); n != 0 {
 		t.Errorf("alice's index still exists after DeleteUser")
 	}
 }
@@ -546,9 +546,13 @@ func TestSeenJTI(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			looked, lerr := tc.s.LookupJTI(ctx, tc.jti)
 			seen, err := tc.s.SeenJTI(ctx, tc.jti, tc.ttl)
 			if (err != nil) != tc.error || seen != tc.seen {
 				t.Errorf("SeenJTI(%q, %v) = %v, %v; want %v, error %v", tc.jti, tc.ttl, seen, err, tc.seen, tc.error)
+			}
+			if (lerr != nil) != (tc.jti == "") || looked != tc.seen {
+				t.Errorf("LookupJTI(%q) before SeenJTI = %v, %v; want %v", tc.jti, looked, lerr, tc.seen)
 			}
 		})
 	}

@@ -112,7 +112,7 @@ func (s *Store) LockSession(ctx context.Context, cookie string, ttl time.Duratio
 	if _, err := rand.Read(t[:]); err != nil {
 		return nil, fmt.Errorf("redisstore: lock: %w", err)
 	}
-	l := &Lock{s: s, key: s.prefix + kindLock + handleName("rezigate lock v1", &h), token: hex.EncodeToString(t[:])}
+	l := &Lock{s: s, key: s.prefix + kindLock + handleName(s.lockLabel, &h), token: hex.EncodeToString(t[:])}
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	err := s.client.Do(ctx, s.client.B().Set().Key(l.key).Value(l.token).Nx().Px(ceilMilli(ttl)).Build()).Error()
@@ -143,6 +143,11 @@ func (l *Lock) Release(ctx context.Context) (bool, error) {
 // whether it was recorded already, that is, whether the token is a replay.
 // The key is an HMAC of jti, so no token ID is stored. On error, seen is
 // false and the caller must refuse the token.
+//
+// Record a token only once the sessions it names are gone (ask LookupJTI
+// first): a token recorded before a deletion that then failed would be
+// refused as a replay when the provider delivers it again, and the
+// sessions would live on.
 func (s *Store) SeenJTI(ctx context.Context, jti string, ttl time.Duration) (seen bool, err error) {
 	if jti == "" {
 		return false, errors.New("redisstore: seen jti: jti is empty")
@@ -168,6 +173,31 @@ func (s *Store) SeenJTI(ctx context.Context, jti string, ttl time.Duration) (see
 		n, err := r.AsInt64()
 		if err != nil {
 			return false, unavailable("seen jti", err)
+		}
+		seen = seen || n > 0
+	}
+	return seen, nil
+}
+
+// LookupJTI reports whether SeenJTI recorded jti (under any of the
+// secrets), without recording it: a back-channel logout asks it before
+// deleting sessions, and records the token with SeenJTI only after. On
+// error, seen is false and the caller must not act on the token.
+func (s *Store) LookupJTI(ctx context.Context, jti string) (seen bool, err error) {
+	if jti == "" {
+		return false, errors.New("redisstore: lookup jti: jti is empty")
+	}
+	names := s.keys.indexNames("jti", jti)
+	cmds := make(rueidis.Commands, len(names))
+	for i, n := range names { // one key a command: each may lie in another Cluster slot
+		cmds[i] = s.client.B().Exists().Key(s.prefix + kindJTI + n).Build()
+	}
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	for _, r := range s.client.DoMulti(ctx, cmds...) {
+		n, err := r.AsInt64()
+		if err != nil {
+			return false, unavailable("lookup jti", err)
 		}
 		seen = seen || n > 0
 	}
