@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rezigate/rezigate/internal/groupheader"
 	"github.com/rezigate/rezigate/internal/optionerr"
 )
 
@@ -248,15 +249,26 @@ func checkRoutePath(p string, fold bool) string {
 	return ""
 }
 
-// checkName returns what is wrong with a group name, or "".
+// checkName returns what is wrong with a group name, or "": the names a
+// sign-in drops (groupheader.Problem) could never match, so a policy that
+// names one is refused rather than silently letting nobody in through it.
 func checkName(g string) string {
-	switch {
-	case g == "":
+	switch groupheader.Problem(g) {
+	case "":
+		return ""
+	case groupheader.Empty:
 		return "must not be empty"
-	case strings.TrimSpace(g) != g:
+	case groupheader.SpaceAround:
 		return "must not have leading or trailing spaces"
+	case groupheader.Comma:
+		return "must not contain a comma"
+	case groupheader.Control:
+		return "must not contain control characters"
+	case groupheader.NotASCII:
+		return "must be printable ASCII"
+	default:
+		return fmt.Sprintf("must be at most %d bytes", groupheader.MaxNameLen)
 	}
-	return ""
 }
 
 // checkEmail returns what is wrong with a route's email address, or "".

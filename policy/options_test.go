@@ -116,6 +116,10 @@ func TestValidateRules(t *testing.T) {
 		{"default deny without routes", policy.Options{Default: policy.Deny}, "Default", "lets nobody in"},
 		{"empty sign-in group", policy.Options{AllowGroups: []string{"staff", ""}}, "AllowGroups[1]", "must not be empty"},
 		{"spaced sign-in group", policy.Options{AllowGroups: []string{"staff "}}, "AllowGroups[0]", "leading or trailing spaces"},
+		{"comma in a sign-in group", policy.Options{AllowGroups: []string{"a,b"}}, "AllowGroups[0]", "must not contain a comma"},
+		{"non-ASCII group", policy.Options{Routes: []policy.Route{{Path: "/a", Groups: []string{"Équipe"}}}}, "Routes[0].Groups[0]", "printable ASCII"},
+		{"control character in a group", policy.Options{Routes: []policy.Route{{Path: "/a", Groups: []string{"a\tb"}}}}, "Routes[0].Groups[0]", "control characters"},
+		{"long group", policy.Options{AllowGroups: []string{strings.Repeat("g", 257)}}, "AllowGroups[0]", "at most 256 bytes"},
 		{"spaced claim", policy.Options{GroupsClaim: " groups"}, "GroupsClaim", "leading or trailing spaces"},
 	}
 	for _, tc := range tests {

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/rezigate/rezigate/sessions"
@@ -32,7 +33,7 @@ func encodeRecord(s *sessions.Session) ([]byte, error) {
 		n += binary.MaxVarintLen64 + len(g)
 	}
 	if n > maxRecordLen || len(s.Groups) > maxGroups {
-		return nil, errors.New("redisstore: session too large")
+		return nil, fmt.Errorf("redisstore: %w", sessions.ErrTooLarge)
 	}
 	b := make([]byte, 0, n)
 	b = append(b, recordVersion)

@@ -30,8 +30,15 @@ func TestRecordRoundTrip(t *testing.T) {
 			t.Errorf("decodeRecord(encodeRecord(%+v)) = %+v, %v", s, got, err)
 		}
 	}
-	if _, err := encodeRecord(&sessions.Session{UID: strings.Repeat("x", maxRecordLen)}); err == nil {
-		t.Error("encodeRecord(huge) = nil error")
+	// Too large is sessions.ErrTooLarge, which the middleware answers with
+	// the 403 page that says why, not a 500.
+	for name, s := range map[string]sessions.Session{
+		"long field":  {UID: strings.Repeat("x", maxRecordLen)},
+		"many groups": {UID: "u", Groups: make([]string, maxGroups+1)},
+	} {
+		if _, err := encodeRecord(&s); !errors.Is(err, sessions.ErrTooLarge) {
+			t.Errorf("encodeRecord(%s) = %v; want sessions.ErrTooLarge", name, err)
+		}
 	}
 }
 
