@@ -92,7 +92,10 @@ var (
 // other Windows servers), a segment ending in "." or a space (raw or
 // "%20"), as written or once its path parameters are cut, is refused:
 // Windows file systems ignore those, so "/ADMIN./" or "/admin%20/" would
-// be served as "/admin/".
+// be served as "/admin/". So is a segment with ":" (raw or "%3A"), which
+// names an NTFS stream ("/admin::$INDEX_ALLOCATION/" is "/admin/"; ASP.NET
+// refuses ":" in a path by default too), and one with "~" and a digit, an
+// 8.3 short name ("/ADMINI~1/" can be "/administration/").
 //
 // Escapes other than those of unreserved characters are not decoded, so
 // an upstream that decodes twice ("%252e" read as ".") sees a path that
@@ -204,7 +207,7 @@ func rebuild(raw string, strict, fold bool) (string, error) {
 // escapes of unreserved characters decoded, that a servlet container
 // reads as a dot segment or, when not the last, as an empty one once its
 // path parameters are cut; and when fold, one that a Windows server
-// reads without a trailing dot or space.
+// reads as another name (windowsTrimmed).
 func checkSegments[T string | []byte](b T, fold bool) error {
 	for i := 0; i < len(b); {
 		j := i + 1
@@ -248,7 +251,9 @@ func paramStart[T string | []byte](seg T) int {
 
 // windowsTrimmed reports whether Windows reads segment seg as another
 // name: one ending in "." or a space, raw or "%20", other than a dot
-// segment.
+// segment; one naming an NTFS stream with ":" (raw or "%3A":
+// "admin::$INDEX_ALLOCATION" is the directory "admin"); or an 8.3 short
+// name, "~" and a digit ("ADMINI~1" can be "administration").
 func windowsTrimmed[T string | []byte](seg T) bool {
 	n := len(seg)
 	switch {
@@ -256,6 +261,16 @@ func windowsTrimmed[T string | []byte](seg T) bool {
 		return false
 	case seg[n-1] == '.' || seg[n-1] == ' ':
 		return true
+	}
+	for i := 0; i < n; i++ {
+		switch {
+		case seg[i] == ':':
+			return true
+		case seg[i] == '~' && i+1 < n && '0' <= seg[i+1] && seg[i+1] <= '9':
+			return true
+		case seg[i] == '%' && i+2 < n && seg[i+1] == '3' && (seg[i+2] == 'A' || seg[i+2] == 'a'):
+			return true
+		}
 	}
 	return n >= 3 && seg[n-3] == '%' && seg[n-2] == '2' && seg[n-1] == '0'
 }
