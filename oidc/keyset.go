@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -33,7 +34,8 @@ var errKeysFetchedRecently = errors.New("oidc: provider keys fetched less than 1
 // the keys it fetched before when a fetch fails, so a refused refetch
 // leaves known keys verifying.
 type keyFetchLimiter struct {
-	base http.RoundTripper
+	attempts atomic.Int64 // fetches asked for, passed or refused
+	base     http.RoundTripper
 	lim  *rate.Limiter    // safe for concurrent use
 	now  func() time.Time // tests set it before the first fetch
 }
@@ -47,6 +49,7 @@ func newKeyFetchLimiter(base http.RoundTripper) *keyFetchLimiter {
 
 // RoundTrip implements http.RoundTripper.
 func (l *keyFetchLimiter) RoundTrip(req *http.Request) (*http.Response, error) {
+	l.attempts.Add(1)
 	if !l.lim.AllowN(l.now(), 1) {
 		if req.Body != nil {
 			req.Body.Close()
