@@ -19,7 +19,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/rezigate/rezigate/internal/loopback"
-	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/optionerr"
 )
 
 // Errors that callers branch on.

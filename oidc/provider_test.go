@@ -17,7 +17,7 @@ import (
 
 	"github.com/rezigate/rezigate/internal/demo"
 	"github.com/rezigate/rezigate/internal/freeport"
-	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/optionerr"
 )
 
 const redirectURL = "http://127.0.0.1:1/oauth2/callback"

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/rezigate/rezigate/internal/groupheader"
-	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/optionerr"
 )
 
 // DefaultGroupsClaim is the ID-token claim read for a user's groups when

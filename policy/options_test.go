@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/optionerr"
 	"github.com/rezigate/rezigate/policy"
 )
 

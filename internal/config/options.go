@@ -14,10 +14,10 @@ import (
 
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/loopback"
-	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/yamlenv"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/optionerr"
 	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
