@@ -151,6 +151,9 @@ func (o Options) Validate() error {
 			add("Scopes", "must include %q", gooidc.ScopeOpenID)
 		}
 	}
+	if strings.TrimSpace(o.GroupsClaim) != o.GroupsClaim {
+		add("GroupsClaim", "must not have leading or trailing spaces")
+	}
 	if o.DiscoveryRetryMax < 0 {
 		add("DiscoveryRetryMax", "must not be negative")
 	}

@@ -106,7 +106,7 @@ func (c *Config) policyOptions() policy.Options {
 		routes[i] = policy.Route{Path: r.Path, Methods: r.Methods, Groups: r.Groups, Emails: r.Emails, Line: r.Line}
 	}
 	return policy.Options{
-		GroupsClaim: c.Policy.GroupsClaim, AllowGroups: c.Policy.AllowGroups, Default: policy.Decision(c.Policy.Default),
+		AllowGroups: c.Policy.AllowGroups, Default: policy.Decision(c.Policy.Default),
 		CaseInsensitivePaths: c.Policy.CaseInsensitivePaths, Routes: routes,
 	}
 }
