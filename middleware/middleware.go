@@ -600,12 +600,6 @@ func DeriveUID(uidSecret []byte, issuer, subject string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// UID returns the uid that the middleware derives for a provider subject.
-// Operators can recompute it to find a user's RMS account.
-func (a *Auth) UID(subject string) string {
-	return a.uid(a.opts.Provider.Issuer(), subject)
-}
-
 // Wrap returns a handler that serves the sign-in and /rezi endpoints and
 // passes every other request to next only when it carries a valid session.
 // When the middleware answers a request itself without reading all of its
