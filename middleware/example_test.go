@@ -7,22 +7,22 @@ import (
 	"net/http/httptest"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/demo"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/oidc/oidctest"
 )
 
 // An application protects its own handlers; inside them, UserFromContext
 // names the signed-in user.
 func ExampleAuth_Wrap() {
-	// A stand-in for the company's OpenID provider.
-	idpSrv := httptest.NewUnstartedServer(nil)
-	idp, _ := demo.NewProvider(demo.ProviderOptions{
-		Issuer: "http://" + idpSrv.Listener.Addr().String(), ClientID: "my-app", ClientSecret: "example-client-secret",
-	})
-	idpSrv.Config.Handler = idp
-	idpSrv.Start()
+	// A stand-in for the company's OpenID provider (oidctest, for tests
+	// only; oidctest's own example signs a user in through it).
+	idp := oidctest.New(oidctest.Options{ClientID: "my-app", ClientSecret: "example-client-secret"})
+	idpSrv := httptest.NewServer(idp)
 	defer idpSrv.Close()
+	if err := idp.SetIssuer(idpSrv.URL); err != nil {
+		panic(err)
+	}
 
 	ctx := context.Background()
 	provider, err := oidc.New(ctx, oidc.Options{

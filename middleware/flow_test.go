@@ -428,9 +428,6 @@ func TestSignedInEndpoints(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.body), &ui); err != nil || ui["email"] != "alice@example.com" || ui["uid"] != uid || len(ui) != 2 {
 		t.Errorf("/oauth2/userinfo = %d %s; want {email, uid}", r.StatusCode, r.body)
 	}
-	if got := e.auth.UID("alice-sub"); got != uid {
-		t.Errorf("UID(alice-sub) = %q; want %q", got, uid)
-	}
 
 	// Sign-out clears the session and goes to the provider's end_session_endpoint.
 	r = e.do(e.client, "POST", "/oauth2/sign_out?rd=/bye", nil, url.Values{})

@@ -19,10 +19,10 @@ import (
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/internal/loopback"
-	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/internal/session"
 	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/optionerr"
 	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/rezi"
 	"github.com/rezigate/rezigate/sessions"
@@ -598,12 +598,6 @@ func DeriveUID(uidSecret []byte, issuer, subject string) string {
 	m.Write([]byte{'|'})
 	m.Write([]byte(subject))
 	return hex.EncodeToString(m.Sum(nil))
-}
-
-// UID returns the uid that the middleware derives for a provider subject.
-// Operators can recompute it to find a user's RMS account.
-func (a *Auth) UID(subject string) string {
-	return a.uid(a.opts.Provider.Issuer(), subject)
 }
 
 // Wrap returns a handler that serves the sign-in and /rezi endpoints and

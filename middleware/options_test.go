@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/optionerr"
 	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/rezi"
 	"github.com/rezigate/rezigate/sessions/redisstore"

@@ -95,11 +95,11 @@ func (a *Auth) initAccess() error {
 	return nil
 }
 
-// NamedGroups returns the groups Options.Policy names (its AllowGroups
+// namedGroups returns the groups Options.Policy names (its AllowGroups
 // and every route's Groups), without repeats, in no particular order: the
 // only groups the middleware ever reads. A session store that keeps
 // groups in the cookie needs no others (sessions.CookieOptions.KeepGroups).
-func (a *Auth) NamedGroups() []string {
+func (a *Auth) namedGroups() []string {
 	out := make([]string, 0, len(a.access.named))
 	for g := range a.access.named {
 		out = append(out, g)

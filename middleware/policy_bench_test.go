@@ -78,7 +78,7 @@ func BenchmarkSignedInRequest(b *testing.B) {
 				b.Fatal(err)
 			}
 			h := a.Wrap(px)
-			store, err := sessions.NewCookieStore(sessions.CookieOptions{Deployment: a.opts.Deployment(), Secrets: [][]byte{[]byte(testSessionKey)}, Name: a.opts.CookieName, MaxAge: DefaultSessionMaxAge, KeepGroups: a.NamedGroups()})
+			store, err := sessions.NewCookieStore(sessions.CookieOptions{Deployment: a.opts.Deployment(), Secrets: [][]byte{[]byte(testSessionKey)}, Name: a.opts.CookieName, MaxAge: DefaultSessionMaxAge, KeepGroups: a.namedGroups()})
 			if err != nil {
 				b.Fatal(err)
 			}

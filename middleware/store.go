@@ -75,7 +75,7 @@ func (a *Auth) initStore() error {
 	if a.store == nil {
 		cs, err := sessions.NewCookieStore(sessions.CookieOptions{
 			Deployment: deployment, Secrets: a.opts.SessionSecrets, Name: a.opts.CookieName,
-			MaxAge: a.opts.SessionMaxAge, KeepGroups: a.NamedGroups(),
+			MaxAge: a.opts.SessionMaxAge, KeepGroups: a.namedGroups(),
 		})
 		if err != nil {
 			return fmt.Errorf("middleware: SessionSecrets: %w", err)

@@ -19,7 +19,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/rezigate/rezigate/internal/loopback"
-	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/optionerr"
 )
 
 // Errors that callers branch on.
@@ -150,6 +150,9 @@ func (o Options) Validate() error {
 		if !slices.Contains(o.Scopes, gooidc.ScopeOpenID) {
 			add("Scopes", "must include %q", gooidc.ScopeOpenID)
 		}
+	}
+	if strings.TrimSpace(o.GroupsClaim) != o.GroupsClaim {
+		add("GroupsClaim", "must not have leading or trailing spaces")
 	}
 	if o.DiscoveryRetryMax < 0 {
 		add("DiscoveryRetryMax", "must not be negative")

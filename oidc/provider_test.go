@@ -17,7 +17,7 @@ import (
 
 	"github.com/rezigate/rezigate/internal/demo"
 	"github.com/rezigate/rezigate/internal/freeport"
-	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/optionerr"
 )
 
 const redirectURL = "http://127.0.0.1:1/oauth2/callback"
@@ -248,6 +248,7 @@ func TestValidate(t *testing.T) {
 		{"scope with a backslash", func(o *Options) { o.Scopes = []string{"openid", `a\b`} }, []string{"Scopes[1]: must be a scope name"}},
 		{"scope not ASCII", func(o *Options) { o.Scopes = []string{"openid", "é"} }, []string{"Scopes[1]: must be a scope name"}},
 		{"negative discovery retry", func(o *Options) { o.DiscoveryRetryMax = -time.Second }, []string{"DiscoveryRetryMax: must not be negative"}},
+		{"spaced groups claim", func(o *Options) { o.GroupsClaim = " groups" }, []string{"GroupsClaim: must not have leading or trailing spaces"}},
 		{"every problem at once", func(o *Options) {
 			o.IssuerURL, o.ClientID, o.RedirectURL, o.Scopes, o.DiscoveryRetryMax = "http://x.example", "", "x", []string{"a b"}, -1
 		}, []string{"IssuerURL:", "ClientID:", "RedirectURL:", "Scopes[0]:", "Scopes:", "DiscoveryRetryMax:"}},

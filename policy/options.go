@@ -6,12 +6,8 @@ import (
 	"strings"
 
 	"github.com/rezigate/rezigate/internal/groupheader"
-	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/optionerr"
 )
-
-// DefaultGroupsClaim is the ID-token claim read for a user's groups when
-// Options.GroupsClaim is empty.
-const DefaultGroupsClaim = "groups"
 
 // Decision is what happens to a request that no route matches.
 type Decision string
@@ -43,12 +39,6 @@ const anyMethod = ^uint16(0)
 // The zero value is valid and allows every signed-in user everywhere.
 // Options is only read; New copies what it keeps.
 type Options struct {
-	// GroupsClaim is the ID-token claim holding the user's groups, either
-	// an array of strings or one string. Empty means DefaultGroupsClaim.
-	// The policy itself only reports it (Policy.GroupsClaim); whoever
-	// reads the token fills User.Groups from it.
-	GroupsClaim string
-
 	// AllowGroups limits who may sign in at all: a user must be in at
 	// least one of these groups (compared exactly, case-sensitive). Nil
 	// or empty means no group is needed.
@@ -151,9 +141,6 @@ func (o Options) Validate() error {
 			format += fmt.Sprintf(" (line %d)", line)
 		}
 		errs = append(errs, optionerr.New("policy", field, format, args...))
-	}
-	if o.GroupsClaim != "" && strings.TrimSpace(o.GroupsClaim) != o.GroupsClaim {
-		add("GroupsClaim", 0, "must not have leading or trailing spaces")
 	}
 	for i, g := range o.AllowGroups {
 		if msg := checkName(g); msg != "" {

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/optionerr"
 	"github.com/rezigate/rezigate/policy"
 )
 
@@ -15,7 +15,6 @@ func TestValidateAccepts(t *testing.T) {
 	}{
 		{"zero", policy.Options{}},
 		{"the documented example", policy.Options{
-			GroupsClaim: "groups",
 			AllowGroups: []string{"staff"},
 			Default:     policy.Allow,
 			Routes: []policy.Route{
@@ -120,7 +119,6 @@ func TestValidateRules(t *testing.T) {
 		{"non-ASCII group", policy.Options{Routes: []policy.Route{{Path: "/a", Groups: []string{"Équipe"}}}}, "Routes[0].Groups[0]", "printable ASCII"},
 		{"control character in a group", policy.Options{Routes: []policy.Route{{Path: "/a", Groups: []string{"a\tb"}}}}, "Routes[0].Groups[0]", "control characters"},
 		{"long group", policy.Options{AllowGroups: []string{strings.Repeat("g", 257)}}, "AllowGroups[0]", "at most 256 bytes"},
-		{"spaced claim", policy.Options{GroupsClaim: " groups"}, "GroupsClaim", "leading or trailing spaces"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -42,7 +42,6 @@ type Policy struct {
 	fold          bool
 	defaultAllow  bool
 	defaultReason string
-	groupsClaim   string
 	allowGroups   map[string]struct{}
 	signIn        signInRules // the email rules of SignIn (signin.go)
 }
@@ -79,10 +78,6 @@ func New(o Options) (*Policy, error) {
 	p := &Policy{
 		fold:         o.CaseInsensitivePaths,
 		defaultAllow: o.Default != Deny,
-		groupsClaim:  o.GroupsClaim,
-	}
-	if p.groupsClaim == "" {
-		p.groupsClaim = DefaultGroupsClaim
 	}
 	p.defaultReason = reasonDefaultDeny
 	if p.defaultAllow {
@@ -230,10 +225,6 @@ func (p *Policy) SignInAllowed(groups []string) bool {
 	}
 	return false
 }
-
-// GroupsClaim returns the ID-token claim that holds a user's groups:
-// Options.GroupsClaim, or DefaultGroupsClaim when that was empty.
-func (p *Policy) GroupsClaim() string { return p.groupsClaim }
 
 // String describes the policy in one line, for start-up logs.
 func (p *Policy) String() string {

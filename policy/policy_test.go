@@ -227,15 +227,6 @@ func TestSignInAllowed(t *testing.T) {
 	}
 }
 
-func TestGroupsClaim(t *testing.T) {
-	if got := mustNew(policy.Options{}).GroupsClaim(); got != policy.DefaultGroupsClaim {
-		t.Errorf("GroupsClaim() of zero Options = %q; want %q", got, policy.DefaultGroupsClaim)
-	}
-	if got := mustNew(policy.Options{GroupsClaim: "roles"}).GroupsClaim(); got != "roles" {
-		t.Errorf("GroupsClaim() = %q; want %q", got, "roles")
-	}
-}
-
 func TestString(t *testing.T) {
 	want := "policy: 4 routes, default deny, case-insensitive paths true, 0 sign-in groups"
 	if got := rms(true, policy.Deny).String(); got != want {

@@ -16,9 +16,9 @@ import (
 
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/groupheader"
-	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/pages"
 	"github.com/rezigate/rezigate/internal/requestid"
+	"github.com/rezigate/rezigate/optionerr"
 )
 
 // Default header names for the identity sent upstream.

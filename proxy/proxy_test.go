@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/optionerr"
 )
 
 // echo answers with the request headers it received.

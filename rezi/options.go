@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/internal/loopback"
-	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/optionerr"
 )
 
 // Defaults applied by New to zero-valued Options fields, and the limits

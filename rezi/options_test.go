@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/optionerr"
 )
 
 // TestValidate has one case per rule; each names the field errors it

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/optionerr"
 	"github.com/rezigate/rezigate/sessions/internal/storecheck"
 )
 

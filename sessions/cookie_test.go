@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/optionerr"
 )
 
 var (

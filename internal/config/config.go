@@ -90,7 +90,7 @@ type Config struct {
 	} `yaml:"redis"`
 	TrustedProxies []string `yaml:"trusted_proxies" opt:"middleware.TrustedProxies"`
 	Policy         struct {
-		GroupsClaim          string   `yaml:"groups_claim" opt:"policy.GroupsClaim oidc.GroupsClaim"`
+		GroupsClaim          string   `yaml:"groups_claim" opt:"oidc.GroupsClaim"`
 		AllowGroups          []string `yaml:"allow_groups" opt:"policy.AllowGroups"`
 		Default              string   `yaml:"default" opt:"policy.Default"`
 		CaseInsensitivePaths bool     `yaml:"case_insensitive_paths" opt:"policy.CaseInsensitivePaths"`
@@ -145,7 +145,7 @@ func Defaults() Config {
 	c.Rezi.APIURL, c.Rezi.Timeout, c.Rezi.CacheSize = rezi.DefaultAPIURL, yamlenv.Duration(rezi.DefaultTimeout), rezi.DefaultCacheSize
 	c.Rezi.CacheMargin, c.Rezi.RateLimit = yamlenv.Duration(rezi.DefaultCacheMargin), middleware.DefaultRateLimit
 	c.Log = Log{Format: "text", Level: "info"}
-	c.Policy.GroupsClaim, c.Policy.Default = policy.DefaultGroupsClaim, string(policy.DefaultDecision)
+	c.Policy.GroupsClaim, c.Policy.Default = oidc.DefaultGroupsClaim, string(policy.DefaultDecision)
 	c.Assertion.Lifetime = yamlenv.Duration(assertion.DefaultLifetime)
 	// Empty lists, not nil, so that -check prints them as [].
 	c.TrustedProxies, c.OIDC.AllowedEmailDomains, c.Session.Secrets = []string{}, []string{}, []yamlenv.Secret{}

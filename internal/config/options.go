@@ -14,10 +14,10 @@ import (
 
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/loopback"
-	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/yamlenv"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/optionerr"
 	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
@@ -106,7 +106,7 @@ func (c *Config) policyOptions() policy.Options {
 		routes[i] = policy.Route{Path: r.Path, Methods: r.Methods, Groups: r.Groups, Emails: r.Emails, Line: r.Line}
 	}
 	return policy.Options{
-		GroupsClaim: c.Policy.GroupsClaim, AllowGroups: c.Policy.AllowGroups, Default: policy.Decision(c.Policy.Default),
+		AllowGroups: c.Policy.AllowGroups, Default: policy.Decision(c.Policy.Default),
 		CaseInsensitivePaths: c.Policy.CaseInsensitivePaths, Routes: routes,
 	}
 }

@@ -39,7 +39,7 @@ func TestPolicyOptions(t *testing.T) {
 		t.Fatalf("Parse = %v", err)
 	}
 	o := c.PolicyOptions()
-	if o.Default != policy.Deny || !slices.Equal(o.AllowGroups, []string{"staff"}) || o.GroupsClaim != "groups" || len(o.Routes) != 3 {
+	if o.Default != policy.Deny || !slices.Equal(o.AllowGroups, []string{"staff"}) || len(o.Routes) != 3 || c.OIDCOptions(nil).GroupsClaim != "groups" {
 		t.Fatalf("PolicyOptions = %+v", o)
 	}
 	wantLines := []int{14, 16, 20} // minimalYAML takes the first 7 lines

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/optionerr"
 )
 
 const testPassword = "s3cr3t-Pa55word"

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/optionerr"
 )
 
 // MinSecretLen is the shortest session secret accepted, in bytes.

@@ -1,7 +1,7 @@
 // Package optionerr is the error type of every Options.Validate method in
-// rezigate: one invalid field, named by package and field, so that a
-// caller which maps a configuration file onto Options can translate the
-// field back to the key the user wrote.
+// rezigate (middleware, oidc, policy, proxy, rezi, sessions, redisstore):
+// one invalid field, named by package and field, so that a caller which
+// maps its own configuration onto Options can name the key its user wrote.
 //
 // A Validate method reports every problem at once with errors.Join of
 // *Error values; Fields takes them apart again:
@@ -10,9 +10,13 @@
 //		fmt.Println(fe.Pkg, fe.Field, fe.Msg)
 //	}
 //
+// A caller that only logs or prints the error needs no more than
+// err.Error(). The constructors (middleware.New and the others) run the
+// same checks and return the same errors, wrapped.
+//
 // Messages describe what is wrong and what would be right. They never
 // contain the field's value, which may be a secret or a URL with a
-// password in it.
+// password in it, so an Error is safe to log.
 package optionerr
 
 import "fmt"
@@ -36,8 +40,8 @@ func (e *Error) Error() string {
 }
 
 // New returns an *Error for field of pkg's Options, with the message
-// formatted by fmt.Sprintf(format, args...). Callers pass no secret in
-// args.
+// formatted by fmt.Sprintf(format, args...). It is for packages that
+// write a Validate method; callers pass no secret or field value in args.
 func New(pkg, field, format string, args ...any) error {
 	return &Error{Pkg: pkg, Field: field, Msg: fmt.Sprintf(format, args...)}
 }
