@@ -65,7 +65,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, metrics *m
 	var app http.Handler = http.NotFoundHandler()
 	if cfg.Upstream != "" {
 		po := cfg.ProxyOptions(log)
-		po.Identity, po.Groups, po.StripCookies, po.Assertion = identity, groups, auth.OwnCookie, mo.Assertion
+		po.Identity, po.Groups, po.StripCookies, po.Assertion = userIdentity, groups, auth.OwnCookie, mo.Assertion
 		if app, err = proxy.New(po); err != nil {
 			return nil, nil, err
 		}
@@ -73,8 +73,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, metrics *m
 	return auth.Wrap(app), closeParts, nil
 }
 
-// identity and groups hand the signed-in user to the proxy's headers.
-func identity(r *http.Request) (email, uid string, ok bool) {
+// userIdentity and groups hand the signed-in user to the proxy's headers.
+func userIdentity(r *http.Request) (email, uid string, ok bool) {
 	u, ok := middleware.UserFromContext(r.Context())
 	return u.Email, u.UID, ok
 }

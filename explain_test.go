@@ -216,7 +216,7 @@ func newPolicyServer(t *testing.T, cfg *config.Config) *policyServer {
 		t.Fatal(err)
 	}
 	upURL, _ := url.Parse(up.URL)
-	px, err := proxy.New(proxy.Options{Upstream: upURL, Identity: identity, Groups: groups, StripCookies: ps.auth.OwnCookie, Logger: log})
+	px, err := proxy.New(proxy.Options{Upstream: upURL, Identity: userIdentity, Groups: groups, StripCookies: ps.auth.OwnCookie, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rezigate/rezigate/identity"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/sessions"
 	"github.com/rezigate/rezigate/sessions/redisstore"
@@ -81,8 +82,8 @@ func TestRevoke(t *testing.T) {
 		}
 		return c
 	}
-	aliceUID := middleware.DeriveUID([]byte(uidSecret), issuer, "alice-sub")
-	bobUID := middleware.DeriveUID([]byte(uidSecret), issuer, "bob-sub")
+	aliceUID := identity.UID([]byte(uidSecret), issuer, "alice-sub")
+	bobUID := identity.UID([]byte(uidSecret), issuer, "bob-sub")
 	a1, a2, b1 := put(aliceUID), put(aliceUID), put(bobUID)
 
 	tests := []struct {
@@ -132,7 +133,7 @@ func TestRevoke(t *testing.T) {
 // status 2 and says why, before it reads the configuration or touches
 // Redis, instead of reporting "revoked 0 sessions".
 func TestRevokeBadInput(t *testing.T) {
-	good := middleware.DeriveUID([]byte(uidSecret), "http://127.0.0.1:9", "alice-sub")
+	good := identity.UID([]byte(uidSecret), "http://127.0.0.1:9", "alice-sub")
 	const uidMsg = "-uid must be exactly 64 lower-case hex characters"
 	tests := []struct {
 		name    string

@@ -157,7 +157,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	}
 	up, _ := url.Parse(rmsSrv.URL)
 	pub, _ := url.Parse(public)
-	po := proxy.Options{Upstream: up, PublicURL: pub, Identity: identity, StripCookies: e.auth.OwnCookie, Logger: log}
+	po := proxy.Options{Upstream: up, PublicURL: pub, Identity: userIdentity, StripCookies: e.auth.OwnCookie, Logger: log}
 	if eo.proxyMod != nil {
 		eo.proxyMod(&po)
 	}
@@ -175,8 +175,8 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	return e
 }
 
-// identity is proxy.Options.Identity for requests that went through Wrap.
-func identity(r *http.Request) (email, uid string, ok bool) {
+// userIdentity is proxy.Options.Identity for requests that went through Wrap.
+func userIdentity(r *http.Request) (email, uid string, ok bool) {
 	u, ok := UserFromContext(r.Context())
 	return u.Email, u.UID, ok
 }

@@ -3,9 +3,6 @@ package middleware
 import (
 	"cmp"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/assertion"
+	"github.com/rezigate/rezigate/identity"
 	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/internal/loopback"
 	"github.com/rezigate/rezigate/internal/optionerr"
@@ -89,9 +87,10 @@ type Options struct {
 	// only. Without it, a PublicURL of plain http is accepted only on a
 	// loopback host, since browsers drop Secure cookies elsewhere.
 	InsecureCookies bool
-	// UIDSecret keys the uid derivation. Required, at least MinSecretLen
-	// bytes. Changing it changes every user's uid, which detaches users
-	// from their RMS accounts: never change it once users exist.
+	// UIDSecret keys the uid derivation (identity.UID). Required, at
+	// least MinSecretLen bytes. Changing it changes every user's uid,
+	// which detaches users from their RMS accounts: never change it once
+	// users exist.
 	UIDSecret []byte
 	// AllowedEmailDomains limits sign-in to these email domains (matched
 	// with ASCII letters folded and exactly; no subdomains). Each must be a
@@ -430,9 +429,10 @@ func (o Options) String() string { return o.LogValue().String() }
 type User struct {
 	// Email is the address from the provider's ID token.
 	Email string
-	// UID is lowercase hex(HMAC-SHA256(UIDSecret, issuer + "|" + sub)):
-	// stable for the same person as long as UIDSecret does not change, and
-	// revealing neither the provider's subject nor the email.
+	// UID is identity.UID(UIDSecret, issuer, sub): lowercase
+	// hex(HMAC-SHA256(UIDSecret, issuer + "|" + sub)), stable for the same
+	// person as long as UIDSecret does not change, and revealing neither
+	// the provider's subject nor the email.
 	UID string
 	// Groups are the user's groups from the provider that Options.Policy
 	// names, in the provider's order, as the session keeps them with either
@@ -585,19 +585,7 @@ func (a *Auth) requestID(r *http.Request) string {
 
 // uid derives the stable, opaque user id sent to Rezi and upstreams.
 func (a *Auth) uid(issuer, subject string) string {
-	return DeriveUID(a.opts.UIDSecret, issuer, subject)
-}
-
-// DeriveUID is the uid formula (see User.UID): lowercase
-// hex(HMAC-SHA256(uidSecret, issuer + "|" + subject)), for tools that
-// must find a person's sessions or RMS account without a running
-// middleware.
-func DeriveUID(uidSecret []byte, issuer, subject string) string {
-	m := hmac.New(sha256.New, uidSecret)
-	m.Write([]byte(issuer))
-	m.Write([]byte{'|'})
-	m.Write([]byte(subject))
-	return hex.EncodeToString(m.Sum(nil))
+	return identity.UID(a.opts.UIDSecret, issuer, subject)
 }
 
 // UID returns the uid that the middleware derives for a provider subject.

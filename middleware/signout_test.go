@@ -364,7 +364,7 @@ func TestGatewayPagesShareTheStylesheet(t *testing.T) {
 	add("429", e.get("/rezi"))
 
 	// The proxy's page, with an upstream nobody listens on.
-	px, err := proxy.New(proxy.Options{Upstream: mustURL("http://" + freeAddr(t)), Identity: identity, StripCookies: e.auth.OwnCookie, Logger: slog.New(slog.DiscardHandler)})
+	px, err := proxy.New(proxy.Options{Upstream: mustURL("http://" + freeAddr(t)), Identity: userIdentity, StripCookies: e.auth.OwnCookie, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
