@@ -24,6 +24,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, metrics *m
 	}
 	mo, ro := cfg.MiddlewareOptions(provider, nil, log, metrics), cfg.ReziOptions(log, metrics.ObserveRezi)
 	closeParts = func() {}
+	// The session settings go to the store once: with the cookie store in
+	// mo.Session, with Redis in its options, and the middleware reads
+	// them from the store.
 	if cfg.Session.Store == config.StoreRedis { // replicas share sessions, Rezi tokens and the /rezi limit
 		var store *redisstore.Store
 		if store, err = redisstore.Connect(ctx, cfg.RedisOptions(), log); err != nil {

@@ -209,7 +209,7 @@ func newPolicyServer(t *testing.T, cfg *config.Config) *policyServer {
 		t.Fatal(err)
 	}
 	ps.auth, err = middleware.New(middleware.Options{
-		Provider: p, PublicURL: public, SessionSecrets: [][]byte{[]byte(sessionKey)}, InsecureCookies: true,
+		Provider: p, PublicURL: public, Session: sessions.Settings{Secrets: [][]byte{[]byte(sessionKey)}, InsecureCookies: true},
 		UIDSecret: []byte(uidSecret), Policy: cfg.PolicyOptions(), Logger: log,
 	})
 	if err != nil {
@@ -226,8 +226,9 @@ func newPolicyServer(t *testing.T, cfg *config.Config) *policyServer {
 	// The middleware's own cookie store: the same secret, name and kept
 	// groups, so its cookies are the ones a sign-in would set.
 	ps.store, err = sessions.NewCookieStore(sessions.CookieOptions{
-		Deployment: middleware.Options{PublicURL: public}.Deployment(),
-		Secrets:    [][]byte{[]byte(sessionKey)}, Name: middleware.DefaultCookieName, MaxAge: middleware.DefaultSessionMaxAge,
+		Settings: sessions.Settings{
+			Deployment: sessions.DeploymentOf(public), Secrets: [][]byte{[]byte(sessionKey)}, InsecureCookies: true,
+		},
 		KeepGroups: ps.auth.NamedGroups(),
 	})
 	if err != nil {
@@ -250,7 +251,7 @@ func (ps *policyServer) send(t *testing.T, email string, groups []string, method
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: x\r\nCookie: %s=%s\r\nAccept: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method, target, middleware.DefaultCookieName, v)
+	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: x\r\nCookie: %s=%s\r\nAccept: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method, target, sessions.DefaultCookieName, v)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
 	if err != nil {
 		t.Fatal(err)

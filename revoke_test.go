@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/identity"
-	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/sessions"
 	"github.com/rezigate/rezigate/sessions/redisstore"
 )
@@ -66,8 +65,10 @@ func TestRevoke(t *testing.T) {
 	env := append(secretEnv(), "REZIGATE_SESSION_STORE=redis", "REZIGATE_REDIS_URL="+url)
 
 	store, err := redisstore.New(context.Background(), redisstore.Options{
-		Deployment: middleware.Options{PublicURL: "http://127.0.0.1:4180"}.Deployment(), // writeConfig's public_url
-		URL:        url, Secrets: [][]byte{[]byte(sessionKey)}, Name: "_rezigate", MaxAge: 8 * time.Hour,
+		Settings: sessions.Settings{ // writeConfig's
+			Deployment: sessions.DeploymentOf("http://127.0.0.1:4180"), Secrets: [][]byte{[]byte(sessionKey)}, InsecureCookies: true,
+		},
+		URL: url,
 	})
 	if err != nil {
 		t.Fatal(err)

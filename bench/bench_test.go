@@ -26,6 +26,7 @@ import (
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 // TestMain lets the test binary play the helper roles, so TestRun can
@@ -126,7 +127,7 @@ func newFixture() (*fixture, error) {
 	secret := []byte(randomHex(32))
 	f.auth, err = middleware.New(middleware.Options{
 		Provider: op, PublicURL: public,
-		SessionSecrets: [][]byte{secret}, CookieName: cookieName, InsecureCookies: true,
+		Session:   sessions.Settings{Secrets: [][]byte{secret}, CookieName: cookieName, InsecureCookies: true},
 		UIDSecret: []byte(randomHex(32)), AllowedEmailDomains: []string{"example.com"},
 		Handoff:     middleware.Handoff{Rezi: rc, LoginURL: "/login/", RateLimit: -1},
 		ServeHealth: true, Metrics: metrics, Logger: log,

@@ -24,6 +24,7 @@ import (
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 // Test secrets; the leak checks search every response and log for them.
@@ -143,7 +144,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	}
 	opts := Options{
 		Provider: p, PublicURL: public,
-		SessionSecrets: [][]byte{[]byte(testSessionKey)}, InsecureCookies: true,
+		Session:   sessions.Settings{Secrets: [][]byte{[]byte(testSessionKey)}, InsecureCookies: true},
 		UIDSecret: []byte(testUIDSecret), AllowedEmailDomains: []string{"example.com"},
 		Handoff:     Handoff{Rezi: rc, LoginURL: rmsSrv.URL + "/login/"},
 		ServeHealth: true, Logger: log,
@@ -285,7 +286,7 @@ func (e *env) loginAt(c *http.Client, authURL, email, password string) string {
 
 func sessionCookie(r response) *http.Cookie {
 	for _, c := range r.Cookies() {
-		if c.Name == DefaultCookieName && c.MaxAge > 0 {
+		if c.Name == sessions.DefaultCookieName && c.MaxAge > 0 {
 			return c
 		}
 	}
