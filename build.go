@@ -24,6 +24,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, metrics *m
 	}
 	mo, ro := cfg.MiddlewareOptions(provider, nil, log, metrics), cfg.ReziOptions(log, metrics.ObserveRezi)
 	closeParts = func() {}
+	// The session settings go to the store once: with the cookie store in
+	// mo.Session, with Redis in its options, and the middleware reads
+	// them from the store.
 	if cfg.Session.Store == config.StoreRedis { // replicas share sessions, Rezi tokens and the /rezi limit
 		var store *redisstore.Store
 		if store, err = redisstore.Connect(ctx, cfg.RedisOptions(), log); err != nil {
@@ -65,7 +68,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, metrics *m
 	var app http.Handler = http.NotFoundHandler()
 	if cfg.Upstream != "" {
 		po := cfg.ProxyOptions(log)
-		po.Identity, po.Groups, po.StripCookies, po.Assertion = identity, groups, auth.OwnCookie, mo.Assertion
+		po.Identity, po.Groups, po.StripCookies, po.Assertion = userIdentity, groups, auth.OwnCookie, mo.Assertion
 		if app, err = proxy.New(po); err != nil {
 			return nil, nil, err
 		}
@@ -73,8 +76,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, metrics *m
 	return auth.Wrap(app), closeParts, nil
 }
 
-// identity and groups hand the signed-in user to the proxy's headers.
-func identity(r *http.Request) (email, uid string, ok bool) {
+// userIdentity and groups hand the signed-in user to the proxy's headers.
+func userIdentity(r *http.Request) (email, uid string, ok bool) {
 	u, ok := middleware.UserFromContext(r.Context())
 	return u.Email, u.UID, ok
 }

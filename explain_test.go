@@ -22,8 +22,8 @@ import (
 
 	"github.com/rezigate/rezigate/internal/config"
 	"github.com/rezigate/rezigate/internal/demo"
-	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/policy"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 // explainPolicy is the policy both explain and the server read.
@@ -323,7 +323,7 @@ func (ps *policyServer) signIn(t *testing.T, email string) (cookie string, statu
 	mark := ps.logs.len()
 	resp = get(callback)
 	for _, ck := range resp.Cookies() {
-		if ck.Name == middleware.DefaultCookieName && ck.Value != "" {
+		if ck.Name == sessions.DefaultCookieName && ck.Value != "" {
 			cookie = ck.Name + "=" + ck.Value
 		}
 	}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rezigate/rezigate/identity"
 	"github.com/rezigate/rezigate/internal/config"
-	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/sessions/redisstore"
 )
 
@@ -76,7 +76,7 @@ func runRevoke(args, environ []string, stdout, stderr io.Writer) int {
 	}
 	target := *uid
 	if *sub != "" {
-		target = middleware.DeriveUID([]byte(cfg.Identity.UIDSecret), cfg.OIDC.IssuerURL, *sub)
+		target = identity.UID([]byte(cfg.Identity.UIDSecret), cfg.OIDC.IssuerURL, *sub)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), revokeTimeout)
 	defer cancel()

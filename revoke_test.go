@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rezigate/rezigate/middleware"
+	"github.com/rezigate/rezigate/identity"
 	"github.com/rezigate/rezigate/sessions"
 	"github.com/rezigate/rezigate/sessions/redisstore"
 )
@@ -65,8 +65,10 @@ func TestRevoke(t *testing.T) {
 	env := append(secretEnv(), "REZIGATE_SESSION_STORE=redis", "REZIGATE_REDIS_URL="+url)
 
 	store, err := redisstore.New(context.Background(), redisstore.Options{
-		Deployment: middleware.Options{PublicURL: "http://127.0.0.1:4180"}.Deployment(), // writeConfig's public_url
-		URL:        url, Secrets: [][]byte{[]byte(sessionKey)}, Name: "_rezigate", MaxAge: 8 * time.Hour,
+		Settings: sessions.Settings{ // writeConfig's
+			Deployment: sessions.DeploymentOf("http://127.0.0.1:4180"), Secrets: [][]byte{[]byte(sessionKey)}, InsecureCookies: true,
+		},
+		URL: url,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -81,8 +83,8 @@ func TestRevoke(t *testing.T) {
 		}
 		return c
 	}
-	aliceUID := middleware.DeriveUID([]byte(uidSecret), issuer, "alice-sub")
-	bobUID := middleware.DeriveUID([]byte(uidSecret), issuer, "bob-sub")
+	aliceUID := identity.UID([]byte(uidSecret), issuer, "alice-sub")
+	bobUID := identity.UID([]byte(uidSecret), issuer, "bob-sub")
 	a1, a2, b1 := put(aliceUID), put(aliceUID), put(bobUID)
 
 	tests := []struct {
@@ -132,7 +134,7 @@ func TestRevoke(t *testing.T) {
 // status 2 and says why, before it reads the configuration or touches
 // Redis, instead of reporting "revoked 0 sessions".
 func TestRevokeBadInput(t *testing.T) {
-	good := middleware.DeriveUID([]byte(uidSecret), "http://127.0.0.1:9", "alice-sub")
+	good := identity.UID([]byte(uidSecret), "http://127.0.0.1:9", "alice-sub")
 	const uidMsg = "-uid must be exactly 64 lower-case hex characters"
 	tests := []struct {
 		name    string

@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rezigate/rezigate/identity"
 	"github.com/rezigate/rezigate/internal/demo"
 	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/internal/session"
@@ -26,6 +27,7 @@ import (
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 // TestMain lets the test binary play the helper roles, so TestRun can
@@ -129,7 +131,7 @@ func newFixture() (*fixture, error) {
 	f.uidSecret, f.issuer = []byte(randomHex(32)), provider.Issuer()
 	f.auth, err = middleware.New(middleware.Options{
 		Provider: op, PublicURL: public,
-		SessionSecrets: [][]byte{secret}, CookieName: cookieName, InsecureCookies: true,
+		Session:   sessions.Settings{Secrets: [][]byte{secret}, CookieName: cookieName, InsecureCookies: true},
 		UIDSecret: f.uidSecret, AllowedEmailDomains: []string{"example.com"},
 		Handoff:     middleware.Handoff{Rezi: rc, LoginURL: "/login/", RateLimit: -1},
 		ServeHealth: true, Metrics: metrics, Logger: log,
@@ -139,7 +141,7 @@ func newFixture() (*fixture, error) {
 	}
 	up, _ := url.Parse("http://upstream.invalid")
 	px, err := proxy.New(proxy.Options{
-		Upstream: up, Transport: f.upstream, Identity: identity,
+		Upstream: up, Transport: f.upstream, Identity: userIdentity,
 		StripHeaders: []string{"X-Auth-Request-Email", "X-Auth-Request-User"}, StripCookies: f.auth.OwnCookie, Logger: log,
 	})
 	if err != nil {
@@ -170,7 +172,7 @@ func newFixture() (*fixture, error) {
 	if f.codec, err = session.NewCodec([][]byte{secret}, time.Hour); err != nil {
 		return nil, err
 	}
-	if f.sealed, err = f.codec.Encode(cookieName, &session.Session{Email: benchEmail, UID: middleware.DeriveUID(f.uidSecret, f.issuer, benchSubject), Expires: time.Now().Add(time.Hour)}); err != nil {
+	if f.sealed, err = f.codec.Encode(cookieName, &session.Session{Email: benchEmail, UID: identity.UID(f.uidSecret, f.issuer, benchSubject), Expires: time.Now().Add(time.Hour)}); err != nil {
 		return nil, err
 	}
 	// The first /rezi fills the token cache; the benchmarks measure hits.
@@ -345,7 +347,7 @@ func BenchmarkUID(b *testing.B) {
 	f := getFixture(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = middleware.DeriveUID(f.uidSecret, f.issuer, benchSubject)
+		_ = identity.UID(f.uidSecret, f.issuer, benchSubject)
 	}
 }
 
@@ -400,9 +402,9 @@ func ratioBench(b *testing.B, denName string, den http.Handler, denPath string, 
 	}
 }
 
-// identity is proxy.Options.Identity for requests that went through
+// userIdentity is proxy.Options.Identity for requests that went through
 // (*middleware.Auth).Wrap, as the command wires it.
-func identity(r *http.Request) (email, uid string, ok bool) {
+func userIdentity(r *http.Request) (email, uid string, ok bool) {
 	u, ok := middleware.UserFromContext(r.Context())
 	return u.Email, u.UID, ok
 }

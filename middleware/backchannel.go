@@ -72,7 +72,7 @@ func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ttl := time.Until(l.Expiry) + jtiLeeway
-	if time.Until(l.Expiry) > a.opts.SessionMaxAge {
+	if time.Until(l.Expiry) > a.session.MaxAge {
 		refuse("exp further away than the session max age", nil)
 		return
 	}
@@ -100,16 +100,16 @@ func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 	var n int
 	uid := ""
 	if l.SID != "" {
-		n, err = a.store.DeleteSID(ctx, sessions.HashSID(l.SID))
+		n, err = a.revoker.DeleteSID(ctx, sessions.HashSID(l.SID))
 	} else {
 		uid = a.uid(l.Issuer, l.Subject)
-		n, err = a.store.DeleteUser(ctx, uid)
+		n, err = a.revoker.DeleteUser(ctx, uid)
 	}
 	if err != nil {
 		unavailable("sessions not deleted", err)
 		return
 	}
-	seen, err = a.jtis.SeenJTI(ctx, l.JTI, min(ttl, a.opts.SessionMaxAge))
+	seen, err = a.jtis.SeenJTI(ctx, l.JTI, min(ttl, a.session.MaxAge))
 	switch {
 	case errors.Is(err, sessions.ErrUnavailable):
 		// The sessions are gone; a retry deletes nothing more and records it.

@@ -9,12 +9,14 @@ import (
 
 	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 func benchAuth(b *testing.B) *Auth {
 	b.Helper()
-	a := &Auth{opts: Options{CookieName: DefaultCookieName, UIDSecret: []byte(testUIDSecret), SessionSecrets: [][]byte{[]byte(testSessionKey)}, SessionMaxAge: time.Hour},
-		statePrefix: DefaultCookieName + "_st_", sessions: newSessionCache(sessionCacheSize)}
+	a := &Auth{opts: Options{PublicURL: "http://127.0.0.1", UIDSecret: []byte(testUIDSecret),
+		Session: sessions.Settings{Secrets: [][]byte{[]byte(testSessionKey)}, MaxAge: time.Hour, InsecureCookies: true}},
+		sessions: newSessionCache(sessionCacheSize)}
 	if err := a.initStore(); err != nil {
 		b.Fatal(err)
 	}
@@ -22,12 +24,12 @@ func benchAuth(b *testing.B) *Auth {
 }
 
 func benchRequest(b *testing.B, a *Auth) *http.Request {
-	v, err := testCodec(a).Encode(DefaultCookieName, &session.Session{Email: "alice@example.com", UID: strings.Repeat("ab", 32), Expires: time.Now().Add(time.Hour)})
+	v, err := testCodec(a).Encode(sessions.DefaultCookieName, &session.Session{Email: "alice@example.com", UID: strings.Repeat("ab", 32), Expires: time.Now().Add(time.Hour)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	r := httptest.NewRequest("GET", "/app", nil)
-	r.Header.Set("Cookie", "theme=dark; "+DefaultCookieName+"="+v+"; lang=en")
+	r.Header.Set("Cookie", "theme=dark; "+sessions.DefaultCookieName+"="+v+"; lang=en")
 	return r
 }
 

@@ -9,7 +9,8 @@ import (
 )
 
 // cookie builds one of the middleware's cookies: HttpOnly, SameSite=Lax,
-// Path=/, Secure unless InsecureCookies. A negative maxAge deletes it.
+// Path=/, Secure unless the session settings say InsecureCookies. A
+// negative maxAge deletes it.
 func (a *Auth) cookie(name, value string, maxAge time.Duration) *http.Cookie {
 	age := int(maxAge / time.Second)
 	if maxAge < 0 {
@@ -18,17 +19,11 @@ func (a *Auth) cookie(name, value string, maxAge time.Duration) *http.Cookie {
 	return sessions.NewCookie(name, value, &sessions.Options{
 		Path:     "/",
 		MaxAge:   age,
-		Secure:   !a.opts.InsecureCookies,
+		Secure:   !a.session.InsecureCookies,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	})
 }
-
-// hostPrefix is added to the names of Secure cookies: a browser then
-// accepts the cookie only from this exact host, over https, for Path=/ and
-// without a Domain attribute, so a sibling host (evil.example.com setting
-// a cookie for .example.com) cannot plant one under the same name.
-const hostPrefix = "__Host-"
 
 // eachCookie calls fn with the value of every cookie called name, in the
 // order the browser sent them, until fn returns true. It does not parse

@@ -23,7 +23,7 @@ func TestSessionsBelongToDeployment(t *testing.T) {
 		mod  func(*Options)
 	}{
 		{"cookie store", nil},
-		{"redis store", func(o *Options) { o.Store = newRedisStoreAt(t, redis, prefix, o.Deployment()) }},
+		{"redis store", func(o *Options) { useRedisAt(t, o, redis, prefix) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			own := newEnv(t, envOptions{mod: tc.mod})
@@ -43,23 +43,5 @@ func TestSessionsBelongToDeployment(t *testing.T) {
 				t.Errorf("own deployment, afterwards: userinfo = %d; want 200", r.StatusCode)
 			}
 		})
-	}
-}
-
-// TestDeploymentName: Options.Deployment names a public URL by its scheme
-// and host, whatever their case, trailing slash or default port.
-func TestDeploymentName(t *testing.T) {
-	for _, tc := range []struct{ public, want string }{
-		{"https://rms.example.com", "https://rms.example.com"},
-		{"https://RMS.Example.com/", "https://rms.example.com"},
-		{"https://rms.example.com:443", "https://rms.example.com"},
-		{"https://rms.example.com:8443", "https://rms.example.com:8443"},
-		{"http://127.0.0.1:80/", "http://127.0.0.1"},
-		{"http://[::1]:4180", "http://[::1]:4180"},
-		{"not a url", ""},
-	} {
-		if got := (Options{PublicURL: tc.public}).Deployment(); got != tc.want {
-			t.Errorf("Options{PublicURL: %q}.Deployment() = %q; want %q", tc.public, got, tc.want)
-		}
 	}
 }

@@ -29,19 +29,23 @@
 //
 // # Sessions
 //
-// Options.Store keeps the sessions. Nil is the cookie store: the whole
-// session sealed in the cookie, nothing on the server, nothing to revoke.
-// A redisstore.Store keeps them in Redis (the cookie holds only a random
-// handle), so sign-out, "sign out everywhere", back-channel logout and
-// `rezigate revoke` end sessions on every replica at once, and
-// Options.RefreshInterval re-checks each session with the provider's
-// token endpoint. When that store cannot answer, requests that need a
-// session get 503 and keep their cookie, /readyz says so, and the
-// middleware recovers by itself when the store is back:
+// Options.Store keeps the sessions. Nil is the cookie store, built from
+// Options.Session: the whole session sealed in the cookie, nothing on the
+// server, nothing to revoke. A redisstore.Store keeps them in Redis (the
+// cookie holds only a random handle), so sign-out, "sign out everywhere",
+// back-channel logout and `rezigate revoke` end sessions on every replica
+// at once, and Options.RefreshInterval re-checks each session with the
+// provider's token endpoint. When that store cannot answer, requests that
+// need a session get 503 and keep their cookie, /readyz says so, and the
+// middleware recovers by itself when the store is back.
+//
+// The session settings (sessions.Settings) are given once: to a Store
+// when it is built, and the middleware reads them from it, leaving
+// Options.Session empty:
 //
 //	store, err := redisstore.New(ctx, redisstore.Options{URL: os.Getenv("REZIGATE_REDIS_URL"),
-//		Secrets: secrets, Name: "__Host-_rezigate", MaxAge: middleware.DefaultSessionMaxAge})
-//	auth, err := middleware.New(middleware.Options{…, Store: store, RefreshInterval: 15 * time.Minute})
+//		Settings: sessions.Settings{Deployment: sessions.DeploymentOf(publicURL), Secrets: secrets}})
+//	auth, err := middleware.New(middleware.Options{PublicURL: publicURL, …, Store: store, RefreshInterval: 15 * time.Minute})
 //
 // Every other request reaches app only with a valid session; inside app,
 // [UserFromContext] returns the user. Without a session, a browser's

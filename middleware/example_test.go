@@ -10,6 +10,7 @@ import (
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/oidc/oidctest"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 // An application protects its own handlers; inside them, UserFromContext
@@ -33,10 +34,12 @@ func ExampleAuth_Wrap() {
 		panic(err)
 	}
 	auth, err := middleware.New(middleware.Options{
-		Provider:       provider,
-		PublicURL:      "https://app.example.com",
-		SessionSecrets: [][]byte{[]byte("a-session-secret-of-at-least-32-bytes")},
-		UIDSecret:      []byte("a-uid-secret-of-at-least-32-bytes!!"),
+		Provider:  provider,
+		PublicURL: "https://app.example.com",
+		// The session settings of the cookie store New builds; with a
+		// Store of your own, give them to it instead.
+		Session:   sessions.Settings{Secrets: [][]byte{[]byte("a-session-secret-of-at-least-32-bytes")}},
+		UIDSecret: []byte("a-uid-secret-of-at-least-32-bytes!!"),
 	})
 	if err != nil {
 		panic(err)
@@ -82,8 +85,7 @@ func ExampleUserFromContext() {
 func ExampleOptions_Validate() {
 	err := middleware.Options{
 		PublicURL:       "http://rms.example.com/app",
-		SessionSecrets:  [][]byte{[]byte("too-short")},
-		SessionMaxAge:   -time.Hour,
+		Session:         sessions.Settings{Secrets: [][]byte{[]byte("too-short")}, MaxAge: -time.Hour},
 		MaxStateCookies: -1,
 		Handoff:         middleware.Handoff{LoginURL: "//evil.example/login"},
 	}.Validate()
@@ -91,8 +93,8 @@ func ExampleOptions_Validate() {
 	// Output:
 	// middleware: Provider: required
 	// middleware: PublicURL: must have no path: the middleware serves from the root of its host
-	// middleware: SessionSecrets[0]: must be at least 32 bytes, got 9
-	// middleware: SessionMaxAge: must not be negative
+	// middleware: Session.Secrets[0]: must be at least 32 bytes, got 9
+	// middleware: Session.MaxAge: must not be negative
 	// middleware: UIDSecret: required: a secret of 32 bytes or more
 	// middleware: MaxStateCookies: must not be negative
 	// middleware: Handoff.LoginURL: must be an absolute http or https URL, or a local path starting with a single /
@@ -102,9 +104,9 @@ func ExampleOptions_Validate() {
 // not want, named by field like Validate's problems.
 func ExampleOptions_Warnings() {
 	o := middleware.Options{
-		PublicURL:       "http://rms.internal.example",
-		InsecureCookies: true,
-		Handoff:         middleware.Handoff{LoginURL: "/login/"},
+		PublicURL: "http://rms.internal.example",
+		Session:   sessions.Settings{InsecureCookies: true},
+		Handoff:   middleware.Handoff{LoginURL: "/login/"},
 	}
 	for _, w := range o.Warnings() {
 		fmt.Println(w)
@@ -112,5 +114,5 @@ func ExampleOptions_Warnings() {
 	// Output:
 	// middleware: AllowedEmailDomains: empty: anyone with a verified email at the provider gets in
 	// middleware: PublicURL: plain http on a non-loopback host: cookies and Rezi tokens cross the network unencrypted
-	// middleware: InsecureCookies: cookies are also sent over plain http, where anyone on the path can take the session
+	// middleware: Session.InsecureCookies: cookies are also sent over plain http, where anyone on the path can take the session
 }

@@ -2,19 +2,22 @@ package middleware
 
 import (
 	"context"
-	"github.com/rezigate/rezigate/internal/localpath"
-	"github.com/rezigate/rezigate/oidc"
 	"log/slog"
 	"net/http/httptest"
 	"time"
 
+	"github.com/rezigate/rezigate/internal/localpath"
+	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/sessions"
+
 	"encoding/json"
-	"github.com/rezigate/rezigate/internal/session"
-	"github.com/rezigate/rezigate/rezi"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/rezi"
 
 	"github.com/rezigate/rezigate/internal/demo"
 )
@@ -102,7 +105,7 @@ func TestJourney(t *testing.T) {
 				t.Errorf("upstream got %s: %q; want only X-Forwarded-User: %s", k, v, want)
 			}
 		case "cookie":
-			if strings.Contains(v[0], DefaultCookieName) || !strings.Contains(v[0], "app=kept") {
+			if strings.Contains(v[0], sessions.DefaultCookieName) || !strings.Contains(v[0], "app=kept") {
 				t.Errorf("upstream got Cookie %q; want app=kept and no rezigate cookie", v)
 			}
 		}
@@ -225,7 +228,7 @@ func TestStateCookiesBounded(t *testing.T) {
 	}
 	n := 0
 	for _, c := range e.client.Jar.Cookies(mustURL(e.srv.URL)) {
-		if strings.HasPrefix(c.Name, DefaultCookieName+"_st_") {
+		if strings.HasPrefix(c.Name, sessions.DefaultCookieName+"_st_") {
 			n++
 		}
 	}
@@ -397,19 +400,19 @@ func TestTamperedCookies(t *testing.T) {
 	flipped := []byte(good)
 	flipped[10] ^= 1
 	other, _ := New(Options{Provider: e.auth.opts.Provider, PublicURL: e.srv.URL,
-		SessionSecrets: [][]byte{[]byte(strings.Repeat("z", 32))}, UIDSecret: []byte(testUIDSecret)})
-	foreign, _ := testCodec(other).Encode(DefaultCookieName, &session.Session{Email: "evil@example.com", UID: "x", Expires: time.Now().Add(time.Hour)})
-	expired, _ := testCodec(e.auth).Encode(DefaultCookieName, &session.Session{Email: "alice@example.com", UID: "x", Expires: time.Now().Add(-time.Minute)})
+		Session: sessions.Settings{Secrets: [][]byte{[]byte(strings.Repeat("z", 32))}}, UIDSecret: []byte(testUIDSecret)})
+	foreign, _ := testCodec(other).Encode(sessions.DefaultCookieName, &session.Session{Email: "evil@example.com", UID: "x", Expires: time.Now().Add(time.Hour)})
+	expired, _ := testCodec(e.auth).Encode(sessions.DefaultCookieName, &session.Session{Email: "alice@example.com", UID: "x", Expires: time.Now().Add(-time.Minute)})
 	for name, v := range map[string]string{
 		"flipped bit": string(flipped), "truncated": good[:len(good)/2], "garbage": "%%%;;;", "empty": "",
 		"other secret": foreign, "expired": expired, "huge": strings.Repeat("A", 8000),
 	} {
-		r := e.do(newClient(), "GET", "/oauth2/userinfo", http.Header{"Cookie": {DefaultCookieName + "=" + v}}, nil)
+		r := e.do(newClient(), "GET", "/oauth2/userinfo", http.Header{"Cookie": {sessions.DefaultCookieName + "=" + v}}, nil)
 		if r.StatusCode != http.StatusUnauthorized {
 			t.Errorf("%s cookie: /oauth2/userinfo = %d; want 401", name, r.StatusCode)
 		}
 	}
-	if r := e.do(newClient(), "GET", "/oauth2/userinfo", http.Header{"Cookie": {DefaultCookieName + "=" + good}}, nil); r.StatusCode != 200 {
+	if r := e.do(newClient(), "GET", "/oauth2/userinfo", http.Header{"Cookie": {sessions.DefaultCookieName + "=" + good}}, nil); r.StatusCode != 200 {
 		t.Errorf("good cookie: /oauth2/userinfo = %d; want 200", r.StatusCode)
 	}
 }
@@ -474,7 +477,7 @@ func TestSessionSecretRotation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		opts := e.auth.opts
-		opts.SessionSecrets = tc.secrets
+		opts.Session.Secrets = tc.secrets
 		rotated, err := New(opts)
 		if err != nil {
 			t.Fatal(err)
@@ -498,7 +501,7 @@ func TestProviderDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Options{Provider: p, PublicURL: "http://127.0.0.1:1", SessionSecrets: [][]byte{[]byte(testSessionKey)}, UIDSecret: []byte(testUIDSecret), ServeHealth: true, Logger: slog.New(slog.DiscardHandler)})
+	a, err := New(Options{Provider: p, PublicURL: "http://127.0.0.1:1", Session: sessions.Settings{Secrets: [][]byte{[]byte(testSessionKey)}}, UIDSecret: []byte(testUIDSecret), ServeHealth: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func groupsEnv(t *testing.T, store string, pol policy.Options, users []demo.User
 	e := newEnv(t, envOptions{users: users, upstream: rec, mod: func(o *Options) {
 		o.Policy = pol
 		if store == "redis" {
-			o.Store = newRedisStore(t, redisURL(t), o.Deployment())
+			useRedis(t, o, redisURL(t))
 		}
 		signer, err = assertion.NewSigner(assertion.SignerOptions{Keys: []*ecdsa.PrivateKey{key}, Issuer: o.PublicURL, Audience: "rms"})
 		if err != nil {

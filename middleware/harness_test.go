@@ -24,6 +24,7 @@ import (
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 // Test secrets; the leak checks search every response and log for them.
@@ -143,7 +144,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	}
 	opts := Options{
 		Provider: p, PublicURL: public,
-		SessionSecrets: [][]byte{[]byte(testSessionKey)}, InsecureCookies: true,
+		Session:   sessions.Settings{Secrets: [][]byte{[]byte(testSessionKey)}, InsecureCookies: true},
 		UIDSecret: []byte(testUIDSecret), AllowedEmailDomains: []string{"example.com"},
 		Handoff:     Handoff{Rezi: rc, LoginURL: rmsSrv.URL + "/login/"},
 		ServeHealth: true, Logger: log,
@@ -157,7 +158,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	}
 	up, _ := url.Parse(rmsSrv.URL)
 	pub, _ := url.Parse(public)
-	po := proxy.Options{Upstream: up, PublicURL: pub, Identity: identity, StripCookies: e.auth.OwnCookie, Logger: log}
+	po := proxy.Options{Upstream: up, PublicURL: pub, Identity: userIdentity, StripCookies: e.auth.OwnCookie, Logger: log}
 	if eo.proxyMod != nil {
 		eo.proxyMod(&po)
 	}
@@ -175,8 +176,8 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	return e
 }
 
-// identity is proxy.Options.Identity for requests that went through Wrap.
-func identity(r *http.Request) (email, uid string, ok bool) {
+// userIdentity is proxy.Options.Identity for requests that went through Wrap.
+func userIdentity(r *http.Request) (email, uid string, ok bool) {
 	u, ok := UserFromContext(r.Context())
 	return u.Email, u.UID, ok
 }
@@ -285,7 +286,7 @@ func (e *env) loginAt(c *http.Client, authURL, email, password string) string {
 
 func sessionCookie(r response) *http.Cookie {
 	for _, c := range r.Cookies() {
-		if c.Name == DefaultCookieName && c.MaxAge > 0 {
+		if c.Name == sessions.DefaultCookieName && c.MaxAge > 0 {
 			return c
 		}
 	}

@@ -1,11 +1,7 @@
 package middleware
 
 import (
-	"cmp"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/assertion"
+	"github.com/rezigate/rezigate/identity"
 	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/internal/loopback"
 	"github.com/rezigate/rezigate/internal/requestid"
@@ -30,19 +27,15 @@ import (
 
 // Defaults for zero Options fields, and the limits Validate enforces.
 const (
-	DefaultCookieName      = "_rezigate"
-	DefaultSessionMaxAge   = 8 * time.Hour
 	DefaultMaxStateCookies = 5
 	// DefaultRateLimit is Handoff.RateLimit when it is zero: /rezi calls
 	// per minute per uid.
 	DefaultRateLimit = 10
 	// DefaultRefreshGrace is Options.RefreshGrace when it is zero.
 	DefaultRefreshGrace = time.Hour
-	// MaxSessionMaxAge is the longest SessionMaxAge accepted.
-	MaxSessionMaxAge = 30 * 24 * time.Hour
-	// MinSecretLen is the shortest session or uid secret accepted, in bytes.
+	// MinSecretLen is the shortest UIDSecret accepted, in bytes.
 	MinSecretLen = session.MinSecretLen
-	// maxCookieName is the longest CookieName accepted, in bytes.
+	// maxCookieName is the longest AssertionHeader accepted, in bytes.
 	maxCookieName = 64
 	// maxRequestID is the longest id from Options.RequestID that is used.
 	maxRequestID = 128
@@ -53,9 +46,10 @@ const (
 	stateMaxAge = 10 * time.Minute
 )
 
-// Options configure the middleware. Provider, PublicURL, SessionSecrets
-// and UIDSecret are required, and Handoff.LoginURL when Handoff.Rezi is
-// set; every other zero field means its documented default.
+// Options configure the middleware. Provider, PublicURL, UIDSecret, and
+// either Session.Secrets or a Store are required, and Handoff.LoginURL
+// when Handoff.Rezi is set; every other zero field means its documented
+// default.
 type Options struct {
 	// Provider signs users in. Required.
 	Provider *oidc.Provider
@@ -64,34 +58,20 @@ type Options struct {
 	// trailing "/" is allowed), used to build absolute redirect targets.
 	// Required.
 	PublicURL string
-	// SessionSecrets seal the session and sign-in state cookies; at least
-	// one is required, and each must be at least MinSecretLen bytes. The
-	// first seals new cookies, all open them: put a new secret first to
-	// rotate, and remove an old one to sign out everyone whose cookie it
-	// sealed.
-	SessionSecrets [][]byte
-	// CookieName names the session cookie; sign-in state cookies are named
-	// CookieName + "_st_" + a per-attempt suffix. Empty means
-	// DefaultCookieName; otherwise 1 to 64 letters, digits or any of
-	// !#$%&'*+-.^_`|~ (an RFC 6265 token).
-	// Unless InsecureCookies is set, every name gets the "__Host-" prefix,
-	// so that no other host of the same site can plant a cookie that
-	// shadows them; the name itself must therefore not start with "__".
-	CookieName string
-	// SessionMaxAge is how long a session lasts. Zero means
-	// DefaultSessionMaxAge; negative or more than MaxSessionMaxAge is an
-	// error.
-	SessionMaxAge time.Duration
-	// InsecureCookies drops the Secure flag (and the "__Host-" prefix) from
-	// cookies, so they travel over plain http. It MUST NOT be set when the
-	// site is reachable over https or from another machine: the session
-	// cookie would then be sent in clear text. It exists for local testing
-	// only. Without it, a PublicURL of plain http is accepted only on a
-	// loopback host, since browsers drop Secure cookies elsewhere.
-	InsecureCookies bool
-	// UIDSecret keys the uid derivation. Required, at least MinSecretLen
-	// bytes. Changing it changes every user's uid, which detaches users
-	// from their RMS accounts: never change it once users exist.
+	// Session are the session settings (sessions.Settings: secrets,
+	// cookie name, max age, InsecureCookies), for the cookie store New
+	// builds when Store is nil; Session.Secrets is then required, and an
+	// empty Session.Deployment means sessions.DeploymentOf(PublicURL),
+	// the only one accepted. With a Store, leave Session empty: the store
+	// was built with the settings, and the middleware reads them from it
+	// (Store.Settings), so the two cannot disagree; setting both is an
+	// error. Either way the settings' secrets also seal the sign-in state
+	// cookies, named after the session cookie.
+	Session sessions.Settings
+	// UIDSecret keys the uid derivation (identity.UID). Required, at
+	// least MinSecretLen bytes. Changing it changes every user's uid,
+	// which detaches users from their RMS accounts: never change it once
+	// users exist.
 	UIDSecret []byte
 	// AllowedEmailDomains limits sign-in to these email domains (matched
 	// with ASCII letters folded and exactly; no subdomains). Each must be a
@@ -119,17 +99,18 @@ type Options struct {
 	// DefaultMaxStateCookies; negative is an error.
 	MaxStateCookies int
 	// Store keeps the sessions. Nil means a sessions.CookieStore built
-	// from SessionSecrets, CookieName (with its prefix) and SessionMaxAge:
-	// the whole session sealed in the cookie, exactly as rezigate always
-	// did, which cannot be revoked; either way, sessions are bound to
-	// this deployment (Options.Deployment). A server-side store such as
-	// redisstore.Store (built with the same cookie name and max age, and
-	// Deployment) makes sign-out end the session on every replica, and
-	// serves "sign out everywhere" (POST /oauth2/sign_out with
-	// everywhere=true); one with LookupJTI and SeenJTI methods also serves
-	// OpenID Connect Back-Channel Logout at POST
-	// /oauth2/backchannel_logout; one with Update and
-	// TryLockSession allows RefreshInterval; one with a Ping method is
+	// from Session: the whole session sealed in the cookie, exactly as
+	// rezigate always did, which cannot be revoked. A Store is built with
+	// the session settings (sessions.Settings) and the middleware reads
+	// them from it: New refuses a Store whose settings are invalid or
+	// bound to another deployment than PublicURL's
+	// (sessions.DeploymentOf). What it may offer beyond sessions.Store is
+	// looked for once, here: a sessions.Revoker (such as redisstore.Store)
+	// makes sign-out end the session on every replica, and serves "sign
+	// out everywhere" (POST /oauth2/sign_out with everywhere=true); one
+	// that is also a sessions.JTIRecorder serves OpenID Connect
+	// Back-Channel Logout at POST /oauth2/backchannel_logout; a
+	// sessions.Updater allows RefreshInterval; a sessions.Pinger is
 	// checked by /readyz. When the store cannot answer, requests that
 	// need a session get 503 and keep their cookie.
 	Store sessions.Store
@@ -137,7 +118,7 @@ type Options struct {
 	// provider's token endpoint (with the refresh token kept at sign-in),
 	// so that a user disabled there loses access within about this
 	// interval. Zero means never; negative is an error; it needs a Store
-	// with Update and TryLockSession, and the provider must issue refresh
+	// that is a sessions.Updater, and the provider must issue refresh
 	// tokens (include "offline_access" in oidc.Options.Scopes): a session
 	// without one ends when its first check is due.
 	RefreshInterval time.Duration
@@ -254,30 +235,7 @@ func (o Options) Validate() error {
 	if msg != "" {
 		add("PublicURL", "%s", msg)
 	}
-	if len(o.SessionSecrets) == 0 {
-		add("SessionSecrets", "required: at least one secret of %d bytes or more", MinSecretLen)
-	}
-	for i, s := range o.SessionSecrets {
-		if len(s) < MinSecretLen {
-			add(fmt.Sprintf("SessionSecrets[%d]", i), "must be at least %d bytes, got %d", MinSecretLen, len(s))
-		}
-	}
-	if o.CookieName != "" {
-		if !validCookieName(o.CookieName) {
-			add("CookieName", "must be 1 to %d letters, digits or any of !#$%%&'*+-.^_`|~", maxCookieName)
-		} else if strings.HasPrefix(o.CookieName, "__") {
-			add("CookieName", "must not start with __ (the __Host- prefix is added unless InsecureCookies is set)")
-		}
-	}
-	switch {
-	case o.SessionMaxAge < 0:
-		add("SessionMaxAge", "must not be negative")
-	case o.SessionMaxAge > MaxSessionMaxAge:
-		add("SessionMaxAge", "must be at most 30 days (%v)", MaxSessionMaxAge)
-	}
-	if !o.InsecureCookies && pub != nil && pub.Scheme == "http" && !loopback.Host(pub.Hostname()) {
-		add("InsecureCookies", "is false but PublicURL is plain http on a non-loopback host, so browsers would drop every cookie; use https")
-	}
+	errs = append(errs, o.sessionProblems(pub != nil)...)
 	switch {
 	case len(o.UIDSecret) == 0:
 		add("UIDSecret", "required: a secret of %d bytes or more", MinSecretLen)
@@ -297,8 +255,8 @@ func (o Options) Validate() error {
 	}
 	if o.RefreshInterval < 0 {
 		add("RefreshInterval", "must not be negative (0 turns refreshing off)")
-	} else if _, ok := o.Store.(refresher); o.RefreshInterval > 0 && !ok {
-		add("RefreshInterval", "needs a server-side Store that keeps refresh tokens (redisstore.Store); the cookie store cannot")
+	} else if _, ok := o.Store.(sessions.Updater); o.RefreshInterval > 0 && !ok {
+		add("RefreshInterval", "needs a server-side Store that keeps refresh tokens (a sessions.Updater, such as redisstore.Store); the cookie store cannot")
 	}
 	h := o.Handoff
 	switch {
@@ -341,8 +299,8 @@ func (o Options) Warnings() []error {
 			add(k.field, "plain http on a non-loopback host: cookies and Rezi tokens cross the network unencrypted")
 		}
 	}
-	if o.InsecureCookies {
-		add("InsecureCookies", "cookies are also sent over plain http, where anyone on the path can take the session")
+	for _, fe := range optionerr.Fields(errors.Join(o.settings().Warnings()...)) {
+		add(o.settingsField(fe))
 	}
 	if o.AllowUnverifiedEmail || o.Policy.AllowUnverifiedEmail {
 		add("AllowUnverifiedEmail", "an email address nobody has verified is trusted as the user's identity")
@@ -353,18 +311,6 @@ func (o Options) Warnings() []error {
 		}
 	}
 	return append(w, o.Policy.Warnings()...)
-}
-
-// SessionCookieName is the name New gives the session cookie: CookieName
-// (or DefaultCookieName) with the "__Host-" prefix unless InsecureCookies
-// is set. A server-side store that binds the name into its seal, such as
-// redisstore.Options.Name, takes this one.
-func (o Options) SessionCookieName() string {
-	name := cmp.Or(o.CookieName, DefaultCookieName)
-	if o.InsecureCookies {
-		return name
-	}
-	return hostPrefix + name
 }
 
 // parsePublicURL returns PublicURL parsed, with any trailing "/" removed,
@@ -416,8 +362,7 @@ func checkLoginURL(raw string) string {
 func (o Options) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("public_url", o.PublicURL),
-		slog.String("cookie_name", o.CookieName),
-		slog.String("session_secrets", "REDACTED"),
+		slog.Any("session", o.Session),
 		slog.String("uid_secret", "REDACTED"),
 		slog.String("login_url", o.Handoff.LoginURL),
 	)
@@ -430,9 +375,10 @@ func (o Options) String() string { return o.LogValue().String() }
 type User struct {
 	// Email is the address from the provider's ID token.
 	Email string
-	// UID is lowercase hex(HMAC-SHA256(UIDSecret, issuer + "|" + sub)):
-	// stable for the same person as long as UIDSecret does not change, and
-	// revealing neither the provider's subject nor the email.
+	// UID is identity.UID(UIDSecret, issuer, sub): lowercase
+	// hex(HMAC-SHA256(UIDSecret, issuer + "|" + sub)), stable for the same
+	// person as long as UIDSecret does not change, and revealing neither
+	// the provider's subject nor the email.
 	UID string
 	// Groups are the user's groups from the provider that Options.Policy
 	// names, in the provider's order, as the session keeps them with either
@@ -462,19 +408,23 @@ type Auth struct {
 	// whose verified values the sessions cache remembers.
 	store       sessions.Store
 	cookieStore bool
-	jtis        jtiRecorder // nil: no back-channel logout
-	refresher   refresher   // nil: no refresh
-	probe       *storeProbe // nil: the store has no readiness probe
+	revoker     sessions.Revoker     // nil: sessions cannot be revoked
+	jtis        sessions.JTIRecorder // nil: no back-channel logout (needs revoker too)
+	refresher   sessions.Updater     // nil: no refresh
+	probe       *storeProbe          // nil: the store has no readiness probe
 	backoff     *refreshBackoff
 	now         func() time.Time
 	statePrefix string
-	// baseCookieName is CookieName as configured, without hostPrefix.
-	baseCookieName string
-	publicURL      *url.URL
-	loginURL       *url.URL
-	limiter        *limiter
-	metrics        *Metrics
-	sessions       *sessionCache
+	// baseCookieName is the session settings' CookieName, without the
+	// "__Host-" prefix; cookieName is the name the cookie is set under.
+	baseCookieName, cookieName string
+	// session are the session settings, read from the store.
+	session   sessions.Settings
+	publicURL *url.URL
+	loginURL  *url.URL
+	limiter   *limiter
+	metrics   *Metrics
+	sessions  *sessionCache
 	// csrf decides which sign-out requests came from this site.
 	csrf *http.CrossOriginProtection
 	// access is the policy, the trusted proxies and the assertion signer.
@@ -487,9 +437,6 @@ func New(opts Options) (*Auth, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if opts.SessionMaxAge == 0 {
-		opts.SessionMaxAge = DefaultSessionMaxAge
-	}
 	if opts.MaxStateCookies == 0 {
 		opts.MaxStateCookies = DefaultMaxStateCookies
 	}
@@ -499,14 +446,10 @@ func New(opts Options) (*Auth, error) {
 	if opts.RefreshGrace == 0 {
 		opts.RefreshGrace = DefaultRefreshGrace
 	}
-	// Copies, so that a caller changing its slices later changes nothing.
-	opts.SessionSecrets = slices.Clone(opts.SessionSecrets)
+	// A copy, so that a caller changing its slice later changes nothing.
 	opts.UIDSecret = slices.Clone(opts.UIDSecret)
-	baseName := cmp.Or(opts.CookieName, DefaultCookieName)
-	opts.CookieName = opts.SessionCookieName()
 	a := &Auth{
-		opts: opts, log: opts.Logger, metrics: opts.Metrics, statePrefix: opts.CookieName + stateInfix,
-		baseCookieName: baseName, sessions: newSessionCache(sessionCacheSize),
+		opts: opts, log: opts.Logger, metrics: opts.Metrics, sessions: newSessionCache(sessionCacheSize),
 		backoff: newRefreshBackoff(), now: time.Now,
 	}
 	if a.log == nil {
@@ -525,8 +468,8 @@ func New(opts Options) (*Auth, error) {
 		return nil, err
 	}
 	var err error
-	if a.stateCodec, err = session.NewCodec(opts.SessionSecrets, stateMaxAge); err != nil {
-		return nil, fmt.Errorf("middleware: SessionSecrets: %w", err)
+	if a.stateCodec, err = session.NewCodec(a.session.Secrets, stateMaxAge); err != nil {
+		return nil, fmt.Errorf("middleware: session secrets: %w", err)
 	}
 	if opts.Handoff.LoginURL != "" {
 		rel, err := url.Parse(opts.Handoff.LoginURL)
@@ -585,19 +528,7 @@ func (a *Auth) requestID(r *http.Request) string {
 
 // uid derives the stable, opaque user id sent to Rezi and upstreams.
 func (a *Auth) uid(issuer, subject string) string {
-	return DeriveUID(a.opts.UIDSecret, issuer, subject)
-}
-
-// DeriveUID is the uid formula (see User.UID): lowercase
-// hex(HMAC-SHA256(uidSecret, issuer + "|" + subject)), for tools that
-// must find a person's sessions or RMS account without a running
-// middleware.
-func DeriveUID(uidSecret []byte, issuer, subject string) string {
-	m := hmac.New(sha256.New, uidSecret)
-	m.Write([]byte(issuer))
-	m.Write([]byte{'|'})
-	m.Write([]byte(subject))
-	return hex.EncodeToString(m.Sum(nil))
+	return identity.UID(a.opts.UIDSecret, issuer, subject)
 }
 
 // Wrap returns a handler that serves the sign-in and /rezi endpoints and
@@ -624,7 +555,7 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 // OwnCookie reports whether a cookie name is one of the middleware's: the
 // session cookie or a sign-in state cookie. Upstreams must never see them.
 func (a *Auth) OwnCookie(name string) bool {
-	return name == a.opts.CookieName || strings.HasPrefix(name, a.statePrefix) ||
+	return name == a.cookieName || strings.HasPrefix(name, a.statePrefix) ||
 		name == a.baseCookieName || strings.HasPrefix(name, a.baseCookieName+stateInfix)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/rezigate/rezigate/optionerr"
 	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/rezi"
+	"github.com/rezigate/rezigate/sessions"
 	"github.com/rezigate/rezigate/sessions/redisstore"
 )
 
@@ -31,7 +32,7 @@ func validOptions(t *testing.T) Options {
 	}
 	return Options{
 		Provider: p, PublicURL: "https://rms.example.com",
-		SessionSecrets: [][]byte{[]byte(testSessionKey)}, UIDSecret: []byte(testUIDSecret),
+		Session: sessions.Settings{Secrets: [][]byte{[]byte(testSessionKey)}}, UIDSecret: []byte(testUIDSecret),
 		Handoff: Handoff{Rezi: rc, LoginURL: "/login/"},
 	}
 }
@@ -52,14 +53,15 @@ func TestValidate(t *testing.T) {
 		{"http public url on 127.0.0.1", func(o *Options) { o.PublicURL = "http://127.0.0.1:4180" }, nil},
 		{"http public url on localhost", func(o *Options) { o.PublicURL = "http://localhost:4180" }, nil},
 		{"http public url elsewhere with insecure cookies", func(o *Options) {
-			o.PublicURL, o.InsecureCookies = "http://rms.internal.example", true
+			o.PublicURL, o.Session.InsecureCookies = "http://rms.internal.example", true
 		}, nil},
-		{"cookie name with symbols", func(o *Options) { o.CookieName = "rezigate.v1!" }, nil},
-		{"cookie name of 64 bytes", func(o *Options) { o.CookieName = strings.Repeat("a", 64) }, nil},
-		{"one secret of exactly 32 bytes", func(o *Options) { o.SessionSecrets = [][]byte{secret(32)} }, nil},
-		{"two secrets", func(o *Options) { o.SessionSecrets = [][]byte{secret(40), secret(32)} }, nil},
+		{"cookie name with symbols", func(o *Options) { o.Session.CookieName = "rezigate.v1!" }, nil},
+		{"cookie name of 64 bytes", func(o *Options) { o.Session.CookieName = strings.Repeat("a", 64) }, nil},
+		{"one secret of exactly 32 bytes", func(o *Options) { o.Session.Secrets = [][]byte{secret(32)} }, nil},
+		{"two secrets", func(o *Options) { o.Session.Secrets = [][]byte{secret(40), secret(32)} }, nil},
 		{"uid secret of exactly 32 bytes", func(o *Options) { o.UIDSecret = secret(32) }, nil},
-		{"max age of 30 days", func(o *Options) { o.SessionMaxAge = 30 * 24 * time.Hour }, nil},
+		{"max age of 30 days", func(o *Options) { o.Session.MaxAge = 30 * 24 * time.Hour }, nil},
+		{"session deployment given", func(o *Options) { o.Session.Deployment = "https://rms.example.com" }, nil},
 		{"domains", func(o *Options) {
 			o.AllowedEmailDomains = []string{"example.com", "xn--bcher-kva.example", "corp", "1password.com"}
 		}, nil},
@@ -72,7 +74,9 @@ func TestValidate(t *testing.T) {
 		{"close onboarding redirect", func(o *Options) { o.Handoff.CloseOnboardingRedirect = "/dashboard/education" }, nil},
 		{"rate limit off", func(o *Options) { o.Handoff.RateLimit = -1 }, nil},
 		{"rate limit", func(o *Options) { o.Handoff.RateLimit = 100 }, nil},
-		{"refresh with a server-side store", func(o *Options) { o.RefreshInterval, o.Store = time.Minute, new(redisstore.Store) }, nil},
+		{"refresh with a server-side store", func(o *Options) {
+			o.RefreshInterval, o.Store, o.Session = time.Minute, updaterStore{new(redisstore.Store), "https://rms.example.com"}, sessions.Settings{}
+		}, nil},
 		{"negative refresh interval", func(o *Options) { o.RefreshInterval = -time.Minute }, []string{"RefreshInterval: must not be negative"}},
 		{"refresh with the cookie store", func(o *Options) { o.RefreshInterval = time.Minute }, []string{"RefreshInterval: needs a server-side Store"}},
 
@@ -86,24 +90,34 @@ func TestValidate(t *testing.T) {
 		{"public url with query", func(o *Options) { o.PublicURL = "https://rms.example.com/?a=b" }, []string{"PublicURL: must not have a query or fragment"}},
 		{"public url with empty fragment", func(o *Options) { o.PublicURL = "https://rms.example.com#" }, []string{"PublicURL: must not have a query or fragment"}},
 		{"public url with user", func(o *Options) { o.PublicURL = "https://u:" + testSessionKey + "@rms.example.com" }, []string{"PublicURL: must not contain a user name or password"}},
-		{"secure cookies over plain http", func(o *Options) { o.PublicURL = "http://rms.example.com" }, []string{"InsecureCookies: is false but PublicURL is plain http"}},
-		{"secure cookies over http on a loopback look-alike", func(o *Options) { o.PublicURL = "http://127.0.0.1.example.com" }, []string{"InsecureCookies: is false"}},
-		{"no session secrets", func(o *Options) { o.SessionSecrets = nil }, []string{"SessionSecrets: required"}},
-		{"empty session secrets", func(o *Options) { o.SessionSecrets = [][]byte{} }, []string{"SessionSecrets: required"}},
-		{"short session secret", func(o *Options) { o.SessionSecrets = [][]byte{[]byte("short")} }, []string{"SessionSecrets[0]: must be at least 32 bytes, got 5"}},
-		{"short second session secret", func(o *Options) { o.SessionSecrets = [][]byte{secret(32), secret(5)} }, []string{"SessionSecrets[1]: must be at least 32 bytes, got 5"}},
-		{"empty session secret", func(o *Options) { o.SessionSecrets = [][]byte{nil} }, []string{"SessionSecrets[0]: must be at least 32 bytes, got 0"}},
-		{"two short session secrets", func(o *Options) { o.SessionSecrets = [][]byte{secret(1), secret(40), secret(31)} }, []string{"SessionSecrets[0]:", "SessionSecrets[2]:"}},
-		{"negative max age", func(o *Options) { o.SessionMaxAge = -time.Second }, []string{"SessionMaxAge: must not be negative"}},
-		{"max age over 30 days", func(o *Options) { o.SessionMaxAge = 31 * 24 * time.Hour }, []string{"SessionMaxAge: must be at most 30 days"}},
+		{"secure cookies over plain http", func(o *Options) { o.PublicURL = "http://rms.example.com" }, []string{"Session.InsecureCookies: is false but the public URL is plain http"}},
+		{"secure cookies over http on a loopback look-alike", func(o *Options) { o.PublicURL = "http://127.0.0.1.example.com" }, []string{"Session.InsecureCookies: is false"}},
+		{"secure cookies of a store over plain http", func(o *Options) {
+			o.PublicURL, o.Session, o.Store = "http://rms.example.com", sessions.Settings{}, settingsOnly{sessions.Settings{Deployment: "http://rms.example.com", Secrets: [][]byte{secret(32)}}}
+		}, []string{"Store: its Settings().InsecureCookies is false but the public URL is plain http"}},
+		{"no session secrets", func(o *Options) { o.Session.Secrets = nil }, []string{"Session.Secrets: required"}},
+		{"empty session secrets", func(o *Options) { o.Session.Secrets = [][]byte{} }, []string{"Session.Secrets: required"}},
+		{"short session secret", func(o *Options) { o.Session.Secrets = [][]byte{[]byte("short")} }, []string{"Session.Secrets[0]: must be at least 32 bytes, got 5"}},
+		{"short second session secret", func(o *Options) { o.Session.Secrets = [][]byte{secret(32), secret(5)} }, []string{"Session.Secrets[1]: must be at least 32 bytes, got 5"}},
+		{"empty session secret", func(o *Options) { o.Session.Secrets = [][]byte{nil} }, []string{"Session.Secrets[0]: must be at least 32 bytes, got 0"}},
+		{"two short session secrets", func(o *Options) { o.Session.Secrets = [][]byte{secret(1), secret(40), secret(31)} }, []string{"Session.Secrets[0]:", "Session.Secrets[2]:"}},
+		{"negative max age", func(o *Options) { o.Session.MaxAge = -time.Second }, []string{"Session.MaxAge: must not be negative"}},
+		{"max age over 30 days", func(o *Options) { o.Session.MaxAge = 31 * 24 * time.Hour }, []string{"Session.MaxAge: must be at most 30 days"}},
+		{"session deployment not PublicURL's", func(o *Options) { o.Session.Deployment = "https://rms.example.com:8443" }, []string{"Session.Deployment: must be empty or PublicURL's"}},
+		{"store and session settings", func(o *Options) {
+			o.Store = settingsOnly{sessions.Settings{Deployment: "https://rms.example.com", Secrets: [][]byte{secret(32)}}}
+		}, []string{"Session: must be empty when Store is set"}},
+		{"store of another deployment", func(o *Options) {
+			o.Session, o.Store = sessions.Settings{}, settingsOnly{sessions.Settings{Deployment: "https://b.example.com", Secrets: [][]byte{secret(32)}}}
+		}, []string{"Store: its sessions belong to another deployment"}},
 		{"no uid secret", func(o *Options) { o.UIDSecret = nil }, []string{"UIDSecret: required"}},
 		{"short uid secret", func(o *Options) { o.UIDSecret = secret(31) }, []string{"UIDSecret: must be at least 32 bytes, got 31"}},
-		{"cookie name with space", func(o *Options) { o.CookieName = "my cookie" }, []string{"CookieName: must be 1 to 64"}},
-		{"cookie name with =", func(o *Options) { o.CookieName = "a=b" }, []string{"CookieName: must be 1 to 64"}},
-		{"cookie name with ;", func(o *Options) { o.CookieName = "a;b" }, []string{"CookieName: must be 1 to 64"}},
-		{"cookie name not ASCII", func(o *Options) { o.CookieName = "sessión" }, []string{"CookieName: must be 1 to 64"}},
-		{"cookie name too long", func(o *Options) { o.CookieName = strings.Repeat("a", 65) }, []string{"CookieName: must be 1 to 64"}},
-		{"cookie name with its own prefix", func(o *Options) { o.CookieName = "__Host-x" }, []string{"CookieName: must not start with __"}},
+		{"cookie name with space", func(o *Options) { o.Session.CookieName = "my cookie" }, []string{"Session.CookieName: must be 1 to 64"}},
+		{"cookie name with =", func(o *Options) { o.Session.CookieName = "a=b" }, []string{"Session.CookieName: must be 1 to 64"}},
+		{"cookie name with ;", func(o *Options) { o.Session.CookieName = "a;b" }, []string{"Session.CookieName: must be 1 to 64"}},
+		{"cookie name not ASCII", func(o *Options) { o.Session.CookieName = "sessión" }, []string{"Session.CookieName: must be 1 to 64"}},
+		{"cookie name too long", func(o *Options) { o.Session.CookieName = strings.Repeat("a", 65) }, []string{"Session.CookieName: must be 1 to 64"}},
+		{"cookie name with its own prefix", func(o *Options) { o.Session.CookieName = "__Host-x" }, []string{"Session.CookieName: must not start with __"}},
 		{"domain with @", func(o *Options) { o.AllowedEmailDomains = []string{"a@b.com"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
 		{"domain starting with @", func(o *Options) { o.AllowedEmailDomains = []string{"@example.com"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
 		{"domain wildcard", func(o *Options) { o.AllowedEmailDomains = []string{"ok.example", "*.example.com"} }, []string{"AllowedEmailDomains[1]: must be a domain name"}},
@@ -132,9 +146,9 @@ func TestValidate(t *testing.T) {
 		{"close redirect protocol-relative", func(o *Options) { o.Handoff.CloseOnboardingRedirect = "//evil.com" }, []string{"Handoff.CloseOnboardingRedirect: must be a local path"}},
 		{"close redirect relative", func(o *Options) { o.Handoff.CloseOnboardingRedirect = "dashboard" }, []string{"Handoff.CloseOnboardingRedirect: must be a local path"}},
 		{"every problem at once", func(o *Options) {
-			*o = Options{PublicURL: "x", SessionSecrets: [][]byte{secret(3)}, SessionMaxAge: -1, CookieName: "a b",
+			*o = Options{PublicURL: "x", Session: sessions.Settings{Secrets: [][]byte{secret(3)}, MaxAge: -1, CookieName: "a b"},
 				AllowedEmailDomains: []string{"@"}, MaxStateCookies: -1, Handoff: Handoff{Rezi: o.Handoff.Rezi, CloseOnboardingRedirect: "x"}}
-		}, []string{"Provider:", "PublicURL:", "SessionSecrets[0]:", "CookieName:", "SessionMaxAge:", "UIDSecret:",
+		}, []string{"Provider:", "PublicURL:", "Session.Secrets[0]:", "Session.CookieName:", "Session.MaxAge:", "UIDSecret:",
 			"AllowedEmailDomains[0]:", "MaxStateCookies:", "Handoff.LoginURL:", "Handoff.CloseOnboardingRedirect:"}},
 	}
 	for _, tc := range tests {
@@ -179,10 +193,10 @@ func TestNewDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.opts.CookieName != hostPrefix+DefaultCookieName || a.opts.SessionMaxAge != DefaultSessionMaxAge ||
+	if a.cookieName != "__Host-"+sessions.DefaultCookieName || a.session.MaxAge != sessions.DefaultMaxAge ||
 		a.opts.MaxStateCookies != DefaultMaxStateCookies || a.opts.Handoff.RateLimit != DefaultRateLimit || a.limiter == nil {
 		t.Errorf("New(zero knobs) = cookie %q, max age %v, state cookies %d, rate limit %d (limiter %v); want the defaults",
-			a.opts.CookieName, a.opts.SessionMaxAge, a.opts.MaxStateCookies, a.opts.Handoff.RateLimit, a.limiter != nil)
+			a.cookieName, a.session.MaxAge, a.opts.MaxStateCookies, a.opts.Handoff.RateLimit, a.limiter != nil)
 	}
 	if got, want := a.loginURL.String(), "https://rms.example.com/login/"; got != want {
 		t.Errorf("login URL = %q; want %q, resolved against PublicURL", got, want)
@@ -212,7 +226,10 @@ func TestWarnings(t *testing.T) {
 			o.PublicURL, o.Handoff.LoginURL = "http://rms.example.com", "http://app.example.com/login"
 		},
 			[]string{"PublicURL: plain http on a non-loopback host", "Handoff.LoginURL: plain http on a non-loopback host"}},
-		{"insecure cookies", func(o *Options) { o.InsecureCookies = true }, []string{"InsecureCookies: cookies are also sent over plain http"}},
+		{"insecure cookies", func(o *Options) { o.Session.InsecureCookies = true }, []string{"Session.InsecureCookies: cookies are also sent over plain http"}},
+		{"insecure cookies of a store", func(o *Options) {
+			o.Store = settingsOnly{sessions.Settings{Deployment: "https://rms.example.com", InsecureCookies: true}}
+		}, []string{"Store: its Settings().InsecureCookies cookies are also sent over plain http"}},
 		{"unverified email", func(o *Options) { o.AllowUnverifiedEmail = true }, []string{"AllowUnverifiedEmail: an email address nobody has verified"}},
 		{"every client trusted", func(o *Options) {
 			o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::/0")}
@@ -240,19 +257,12 @@ func TestWarnings(t *testing.T) {
 	}
 }
 
-func TestSessionCookieName(t *testing.T) {
-	tests := []struct {
-		o    Options
-		want string
-	}{
-		{Options{}, "__Host-_rezigate"},
-		{Options{CookieName: "s"}, "__Host-s"},
-		{Options{InsecureCookies: true}, "_rezigate"},
-		{Options{CookieName: "s", InsecureCookies: true}, "s"},
-	}
-	for _, tc := range tests {
-		if got := tc.o.SessionCookieName(); got != tc.want {
-			t.Errorf("Options{CookieName: %q, InsecureCookies: %t}.SessionCookieName() = %q; want %q", tc.o.CookieName, tc.o.InsecureCookies, got, tc.want)
-		}
-	}
+// updaterStore is a sessions.Updater bound to a deployment, for Validate.
+type updaterStore struct {
+	*redisstore.Store
+	deployment string
+}
+
+func (u updaterStore) Settings() sessions.Settings {
+	return sessions.Settings{Deployment: u.deployment, Secrets: [][]byte{[]byte(testSessionKey)}}.WithDefaults()
 }

@@ -62,7 +62,7 @@ func BenchmarkSignedInRequest(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			a, err := New(Options{Provider: p, PublicURL: "https://rms.example.com", SessionSecrets: [][]byte{[]byte(testSessionKey)},
+			a, err := New(Options{Provider: p, PublicURL: "https://rms.example.com", Session: sessions.Settings{Secrets: [][]byte{[]byte(testSessionKey)}},
 				UIDSecret: []byte(testUIDSecret), Policy: bc.policy, Assertion: bc.signer, NoAccessLog: true, Logger: log})
 			if err != nil {
 				b.Fatal(err)
@@ -78,16 +78,12 @@ func BenchmarkSignedInRequest(b *testing.B) {
 				b.Fatal(err)
 			}
 			h := a.Wrap(px)
-			store, err := sessions.NewCookieStore(sessions.CookieOptions{Deployment: a.opts.Deployment(), Secrets: [][]byte{[]byte(testSessionKey)}, Name: a.opts.CookieName, MaxAge: DefaultSessionMaxAge, KeepGroups: a.namedGroups()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			v, err := store.Put(ctx, sessions.Session{UID: strings.Repeat("ab", 32), Email: "alice@example.com", Groups: []string{"g03", "g07", "g19"}, Expires: time.Now().Add(time.Hour)})
+			v, err := a.store.Put(ctx, sessions.Session{UID: strings.Repeat("ab", 32), Email: "alice@example.com", Groups: []string{"g03", "g07", "g19"}, Expires: time.Now().Add(time.Hour)})
 			if err != nil {
 				b.Fatal(err)
 			}
 			r := httptest.NewRequest("GET", "/area-07/report?x=1", nil)
-			r.Header.Set("Cookie", a.opts.CookieName+"="+v)
+			r.Header.Set("Cookie", a.cookieName+"="+v)
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, r)
 			if w.Code != 200 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 // TestReturnPathsAsTheServerReadsThem checks rd against what a browser and
@@ -70,7 +71,7 @@ func TestLongReturnPath(t *testing.T) {
 // TestStateCookieFitsWhateverTheInput seals the largest state the
 // middleware can make and checks it stays a cookie browsers keep.
 func TestStateCookieFitsWhateverTheInput(t *testing.T) {
-	e := newEnv(t, envOptions{mod: func(o *Options) { o.InsecureCookies = false }})
+	e := newEnv(t, envOptions{mod: func(o *Options) { o.Session.InsecureCookies = false }})
 	st := session.State{
 		Nonce:    strings.Repeat("n", 43),
 		Verifier: strings.Repeat("v", 43),
@@ -117,15 +118,15 @@ func signInManually(t *testing.T, e *env) (state, session *http.Cookie) {
 }
 
 func TestHostPrefixedCookies(t *testing.T) {
-	e := newEnv(t, envOptions{mod: func(o *Options) { o.InsecureCookies = false }})
+	e := newEnv(t, envOptions{mod: func(o *Options) { o.Session.InsecureCookies = false }})
 	state, sess := signInManually(t, e)
 	for _, c := range []*http.Cookie{state, sess} {
-		if !strings.HasPrefix(c.Name, "__Host-"+DefaultCookieName) || !c.Secure || c.Path != "/" || c.Domain != "" {
+		if !strings.HasPrefix(c.Name, "__Host-"+sessions.DefaultCookieName) || !c.Secure || c.Path != "/" || c.Domain != "" {
 			t.Errorf("cookie %q: Secure=%v Path=%q Domain=%q; want the __Host- prefix, Secure, Path=/, no Domain", c.Name, c.Secure, c.Path, c.Domain)
 		}
 	}
-	if sess.Name != "__Host-"+DefaultCookieName {
-		t.Errorf("session cookie name = %q; want %q", sess.Name, "__Host-"+DefaultCookieName)
+	if sess.Name != "__Host-"+sessions.DefaultCookieName {
+		t.Errorf("session cookie name = %q; want %q", sess.Name, "__Host-"+sessions.DefaultCookieName)
 	}
 	good := sess.Name + "=" + sess.Value
 	tests := []struct {
@@ -137,7 +138,7 @@ func TestHostPrefixedCookies(t *testing.T) {
 		{"planted junk first", sess.Name + "=junk; " + good, http.StatusOK},
 		{"planted expired-looking value first", sess.Name + "=" + sess.Value[:len(sess.Value)/2] + "; " + good, http.StatusOK},
 		{"planted in another header line first", sess.Name + "=junk\n" + good, http.StatusOK},
-		{"planted unprefixed copy", DefaultCookieName + "=" + sess.Value, http.StatusUnauthorized},
+		{"planted unprefixed copy", sessions.DefaultCookieName + "=" + sess.Value, http.StatusUnauthorized},
 		{"junk only", sess.Name + "=junk; " + sess.Name + "=also-junk", http.StatusUnauthorized},
 	}
 	for _, tc := range tests {
@@ -148,7 +149,7 @@ func TestHostPrefixedCookies(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{sess.Name, state.Name, DefaultCookieName, DefaultCookieName + "_st_x"} {
+	for _, name := range []string{sess.Name, state.Name, sessions.DefaultCookieName, sessions.DefaultCookieName + "_st_x"} {
 		if !e.auth.OwnCookie(name) {
 			t.Errorf("OwnCookie(%q) = false; want true (it must never reach the upstream)", name)
 		}
@@ -159,6 +160,6 @@ func TestInsecureCookiesKeepTheirNames(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	cb := e.signIn(e.client, "/", "alice@example.com", alicePassword)
 	if sessionCookie(cb) == nil {
-		t.Fatalf("with InsecureCookies, no session cookie named %q in %v", DefaultCookieName, cb.Cookies())
+		t.Fatalf("with InsecureCookies, no session cookie named %q in %v", sessions.DefaultCookieName, cb.Cookies())
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rezigate/rezigate/internal/redisserver"
+	"github.com/rezigate/rezigate/sessions"
 	"github.com/rezigate/rezigate/sessions/redisstore"
 )
 
@@ -68,23 +69,34 @@ func (r *redisServer) restart() {
 	}
 }
 
-// newRedisStore returns a Redis store at url for the middleware of the
-// test harness (cookie "_rezigate", the test session secret), bound to
-// deployment, under a key prefix of t's own, closed when t ends.
-func newRedisStore(t testing.TB, url, deployment string) *redisstore.Store {
+// useRedis gives the session settings of o (the test harness's: the test
+// session secret, insecure cookies, PublicURL's deployment) to a Redis
+// store at url, under a key prefix of t's own, closed when t ends, and
+// makes it o's Store: the settings are given once, to the store.
+func useRedis(t testing.TB, o *Options, url string) *redisstore.Store {
 	t.Helper()
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return newRedisStoreAt(t, url, "mwt"+hex.EncodeToString(b[:])+":", deployment)
+	return useRedisAt(t, o, url, "mwt"+hex.EncodeToString(b[:])+":")
 }
 
-// newRedisStoreAt is newRedisStore under the key prefix given.
-func newRedisStoreAt(t testing.TB, url, prefix, deployment string) *redisstore.Store {
+// useRedisAt is useRedis under the key prefix given.
+func useRedisAt(t testing.TB, o *Options, url, prefix string) *redisstore.Store {
 	t.Helper()
-	s, err := redisstore.New(context.Background(), redisstore.Options{
-		Deployment: deployment, URL: url, Secrets: [][]byte{[]byte(testSessionKey)}, Name: DefaultCookieName,
-		MaxAge: DefaultSessionMaxAge, Prefix: prefix,
-	})
+	st := o.Session
+	if st.Deployment == "" {
+		st.Deployment = sessions.DeploymentOf(o.PublicURL)
+	}
+	s := newRedisStoreAt(t, url, prefix, st)
+	o.Store, o.Session = s, sessions.Settings{}
+	return s
+}
+
+// newRedisStoreAt returns a Redis store at url with the settings given,
+// under the key prefix given, closed when t ends.
+func newRedisStoreAt(t testing.TB, url, prefix string, st sessions.Settings) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.New(context.Background(), redisstore.Options{Settings: st, URL: url, Prefix: prefix})
 	if err != nil {
 		t.Fatalf("redisstore.New: %v", err)
 	}

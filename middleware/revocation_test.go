@@ -2,6 +2,8 @@ package middleware
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -20,7 +22,7 @@ import (
 // live in a Redis store at url.
 func redisEnvOptions(t *testing.T, url string, mod func(*Options)) envOptions {
 	return envOptions{mod: func(o *Options) {
-		o.Store = newRedisStore(t, url, o.Deployment())
+		useRedis(t, o, url)
 		if mod != nil {
 			mod(o)
 		}
@@ -29,7 +31,7 @@ func redisEnvOptions(t *testing.T, url string, mod func(*Options)) envOptions {
 
 // withCookie is a header carrying only the session cookie value v.
 func withCookie(v string, h http.Header) http.Header {
-	out := http.Header{"Cookie": {DefaultCookieName + "=" + v}}
+	out := http.Header{"Cookie": {sessions.DefaultCookieName + "=" + v}}
 	for k, vs := range h {
 		out[k] = vs
 	}
@@ -270,7 +272,7 @@ func TestBackchannelLogoutRetry(t *testing.T) {
 	redis := redisURL(t)
 	store := &failingDeletes{}
 	e := newEnv(t, envOptions{mod: func(o *Options) {
-		store.Store = newRedisStore(t, redis, o.Deployment())
+		store.Store = useRedis(t, o, redis)
 		o.Store = store
 	}})
 	for _, tc := range []struct {
@@ -386,7 +388,7 @@ func TestRefresh(t *testing.T) {
 		for i := range codes {
 			wg.Go(func() {
 				req, _ := http.NewRequest("GET", e.srv.URL+"/oauth2/userinfo", nil)
-				req.Header.Set("Cookie", DefaultCookieName+"="+v)
+				req.Header.Set("Cookie", sessions.DefaultCookieName+"="+v)
 				resp, err := newClient().Do(req)
 				if err != nil {
 					return
@@ -424,7 +426,7 @@ func TestRefresh(t *testing.T) {
 // TestRefreshNeedsServerStore: the cookie store cannot keep a refresh
 // token, so New refuses RefreshInterval with it.
 func TestRefreshNeedsServerStore(t *testing.T) {
-	o := Options{PublicURL: "https://rms.example.com", SessionSecrets: [][]byte{[]byte(testSessionKey)}, UIDSecret: []byte(testUIDSecret), RefreshInterval: time.Hour}
+	o := Options{PublicURL: "https://rms.example.com", Session: sessions.Settings{Secrets: [][]byte{[]byte(testSessionKey)}}, UIDSecret: []byte(testUIDSecret), RefreshInterval: time.Hour}
 	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "RefreshInterval") {
 		t.Errorf("Validate() = %v; want a RefreshInterval error", err)
 	}
@@ -517,12 +519,19 @@ func TestRedisUnavailable(t *testing.T) {
 // replicas: two middlewares on one Redis count the same uid together.
 func TestSharedRateLimit(t *testing.T) {
 	url := redisURL(t)
-	store := newRedisStore(t, url, "http://replicas.test") // shared by two envs: each logs that it names another
+	// Replicas of one deployment share its public URL and the store.
+	const public = "http://replicas.test"
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	store := newRedisStoreAt(t, url, "mwt"+hex.EncodeToString(b[:])+":",
+		sessions.Settings{Deployment: public, Secrets: [][]byte{[]byte(testSessionKey)}, InsecureCookies: true})
 	lim, err := redisstore.NewLimiter(store, redisstore.LimiterOptions{Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mod := func(o *Options) { o.Store = store; o.Handoff.Limiter = lim }
+	mod := func(o *Options) {
+		o.PublicURL, o.Session, o.Store, o.Handoff.Limiter = public, sessions.Settings{}, store, lim
+	}
 	e1 := newEnv(t, envOptions{mod: mod})
 	e2 := newEnv(t, envOptions{mod: mod})
 	// Both replicas share the session secret and the store, so one

@@ -194,7 +194,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 		a.fail(w, r, http.StatusInternalServerError, "The session could not be created.", err)
 		return nil
 	}
-	http.SetCookie(w, a.cookie(a.opts.CookieName, value, a.opts.SessionMaxAge))
+	http.SetCookie(w, a.cookie(a.cookieName, value, a.session.MaxAge))
 	a.metrics.signIn("ok")
 	redirect(w, localpath.OrRoot(st.Redirect))
 	return u
@@ -315,7 +315,7 @@ func (a *Auth) signOut(w http.ResponseWriter, r *http.Request, rd string, everyw
 		a.storeUnavailable(w, r, err)
 		return
 	}
-	http.SetCookie(w, a.cookie(a.opts.CookieName, "", -1))
+	http.SetCookie(w, a.cookie(a.cookieName, "", -1))
 	done := signedOutPath(rd)
 	if end := a.opts.Provider.EndSessionURL(); !a.opts.SkipProviderSignOut && end != "" {
 		if u, err := url.Parse(end); err == nil {

@@ -16,12 +16,13 @@ import (
 	"github.com/rezigate/rezigate/internal/pages"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/proxy"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 // sessionCleared reports whether r deletes the session cookie.
 func sessionCleared(r response) bool {
 	for _, c := range r.Cookies() {
-		if c.Name == DefaultCookieName && c.MaxAge < 0 {
+		if c.Name == sessions.DefaultCookieName && c.MaxAge < 0 {
 			return true
 		}
 	}
@@ -286,7 +287,7 @@ func TestSignOutBody(t *testing.T) {
 		e.signIn(c, "/", "alice@example.com", alicePassword)
 		var cookie string
 		for _, ck := range c.Jar.Cookies(mustURL(e.srv.URL)) {
-			if ck.Name == DefaultCookieName {
+			if ck.Name == sessions.DefaultCookieName {
 				cookie = ck.Name + "=" + ck.Value
 			}
 		}
@@ -317,7 +318,7 @@ func TestSignOutBody(t *testing.T) {
 			t.Errorf("slow sign-out body = %d; want 400", resp.StatusCode)
 		}
 		for _, ck := range resp.Cookies() {
-			if ck.Name == DefaultCookieName && ck.MaxAge < 0 {
+			if ck.Name == sessions.DefaultCookieName && ck.MaxAge < 0 {
 				t.Errorf("a sign-out whose form never arrived cleared the session")
 			}
 		}
@@ -364,7 +365,7 @@ func TestGatewayPagesShareTheStylesheet(t *testing.T) {
 	add("429", e.get("/rezi"))
 
 	// The proxy's page, with an upstream nobody listens on.
-	px, err := proxy.New(proxy.Options{Upstream: mustURL("http://" + freeAddr(t)), Identity: identity, StripCookies: e.auth.OwnCookie, Logger: slog.New(slog.DiscardHandler)})
+	px, err := proxy.New(proxy.Options{Upstream: mustURL("http://" + freeAddr(t)), Identity: userIdentity, StripCookies: e.auth.OwnCookie, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

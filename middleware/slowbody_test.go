@@ -18,7 +18,7 @@ import (
 // middleware read to the end, HTTP/2 and the app keep their connection.
 func TestUnreadBodyClosesConnection(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	cookie, err := testCodec(e.auth).Encode(e.auth.opts.CookieName, &session.Session{
+	cookie, err := testCodec(e.auth).Encode(e.auth.cookieName, &session.Session{
 		Email: "alice@example.com", UID: strings.Repeat("ab", 32), Expires: time.Now().Add(time.Hour),
 	})
 	if err != nil {
@@ -69,7 +69,7 @@ func TestUnreadBodyClosesConnection(t *testing.T) {
 				r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/2.0", 2, 0
 			}
 			if tc.signedIn {
-				r.AddCookie(&http.Cookie{Name: e.auth.opts.CookieName, Value: cookie})
+				r.AddCookie(&http.Cookie{Name: e.auth.cookieName, Value: cookie})
 			}
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, r)

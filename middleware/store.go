@@ -5,36 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/rezigate/rezigate/internal/pages"
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/optionerr"
 	"github.com/rezigate/rezigate/sessions"
-)
-
-// What a Store may offer beyond sessions.Store; redisstore.Store offers all
-// of it. They are looked for once, in New.
-type (
-	// jtiRecorder remembers back-channel logout token ids, so a replayed
-	// token is refused: LookupJTI only reads, SeenJTI records. A Store
-	// with it serves /oauth2/backchannel_logout.
-	jtiRecorder interface {
-		LookupJTI(ctx context.Context, jti string) (seen bool, err error)
-		SeenJTI(ctx context.Context, jti string, ttl time.Duration) (seen bool, err error)
-	}
-	// refresher can keep a refresh token and change a session safely
-	// while other replicas read it: RefreshInterval needs it.
-	refresher interface {
-		Update(ctx context.Context, cookie string, fn func(sessions.Session) (sessions.Session, error)) (sessions.Session, error)
-		TryLockSession(ctx context.Context, cookie string, ttl time.Duration) (release func(context.Context) (bool, error), err error)
-	}
-	// pinger answers a readiness probe.
-	pinger interface {
-		Ping(ctx context.Context) error
-	}
 )
 
 // Readiness probe of the store: one Ping at a time, bounded, its answer
@@ -44,60 +22,91 @@ const (
 	storeProbeTTL     = time.Second
 )
 
-// Deployment returns the name that binds sessions to this deployment, so
-// that another deployment sharing SessionSecrets (and Redis) does not
-// accept its cookies: PublicURL's scheme and host, lower-cased, without a
-// default port ("https://rms.example.com"); "" when PublicURL is not
-// valid. New builds the default cookie store with it; build a Store given
-// in Options.Store with it too (sessions.CookieOptions.Deployment,
-// redisstore.Options.Deployment). New logs a warning for a Store bound to
-// another name.
-func (o Options) Deployment() string {
-	u, msg := parsePublicURL(o.PublicURL)
-	if msg != "" {
-		return ""
+// settings returns the session settings the middleware works with: the
+// Store's, or else Session with the Deployment of PublicURL (when valid)
+// if it names none.
+func (o Options) settings() sessions.Settings {
+	if o.Store != nil {
+		return o.Store.Settings()
 	}
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
+	s := o.Session
+	if _, msg := parsePublicURL(o.PublicURL); s.Deployment == "" && msg == "" {
+		s.Deployment = sessions.DeploymentOf(o.PublicURL)
 	}
-	if port != "" && !(u.Scheme == "https" && port == "443") && !(u.Scheme == "http" && port == "80") {
-		host += ":" + port
+	return s
+}
+
+// settingsField names a problem of the session settings by the field
+// that gave them: "Session.MaxAge", or "Store" for a Store's.
+func (o Options) settingsField(fe *optionerr.Error) (field, msg string) {
+	if o.Store != nil {
+		return "Store", "its Settings()." + fe.Field + " " + fe.Msg
 	}
-	return u.Scheme + "://" + host
+	return "Session." + fe.Field, fe.Msg
+}
+
+// sessionProblems are Validate's problems with the session settings:
+// those of Session or of the Store's, a Store given with Session too, and
+// settings bound to another deployment than PublicURL's (checked when
+// PublicURL is valid).
+func (o Options) sessionProblems(publicURLValid bool) []error {
+	var errs []error
+	add := func(field, format string, args ...any) {
+		errs = append(errs, optionerr.New("middleware", field, format, args...))
+	}
+	if o.Store != nil && !o.Session.IsZero() {
+		add("Session", "must be empty when Store is set: the middleware reads the session settings from the Store, which was built with them")
+	}
+	st := o.settings()
+	badDeployment := false
+	for _, fe := range optionerr.Fields(st.Validate()) {
+		if fe.Field == "Deployment" {
+			if o.Store == nil && o.Session.Deployment == "" {
+				continue // PublicURL is invalid, and says so
+			}
+			badDeployment = true
+		}
+		field, msg := o.settingsField(fe)
+		add(field, "%s", msg)
+	}
+	if want := sessions.DeploymentOf(o.PublicURL); publicURLValid && !badDeployment && st.Deployment != want {
+		if o.Store != nil {
+			add("Store", "its sessions belong to another deployment than PublicURL's: build it with Settings.Deployment sessions.DeploymentOf(PublicURL)")
+		} else {
+			add("Session.Deployment", "must be empty or PublicURL's deployment, sessions.DeploymentOf(PublicURL)")
+		}
+	}
+	return errs
 }
 
 // initStore sets the store up: Options.Store, or the cookie store that
-// rezigate has always used, bound to this deployment.
+// rezigate has always used, built from Options.Session. The session
+// settings are read back from the store, and what it offers beyond
+// sessions.Store is looked for once.
 func (a *Auth) initStore() error {
 	a.store = a.opts.Store
-	deployment := a.opts.Deployment()
 	if a.store == nil {
-		cs, err := sessions.NewCookieStore(sessions.CookieOptions{
-			Deployment: deployment, Secrets: a.opts.SessionSecrets, Name: a.opts.CookieName,
-			MaxAge: a.opts.SessionMaxAge, KeepGroups: a.namedGroups(),
-		})
+		cs, err := sessions.NewCookieStore(sessions.CookieOptions{Settings: a.opts.settings(), KeepGroups: a.namedGroups()})
 		if err != nil {
-			return fmt.Errorf("middleware: SessionSecrets: %w", err)
+			return fmt.Errorf("middleware: Session: %w", err)
 		}
 		a.store = cs
 	}
-	if d, ok := a.store.(interface{ Deployment() string }); ok && d.Deployment() != deployment {
-		a.log.Warn("the session store is bound to another deployment than PublicURL names: deployments that share session secrets must each bind to their own",
-			"store_deployment", d.Deployment(), "deployment", deployment)
-	}
+	a.session = a.store.Settings()
+	a.cookieName, a.baseCookieName = a.session.SetCookieName(), a.session.CookieName
+	a.statePrefix = a.cookieName + stateInfix
 	// Cookie-store sessions never change once sealed, so a cookie value
 	// verified once is remembered; any other store is asked every time
 	// (redisstore answers from its own invalidated cache).
 	_, a.cookieStore = a.store.(*sessions.CookieStore)
-	a.jtis, _ = a.store.(jtiRecorder)
-	if a.cookieStore {
-		a.jtis = nil
+	a.revoker, _ = a.store.(sessions.Revoker)
+	if j, ok := a.store.(sessions.JTIRecorder); ok && a.revoker != nil {
+		a.jtis = j
 	}
-	if r, ok := a.store.(refresher); ok && a.opts.RefreshInterval > 0 {
+	if r, ok := a.store.(sessions.Updater); ok && a.opts.RefreshInterval > 0 {
 		a.refresher = r
 	}
-	if p, ok := a.store.(pinger); ok {
+	if p, ok := a.store.(sessions.Pinger); ok {
 		a.probe = &storeProbe{ping: p.Ping, ttl: storeProbeTTL}
 	}
 	return nil
@@ -105,7 +114,7 @@ func (a *Auth) initStore() error {
 
 // revocable reports whether the store keeps sessions server-side, so that
 // deleting one ends it everywhere.
-func (a *Auth) revocable() bool { return !a.cookieStore }
+func (a *Auth) revocable() bool { return a.revoker != nil }
 
 // sessionUser returns the user of the request's session. ok false with a
 // nil error means "not signed in" (no cookie, a tampered, expired or
@@ -122,7 +131,7 @@ func (a *Auth) lookupSession(ctx context.Context, h http.Header) (u *User, ok bo
 		u = a.cookieSession(ctx, h)
 		return u, u != nil, nil
 	}
-	eachCookie(h, a.opts.CookieName, func(v string) bool {
+	eachCookie(h, a.cookieName, func(v string) bool {
 		s, gerr := a.store.Get(ctx, v)
 		switch {
 		case errors.Is(gerr, sessions.ErrNotFound):
@@ -152,7 +161,7 @@ func (a *Auth) lookupSession(ctx context.Context, h http.Header) (u *User, ok bo
 func (a *Auth) cookieSession(ctx context.Context, h http.Header) *User {
 	var u *User
 	now := time.Now()
-	eachCookie(h, a.opts.CookieName, func(v string) bool {
+	eachCookie(h, a.cookieName, func(v string) bool {
 		if cached, ok := a.sessions.get(v, now); ok {
 			u = cached
 			return true
@@ -259,7 +268,7 @@ func (a *Auth) signedOutPage(w http.ResponseWriter, signIn, id string) {
 // its first check.
 func (a *Auth) newSession(ctx context.Context, id oidc.Identity, u *User) sessions.Session {
 	now := time.Now()
-	s := sessions.Session{UID: u.UID, Email: u.Email, Groups: id.Groups, SIDHash: sessions.HashSID(id.SID), Expires: now.Add(a.opts.SessionMaxAge)}
+	s := sessions.Session{UID: u.UID, Email: u.Email, Groups: id.Groups, SIDHash: sessions.HashSID(id.SID), Expires: now.Add(a.session.MaxAge)}
 	if a.refresher != nil {
 		checked := a.now()
 		s.RefreshToken, s.CheckedAt, s.CheckDue = id.RefreshToken, checked, checked.Add(a.opts.RefreshInterval)
@@ -285,7 +294,7 @@ func (a *Auth) deleteSessions(r *http.Request, everywhere bool) error {
 			return err
 		}
 		if ok {
-			n, err := a.store.DeleteUser(ctx, u.UID)
+			n, err := a.revoker.DeleteUser(ctx, u.UID)
 			if err != nil {
 				return err
 			}
@@ -293,7 +302,7 @@ func (a *Auth) deleteSessions(r *http.Request, everywhere bool) error {
 		}
 	}
 	var err error
-	eachCookie(r.Header, a.opts.CookieName, func(v string) bool {
+	eachCookie(r.Header, a.cookieName, func(v string) bool {
 		err = a.store.Delete(ctx, v)
 		return err != nil
 	})

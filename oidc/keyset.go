@@ -36,8 +36,8 @@ var errKeysFetchedRecently = errors.New("oidc: provider keys fetched less than 1
 type keyFetchLimiter struct {
 	attempts atomic.Int64 // fetches asked for, passed or refused
 	base     http.RoundTripper
-	lim  *rate.Limiter    // safe for concurrent use
-	now  func() time.Time // tests set it before the first fetch
+	lim      *rate.Limiter    // safe for concurrent use
+	now      func() time.Time // tests set it before the first fetch
 }
 
 func newKeyFetchLimiter(base http.RoundTripper) *keyFetchLimiter {

@@ -26,7 +26,7 @@ type Error struct {
 	// Pkg is the package whose Options hold the field, e.g. "middleware".
 	Pkg string
 	// Field is the field's name as written in Go, with an index or a
-	// sub-field where one applies: "SessionMaxAge", "SessionSecrets[1]",
+	// sub-field where one applies: "RefreshInterval", "Session.Secrets[1]",
 	// "Handoff.LoginURL".
 	Field string
 	// Msg says what is wrong, without the field's value.
@@ -34,7 +34,7 @@ type Error struct {
 }
 
 // Error returns Pkg + ": " + Field + ": " + Msg, e.g.
-// "middleware: SessionMaxAge: must not be negative".
+// "middleware: Session.MaxAge: must not be negative".
 func (e *Error) Error() string {
 	return e.Pkg + ": " + e.Field + ": " + e.Msg
 }

@@ -13,30 +13,13 @@ import (
 	"github.com/rezigate/rezigate/sessions/internal/storecheck"
 )
 
-// MinSecretLen is the shortest session secret accepted, in bytes.
-const MinSecretLen = storecheck.MinSecretLen
-
-// CookieOptions configure NewCookieStore. Every field but KeepGroups is
-// required.
+// CookieOptions configure NewCookieStore.
 type CookieOptions struct {
-	// Deployment names the deployment whose sessions these are: rezigate
-	// sets the public URL (middleware.Options.Deployment). It is bound
-	// into the seal, so a cookie sealed by another deployment that shares
-	// the secrets is not a session here, whatever that deployment let in.
-	// It is required: an embedder running several deployments on one set
-	// of secrets would otherwise let a user signed in to one into all.
-	Deployment string
-	// Secrets seal the cookies; each must be at least MinSecretLen bytes.
-	// The first seals new cookies, every one opens them, which allows
-	// rotation: put the new secret first and keep the old one until the
-	// last cookie it sealed has expired.
-	Secrets [][]byte
-	// Name is the cookie's name. It is bound into the seal, so a value
-	// cannot be moved to another cookie.
-	Name string
-	// MaxAge is the longest a session may last; a cookie sealed longer
-	// ago than that no longer opens. It must be positive.
-	MaxAge time.Duration
+	// Settings are the session settings (Deployment and Secrets
+	// required). The cookie is sealed with the secrets, and the
+	// deployment and the name it is set under (Settings.SetCookieName)
+	// are bound into the seal.
+	Settings Settings
 	// KeepGroups lists the groups Put keeps in the cookie (compared
 	// exactly); a session's other groups are dropped, so that a user in
 	// hundreds of groups still has a cookie far below browser limits.
@@ -46,35 +29,33 @@ type CookieOptions struct {
 }
 
 // Validate reports every problem with o at once: errors.Join of
-// *optionerr.Error values, each reading "sessions: Field: what is wrong".
-// It never includes a secret.
+// *optionerr.Error values, each reading "sessions: Field: what is wrong"
+// ("sessions: Settings.MaxAge: must not be negative"). It never includes
+// a secret.
 func (o CookieOptions) Validate() error {
-	var errs []error
-	add := func(field, format string, args ...any) {
-		errs = append(errs, optionerr.New("sessions", field, format, args...))
-	}
-	errs = append(errs, storecheck.Secrets("sessions", o.Secrets)...)
-	if o.Deployment == "" {
-		add("Deployment", "required (the public URL), so that no other deployment's cookies open here")
-	}
-	if msg := storecheck.CookieName(o.Name); msg != "" {
-		add("Name", "%s", msg)
-	}
-	if o.MaxAge <= 0 {
-		add("MaxAge", "must be positive")
-	}
+	errs := nestSettings("sessions", "Settings", o.Settings.Validate())
 	for i, g := range o.KeepGroups {
 		if g == "" {
-			add(fmt.Sprintf("KeepGroups[%d]", i), "must not be empty")
+			errs = append(errs, optionerr.New("sessions", fmt.Sprintf("KeepGroups[%d]", i), "must not be empty"))
 		}
 	}
 	return errors.Join(errs...)
 }
 
+// nestSettings reports the problems of Settings.Validate as fields of
+// pkg's field that holds the settings.
+func nestSettings(pkg, field string, err error) []error {
+	var errs []error
+	for _, fe := range optionerr.Fields(err) {
+		errs = append(errs, optionerr.New(pkg, field+"."+fe.Field, "%s", fe.Msg))
+	}
+	return errs
+}
+
 // String formats o with the secrets shown as a count, so %v never prints
 // them.
 func (o CookieOptions) String() string {
-	return fmt.Sprintf("sessions.CookieOptions{Deployment:%q Secrets:%s Name:%q MaxAge:%v KeepGroups:%q}", o.Deployment, storecheck.RedactSecrets(o.Secrets), o.Name, o.MaxAge, o.KeepGroups)
+	return fmt.Sprintf("sessions.CookieOptions{Settings:%v KeepGroups:%q}", o.Settings, o.KeepGroups)
 }
 
 // GoString makes %#v as safe as %v.
@@ -82,12 +63,7 @@ func (o CookieOptions) GoString() string { return o.String() }
 
 // LogValue implements slog.LogValuer without the secrets.
 func (o CookieOptions) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("deployment", o.Deployment),
-		slog.String("secrets", storecheck.RedactSecrets(o.Secrets)),
-		slog.String("name", o.Name),
-		slog.Duration("max_age", o.MaxAge),
-	)
+	return slog.GroupValue(slog.Any("settings", o.Settings), slog.Any("keep_groups", o.KeepGroups))
 }
 
 // CookieStore keeps the whole session in the cookie, sealed (AES-256-CTR
@@ -99,14 +75,14 @@ func (o CookieOptions) LogValue() slog.Value {
 // It keeps UID, Email, Expires and the Groups listed in
 // CookieOptions.KeepGroups; Put drops other groups, SIDHash, CheckedAt
 // and CheckDue, and refuses a RefreshToken with ErrNotSupported rather
-// than hand it to the browser.
+// than hand it to the browser. It offers none of the optional
+// capabilities (Revoker, JTIRecorder, Updater, Pinger).
 type CookieStore struct {
-	codec      *session.Codec
-	deployment string
-	name       string
-	maxAge     time.Duration
-	now        func() time.Time
-	keep       map[string]struct{}
+	codec    *session.Codec
+	settings Settings // with defaults
+	name     string   // as set: settings.SetCookieName()
+	now      func() time.Time
+	keep     map[string]struct{}
 }
 
 var _ Store = (*CookieStore)(nil)
@@ -116,11 +92,12 @@ func NewCookieStore(opts CookieOptions) (*CookieStore, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	codec, err := session.NewBoundCodec(opts.Secrets, opts.MaxAge, opts.Deployment)
+	st := opts.Settings.WithDefaults()
+	codec, err := session.NewBoundCodec(st.Secrets, st.MaxAge, st.Deployment)
 	if err != nil {
 		return nil, fmt.Errorf("sessions: %w", err)
 	}
-	c := &CookieStore{codec: codec, deployment: opts.Deployment, name: opts.Name, maxAge: opts.MaxAge, now: time.Now}
+	c := &CookieStore{codec: codec, settings: st, name: st.SetCookieName(), now: time.Now}
 	if len(opts.KeepGroups) > 0 {
 		c.keep = make(map[string]struct{}, len(opts.KeepGroups))
 		for _, g := range opts.KeepGroups {
@@ -135,7 +112,7 @@ func (c *CookieStore) Put(_ context.Context, s Session) (string, error) {
 	if s.RefreshToken != "" {
 		return "", fmt.Errorf("sessions: put: a refresh token cannot be kept in a cookie: %w", ErrNotSupported)
 	}
-	if msg := storecheck.Put(s.UID, s.Expires, c.now(), c.maxAge); msg != "" {
+	if msg := storecheck.Put(s.UID, s.Expires, c.now(), c.settings.MaxAge); msg != "" {
 		return "", errors.New("sessions: put: " + msg)
 	}
 	v, err := c.codec.Encode(c.name, &session.Session{Email: s.Email, UID: s.UID, Expires: s.Expires, Groups: c.kept(s.Groups)})
@@ -173,28 +150,16 @@ func (c *CookieStore) kept(groups []string) []string {
 
 // Delete does nothing and returns nil: the session lives only in the
 // cookie, which the caller clears. A copy of the cookie stays valid until
-// it expires; use a server-side store to revoke.
+// it expires; use a server-side store (a Revoker) to revoke.
 func (c *CookieStore) Delete(context.Context, string) error { return nil }
 
-// DeleteUser returns ErrNotSupported: the store does not know which
-// cookies exist.
-func (c *CookieStore) DeleteUser(context.Context, string) (int, error) {
-	return 0, fmt.Errorf("sessions: delete user: %w", ErrNotSupported)
-}
-
-// DeleteSID returns ErrNotSupported: the store does not know which
-// cookies exist.
-func (c *CookieStore) DeleteSID(context.Context, string) (int, error) {
-	return 0, fmt.Errorf("sessions: delete sid: %w", ErrNotSupported)
-}
-
-// Deployment returns CookieOptions.Deployment: the deployment whose
-// sessions the store opens.
-func (c *CookieStore) Deployment() string { return c.deployment }
+// Settings returns the settings the store was built with, defaults
+// filled in.
+func (c *CookieStore) Settings() Settings { return c.settings.WithDefaults() }
 
 // String names the store without its secrets.
 func (c *CookieStore) String() string {
-	return fmt.Sprintf("sessions.CookieStore{Deployment:%q Name:%q}", c.deployment, c.name)
+	return fmt.Sprintf("sessions.CookieStore{Deployment:%q Name:%q}", c.settings.Deployment, c.name)
 }
 
 // LogValue implements slog.LogValuer without the secrets.

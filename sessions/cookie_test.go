@@ -21,12 +21,16 @@ var (
 	secretB = bytes.Repeat([]byte("b"), 32)
 )
 
-// testDeployment is the Deployment of the tests' stores.
-const testDeployment = "https://rms.example.com"
+// testDeployment is the Deployment of the tests' stores, and testCookie
+// the name their cookies are set under (the default, Secure).
+const (
+	testDeployment = "https://rms.example.com"
+	testCookie     = "__Host-_rezigate"
+)
 
 func newCookieStore(t testing.TB, secrets ...[]byte) *CookieStore {
 	t.Helper()
-	s, err := NewCookieStore(CookieOptions{Deployment: testDeployment, Secrets: secrets, Name: "_rezigate", MaxAge: time.Hour})
+	s, err := NewCookieStore(CookieOptions{Settings: Settings{Deployment: testDeployment, Secrets: secrets, MaxAge: time.Hour}})
 	if err != nil {
 		t.Fatalf("NewCookieStore: %v", err)
 	}
@@ -80,7 +84,7 @@ func TestCookieStoreKeepGroups(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := NewCookieStore(CookieOptions{Deployment: testDeployment, Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour, KeepGroups: tc.keep})
+			s, err := NewCookieStore(CookieOptions{Settings: Settings{Deployment: testDeployment, Secrets: [][]byte{secretA}, MaxAge: time.Hour}, KeepGroups: tc.keep})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,13 +104,13 @@ func TestCookieStoreKeepGroups(t *testing.T) {
 			}
 			if tc.want == nil { // the first version, readable by the old codec too
 				var back session.Session
-				if err := codec.Decode("_rezigate", v, &back); err != nil || back.Groups != nil {
+				if err := codec.Decode(testCookie, v, &back); err != nil || back.Groups != nil {
 					t.Errorf("codec.Decode = %+v, %v; want a session without groups", back, err)
 				}
 			}
 		})
 	}
-	if _, err := NewCookieStore(CookieOptions{Deployment: testDeployment, Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour, KeepGroups: []string{"a", ""}}); err == nil {
+	if _, err := NewCookieStore(CookieOptions{Settings: Settings{Deployment: testDeployment, Secrets: [][]byte{secretA}, MaxAge: time.Hour}, KeepGroups: []string{"a", ""}}); err == nil {
 		t.Error("NewCookieStore(KeepGroups with an empty name) = nil error; want one")
 	}
 }
@@ -120,7 +124,7 @@ func TestCookieStoreSameCookiesAsCodec(t *testing.T) {
 	}
 	s := newCookieStore(t, secretA)
 	exp := time.Now().Add(time.Hour).Truncate(time.Second)
-	old, err := codec.Encode("_rezigate", &session.Session{Email: "a@example.com", UID: "u1", Expires: exp})
+	old, err := codec.Encode(testCookie, &session.Session{Email: "a@example.com", UID: "u1", Expires: exp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +136,7 @@ func TestCookieStoreSameCookiesAsCodec(t *testing.T) {
 		t.Fatal(err)
 	}
 	var back session.Session
-	if err := codec.Decode("_rezigate", v, &back); err != nil || back.UID != "u2" || back.Email != "b@example.com" || !back.Expires.Equal(exp) {
+	if err := codec.Decode(testCookie, v, &back); err != nil || back.UID != "u2" || back.Email != "b@example.com" || !back.Expires.Equal(exp) {
 		t.Errorf("codec.Decode(cookie of the store) = %+v, %v", back, err)
 	}
 }
@@ -150,7 +154,7 @@ func TestCookieStoreRejects(t *testing.T) {
 	later := newCookieStore(t, secretA)
 	later.now = func() time.Time { return now.Add(time.Minute) }
 	codec, _ := session.NewBoundCodec([][]byte{secretA}, time.Hour, testDeployment)
-	noUID, _ := codec.Encode("_rezigate", &session.Session{Email: "a@example.com", Expires: now.Add(time.Minute)})
+	noUID, _ := codec.Encode(testCookie, &session.Session{Email: "a@example.com", Expires: now.Add(time.Minute)})
 	tests := []struct {
 		name   string
 		s      *CookieStore
@@ -181,7 +185,7 @@ func TestCookieStoreRejects(t *testing.T) {
 // bound to a deployment no longer opens (those users sign in once more).
 func TestCookieStoreDeployment(t *testing.T) {
 	store := func(deployment string) *CookieStore {
-		s, err := NewCookieStore(CookieOptions{Deployment: deployment, Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour})
+		s, err := NewCookieStore(CookieOptions{Settings: Settings{Deployment: deployment, Secrets: [][]byte{secretA}, MaxAge: time.Hour}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +198,7 @@ func TestCookieStoreDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	unbound, _ := session.NewCodec([][]byte{secretA}, time.Hour)
-	old, _ := unbound.Encode("_rezigate", &session.Session{Email: "a@example.com", UID: "u", Expires: exp})
+	old, _ := unbound.Encode(testCookie, &session.Session{Email: "a@example.com", UID: "u", Expires: exp})
 	for _, tc := range []struct {
 		name   string
 		s      *CookieStore
@@ -211,8 +215,8 @@ func TestCookieStoreDeployment(t *testing.T) {
 			}
 		})
 	}
-	if a.Deployment() != "https://a.example.com" {
-		t.Errorf("Deployment() = %q; want the one configured", a.Deployment())
+	if got := a.Settings().Deployment; got != "https://a.example.com" {
+		t.Errorf("Settings().Deployment = %q; want the one configured", got)
 	}
 }
 
@@ -244,11 +248,9 @@ func TestCookieStoreCannotRevoke(t *testing.T) {
 	if err := s.Delete(ctx, "anything"); err != nil {
 		t.Errorf("Delete = %v; want nil", err)
 	}
-	if n, err := s.DeleteUser(ctx, "u"); n != 0 || !errors.Is(err, ErrNotSupported) {
-		t.Errorf("DeleteUser = %d, %v; want 0, ErrNotSupported", n, err)
-	}
-	if n, err := s.DeleteSID(ctx, HashSID("s")); n != 0 || !errors.Is(err, ErrNotSupported) {
-		t.Errorf("DeleteSID = %d, %v; want 0, ErrNotSupported", n, err)
+	var store Store = s
+	if _, ok := store.(Revoker); ok {
+		t.Error("the cookie store is a Revoker; it cannot delete the sessions it does not keep")
 	}
 }
 
@@ -266,23 +268,24 @@ func TestCookieStoreRotation(t *testing.T) {
 }
 
 func TestCookieOptionsValidate(t *testing.T) {
-	valid := CookieOptions{Deployment: testDeployment, Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour}
+	valid := CookieOptions{Settings: Settings{Deployment: testDeployment, Secrets: [][]byte{secretA}, CookieName: "_rezigate", MaxAge: time.Hour}}
 	tests := []struct {
 		name   string
 		mod    func(*CookieOptions)
 		fields []string
 	}{
 		{"valid", func(*CookieOptions) {}, nil},
-		{"host prefix name", func(o *CookieOptions) { o.Name = "__Host-_rezigate" }, nil},
-		{"no secrets", func(o *CookieOptions) { o.Secrets = nil }, []string{"Secrets"}},
-		{"short second secret", func(o *CookieOptions) { o.Secrets = [][]byte{secretA, []byte("x")} }, []string{"Secrets[1]"}},
-		{"no name", func(o *CookieOptions) { o.Name = "" }, []string{"Name"}},
-		{"name with space", func(o *CookieOptions) { o.Name = "a b" }, []string{"Name"}},
-		{"name with =", func(o *CookieOptions) { o.Name = "a=b" }, []string{"Name"}},
-		{"long name", func(o *CookieOptions) { o.Name = strings.Repeat("n", 72) }, []string{"Name"}},
-		{"zero max age", func(o *CookieOptions) { o.MaxAge = 0 }, []string{"MaxAge"}},
-		{"no deployment", func(o *CookieOptions) { o.Deployment = "" }, []string{"Deployment"}},
-		{"all wrong", func(o *CookieOptions) { *o = CookieOptions{} }, []string{"Secrets", "Deployment", "Name", "MaxAge"}},
+		{"defaults", func(o *CookieOptions) { o.Settings.CookieName, o.Settings.MaxAge = "", 0 }, nil},
+		{"no secrets", func(o *CookieOptions) { o.Settings.Secrets = nil }, []string{"Settings.Secrets"}},
+		{"short second secret", func(o *CookieOptions) { o.Settings.Secrets = [][]byte{secretA, []byte("x")} }, []string{"Settings.Secrets[1]"}},
+		{"host prefix name", func(o *CookieOptions) { o.Settings.CookieName = "__Host-_rezigate" }, []string{"Settings.CookieName"}},
+		{"name with space", func(o *CookieOptions) { o.Settings.CookieName = "a b" }, []string{"Settings.CookieName"}},
+		{"name with =", func(o *CookieOptions) { o.Settings.CookieName = "a=b" }, []string{"Settings.CookieName"}},
+		{"long name", func(o *CookieOptions) { o.Settings.CookieName = strings.Repeat("n", 65) }, []string{"Settings.CookieName"}},
+		{"negative max age", func(o *CookieOptions) { o.Settings.MaxAge = -1 }, []string{"Settings.MaxAge"}},
+		{"no deployment", func(o *CookieOptions) { o.Settings.Deployment = "" }, []string{"Settings.Deployment"}},
+		{"empty group kept", func(o *CookieOptions) { o.KeepGroups = []string{"a", ""} }, []string{"KeepGroups[1]"}},
+		{"all wrong", func(o *CookieOptions) { *o = CookieOptions{} }, []string{"Settings.Deployment", "Settings.Secrets"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -305,11 +308,12 @@ func TestCookieOptionsValidate(t *testing.T) {
 
 func TestCookieOptionsRedacted(t *testing.T) {
 	secret := []byte(strings.Repeat("Z", 40))
-	o := CookieOptions{Deployment: testDeployment, Secrets: [][]byte{secret}, Name: "_rezigate", MaxAge: time.Hour}
+	o := CookieOptions{Settings: Settings{Deployment: testDeployment, Secrets: [][]byte{secret}, MaxAge: time.Hour}}
 	var logged bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("opts", "o", o)
 	s, _ := NewCookieStore(o)
-	for _, out := range []string{fmt.Sprintf("%v", o), fmt.Sprintf("%+v", o), fmt.Sprintf("%#v", o), logged.String(), fmt.Sprint(s)} {
+	for _, out := range []string{fmt.Sprintf("%v", o), fmt.Sprintf("%+v", o), fmt.Sprintf("%#v", o), logged.String(), fmt.Sprint(s),
+		fmt.Sprintf("%+v", o.Settings), fmt.Sprintf("%#v", s.Settings())} {
 		if strings.Contains(out, string(secret)) || strings.Contains(out, "90, 90") {
 			t.Errorf("prints as %s; the secret shows", out)
 		}

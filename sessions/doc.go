@@ -7,8 +7,7 @@
 //   - [CookieStore] (the default) seals the whole session into the cookie.
 //     Nothing is kept on the server, any replica reads any session, and a
 //     session cannot be revoked: Delete clears nothing but the browser's
-//     copy (which the caller does), DeleteUser and DeleteSID return
-//     [ErrNotSupported].
+//     copy (which the caller does).
 //   - [github.com/rezigate/rezigate/sessions/redisstore] keeps the session
 //     in Redis and puts only a random handle, sealed, in the cookie.
 //     Signing out deletes the session on every replica at once, "sign out
@@ -16,19 +15,41 @@
 //     logout ends the sessions of one provider session. It lives in its
 //     own package so that importing this one brings in no Redis client.
 //
-// Every session belongs to one deployment: both stores take its public URL
-// (Deployment in their options) and bind it into the cookie's seal and
+// # Settings, given once
+//
+// A store is built with the session [Settings]: the deployment, the
+// secrets, the cookie's name, the sessions' max age and whether cookies
+// are Secure. The middleware reads them back from the store
+// ([Store.Settings]) and takes them from nowhere else, so the cookie it
+// sets and the sessions the store keeps cannot disagree.
+//
+// Every session belongs to one deployment: Settings.Deployment is its
+// public URL's origin ([DeploymentOf]), bound into the cookie's seal and
 // the store's keys, so that two deployments sharing session secrets (and
 // Redis) do not accept each other's cookies.
+//
+// # What a store may offer
+//
+// Beyond [Store], a store may implement any of these interfaces; the
+// middleware looks for them once, when it is built, and each says what
+// it does without:
+//
+//   - [Revoker]: delete every session of a user, or of a provider
+//     session (sign out everywhere, back-channel logout);
+//   - [JTIRecorder]: remember back-channel logout token ids, against
+//     replays;
+//   - [Updater]: change a session under a lock, to refresh it with the
+//     provider;
+//   - [Pinger]: answer a readiness probe.
 //
 // Callers branch on three errors. [ErrNotFound] means "not signed in".
 // [ErrUnavailable] means the store could not answer: answer 503 and keep
 // the cookie, because signing the user out would be wrong. Anything else
 // is a bug or a bad argument.
 //
-//	store, err := sessions.NewCookieStore(sessions.CookieOptions{
-//		Deployment: "https://rms.example.com", // the public URL
-//		Secrets:    secrets, Name: "__Host-_rezigate", MaxAge: 8 * time.Hour})
+//	store, err := sessions.NewCookieStore(sessions.CookieOptions{Settings: sessions.Settings{
+//		Deployment: sessions.DeploymentOf("https://rms.example.com"), // the public URL
+//		Secrets:    secrets}}) // defaults: cookie __Host-_rezigate, 8 h
 //	value, err := store.Put(ctx, sessions.Session{UID: uid, Email: email,
 //		Expires: time.Now().Add(8 * time.Hour)})
 //	// … later, from the request's cookie:

@@ -14,10 +14,10 @@ func ExampleCookieStore() {
 	ctx := context.Background()
 	secret := bytes.Repeat([]byte("k"), 32) // in production: 32+ random bytes from the environment
 	var store sessions.Store
-	store, err := sessions.NewCookieStore(sessions.CookieOptions{
-		Deployment: "https://rms.example.com", // the public URL: its sessions open nowhere else
-		Secrets:    [][]byte{secret}, Name: "_rezigate", MaxAge: 8 * time.Hour,
-	})
+	store, err := sessions.NewCookieStore(sessions.CookieOptions{Settings: sessions.Settings{
+		Deployment: sessions.DeploymentOf("https://rms.example.com/"), // its sessions open nowhere else
+		Secrets:    [][]byte{secret},
+	}})
 	if err != nil {
 		panic(err)
 	}
@@ -31,10 +31,10 @@ func ExampleCookieStore() {
 	_, err = store.Get(ctx, value[:len(value)-2]+"xx")
 	fmt.Println(errors.Is(err, sessions.ErrNotFound))
 
-	_, err = store.DeleteUser(ctx, "u-123")
-	fmt.Println(errors.Is(err, sessions.ErrNotSupported))
+	_, revocable := store.(sessions.Revoker)
+	fmt.Println(store.Settings().SetCookieName(), store.Settings().MaxAge, revocable)
 	// Output:
 	// alice@example.com <nil>
 	// true
-	// true
+	// __Host-_rezigate 8h0m0s false
 }

@@ -30,8 +30,7 @@ var (
 	ErrTooLarge = errors.New("sessions: session too large for the store")
 
 	// ErrNotSupported means the store cannot do what was asked: the
-	// cookie store cannot revoke sessions it does not keep, nor carry a
-	// refresh token to the browser.
+	// cookie store cannot carry a refresh token to the browser.
 	ErrNotSupported = errors.New("sessions: not supported by this store")
 
 	// ErrConflict means a compare-and-swap update lost: the session
@@ -79,7 +78,19 @@ type Session struct {
 
 // Store keeps sessions and hands out the cookie values that name them.
 // Implementations are safe for concurrent use.
+//
+// A store may offer more, each an interface of this package that the
+// middleware looks for once, when it is built: Updater (session refresh),
+// Revoker (sign out everywhere, back-channel logout), JTIRecorder
+// (back-channel logout) and Pinger (readiness). Each says what the
+// middleware does without it.
 type Store interface {
+	// Settings returns the session settings the store was built with,
+	// defaults filled in (Settings.WithDefaults): the middleware takes
+	// the cookie's name and attributes, the sessions' max age, the
+	// deployment and the secrets of its sign-in state cookies from here,
+	// and from nowhere else.
+	Settings() Settings
 	// Put stores s and returns the cookie value to set. The caller sets
 	// the cookie (name, attributes, max age).
 	Put(ctx context.Context, s Session) (cookie string, err error)
@@ -87,10 +98,23 @@ type Store interface {
 	// when there is none (expired, revoked, tampered) and ErrUnavailable
 	// when the store cannot answer.
 	Get(ctx context.Context, cookie string) (Session, error)
-	// Delete ends the session of a cookie value, on every replica. A
-	// cookie that names no session is not an error. Clearing the
-	// browser's cookie stays the caller's job.
+	// Delete ends the session of a cookie value, on every replica, if
+	// the store keeps it. A cookie that names no session is not an error.
+	// Clearing the browser's cookie stays the caller's job.
 	Delete(ctx context.Context, cookie string) error
+}
+
+// Revoker is a Store that keeps sessions server-side, so that deleting
+// one ends it on every replica, and that indexes them by user and by
+// provider session.
+//
+// With it, sign-out ends the session everywhere (the signed-out page says
+// so), a same-origin POST /oauth2/sign_out with everywhere=true ends every
+// session of the user, and, with JTIRecorder too, the middleware serves
+// back-channel logout. Without it (the cookie store), sign-out only
+// clears the browser's cookie: a copy of it stays valid until it expires.
+type Revoker interface {
+	Store
 	// DeleteUser ends every session of uid ("sign out everywhere") and
 	// reports how many it ended.
 	DeleteUser(ctx context.Context, uid string) (int, error)
@@ -98,6 +122,48 @@ type Store interface {
 	// back-channel logout naming one provider session) and reports how
 	// many it ended.
 	DeleteSID(ctx context.Context, sidHash string) (int, error)
+}
+
+// JTIRecorder is a Store that remembers the ids (jti) of back-channel
+// logout tokens, on every replica, so that a replayed token is refused.
+// A Store that is both a Revoker and a JTIRecorder serves OpenID Connect
+// Back-Channel Logout at POST /oauth2/backchannel_logout; without both
+// that path answers 404.
+type JTIRecorder interface {
+	Store
+	// LookupJTI reports whether jti was recorded, without recording it.
+	LookupJTI(ctx context.Context, jti string) (seen bool, err error)
+	// SeenJTI records jti for ttl and reports whether it was recorded
+	// already (by another delivery of the same token).
+	SeenJTI(ctx context.Context, jti string, ttl time.Duration) (seen bool, err error)
+}
+
+// Updater is a Store that can keep a refresh token and change a session
+// safely while other replicas read it. The middleware's RefreshInterval
+// needs it: without it, a session is never re-checked with the provider
+// and lasts its MaxAge, and New refuses a RefreshInterval.
+type Updater interface {
+	Store
+	// Update reads the session of cookie, calls fn with it and stores
+	// what fn returns, unless the session changed meanwhile
+	// (ErrConflict). An error of fn stores nothing and is returned,
+	// wrapped so that errors.Is finds it.
+	Update(ctx context.Context, cookie string, fn func(Session) (Session, error)) (Session, error)
+	// TryLockSession takes the refresh lock of cookie's session for at
+	// most ttl, so that one request on one replica refreshes it;
+	// ErrLocked means another holds it. release gives it back and
+	// reports whether it was still held.
+	TryLockSession(ctx context.Context, cookie string, ttl time.Duration) (release func(context.Context) (bool, error), err error)
+}
+
+// Pinger is a Store that can say whether it answers. The middleware's
+// /readyz asks it (at most once a second, bounded) and answers 503 while
+// it fails. Without it, the store counts as always ready.
+type Pinger interface {
+	Store
+	// Ping reports whether the store answers; an error means it does
+	// not.
+	Ping(ctx context.Context) error
 }
 
 // HashSID returns the SIDHash of an ID token's sid claim: hex SHA-256 under

@@ -28,6 +28,7 @@ import (
 	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 // Defaults of the keys only the command has; every other default is the
@@ -62,10 +63,10 @@ type Config struct {
 		ProviderSignOut      bool           `yaml:"provider_sign_out" opt:"middleware.SkipProviderSignOut"`
 	} `yaml:"oidc"`
 	Session struct {
-		CookieName      string           `yaml:"cookie_name" opt:"middleware.CookieName redisstore.Name"`
-		Secrets         []yamlenv.Secret `yaml:"secrets" opt:"middleware.SessionSecrets redisstore.Secrets"`
-		MaxAge          yamlenv.Duration `yaml:"max_age" opt:"middleware.SessionMaxAge redisstore.MaxAge"`
-		Secure          bool             `yaml:"secure" opt:"middleware.InsecureCookies"`
+		CookieName      string           `yaml:"cookie_name" opt:"middleware.Session.CookieName redisstore.Settings.CookieName"`
+		Secrets         []yamlenv.Secret `yaml:"secrets" opt:"middleware.Session.Secrets redisstore.Settings.Secrets"`
+		MaxAge          yamlenv.Duration `yaml:"max_age" opt:"middleware.Session.MaxAge redisstore.Settings.MaxAge"`
+		Secure          bool             `yaml:"secure" opt:"middleware.Session.InsecureCookies redisstore.Settings.InsecureCookies"`
 		Store           string           `yaml:"store"` // StoreCookie or StoreRedis
 		RefreshInterval yamlenv.Duration `yaml:"refresh_interval" opt:"middleware.RefreshInterval"`
 		RefreshGrace    yamlenv.Duration `yaml:"refresh_grace" opt:"middleware.RefreshGrace"`
@@ -140,7 +141,7 @@ func Defaults() Config {
 	var c Config
 	c.Listen, c.ShutdownTimeout, c.UpstreamMaxIdleConns = DefaultListen, yamlenv.Duration(DefaultShutdownTimeout), proxy.DefaultMaxIdleConns
 	c.OIDC.Scopes, c.OIDC.RequireEmailVerified, c.OIDC.ProviderSignOut = slices.Clone(oidc.DefaultScopes), true, true
-	c.Session.CookieName, c.Session.MaxAge, c.Session.Secure = middleware.DefaultCookieName, yamlenv.Duration(middleware.DefaultSessionMaxAge), true
+	c.Session.CookieName, c.Session.MaxAge, c.Session.Secure = sessions.DefaultCookieName, yamlenv.Duration(sessions.DefaultMaxAge), true
 	c.Session.Store, c.Session.RefreshGrace = StoreCookie, yamlenv.Duration(middleware.DefaultRefreshGrace)
 	c.Rezi.APIURL, c.Rezi.Timeout, c.Rezi.CacheSize = rezi.DefaultAPIURL, yamlenv.Duration(rezi.DefaultTimeout), rezi.DefaultCacheSize
 	c.Rezi.CacheMargin, c.Rezi.RateLimit = yamlenv.Duration(rezi.DefaultCacheMargin), middleware.DefaultRateLimit

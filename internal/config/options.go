@@ -21,8 +21,19 @@ import (
 	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
+	"github.com/rezigate/rezigate/sessions"
 	"github.com/rezigate/rezigate/sessions/redisstore"
 )
+
+// redisPlaceholder stands in for the Redis store, which Validate cannot
+// connect to: a sessions.Updater with the file's session settings, as the
+// store built from RedisOptions has them.
+type redisPlaceholder struct {
+	*redisstore.Store
+	settings sessions.Settings
+}
+
+func (p redisPlaceholder) Settings() sessions.Settings { return p.settings }
 
 // OIDCOptions returns the oidc package's Options for the file. With
 // session refresh on, the scopes ask for offline_access: without a
@@ -48,11 +59,17 @@ func (c *Config) ReziOptions(log *slog.Logger, observe func(string, time.Duratio
 }
 
 // MiddlewareOptions returns the middleware's Options for the file, with
-// the parts built from it. The caller sets Store and Assertion.
+// the parts built from it. With session.store cookie, Session holds the
+// session settings, for the cookie store the middleware builds; with
+// redis, they go to the Redis store (RedisOptions) and the caller sets
+// Store. The caller sets Assertion.
 func (c *Config) MiddlewareOptions(p *oidc.Provider, rc *rezi.Client, log *slog.Logger, m *middleware.Metrics) middleware.Options {
+	var session sessions.Settings
+	if c.Session.Store != StoreRedis {
+		session = c.SessionSettings()
+	}
 	return middleware.Options{
-		Provider: p, PublicURL: c.PublicURL, SessionSecrets: c.sessionSecrets(), CookieName: c.Session.CookieName,
-		SessionMaxAge: time.Duration(c.Session.MaxAge), InsecureCookies: !c.Session.Secure,
+		Provider: p, PublicURL: c.PublicURL, Session: session,
 		RefreshInterval: time.Duration(c.Session.RefreshInterval), RefreshGrace: time.Duration(c.Session.RefreshGrace),
 		UIDSecret: []byte(c.Identity.UIDSecret), AllowedEmailDomains: c.OIDC.AllowedEmailDomains,
 		AllowUnverifiedEmail: !c.OIDC.RequireEmailVerified, SkipProviderSignOut: !c.OIDC.ProviderSignOut,
@@ -65,12 +82,18 @@ func (c *Config) MiddlewareOptions(p *oidc.Provider, rc *rezi.Client, log *slog.
 	}
 }
 
-func (c *Config) sessionSecrets() [][]byte {
-	out := make([][]byte, len(c.Session.Secrets))
+// SessionSettings returns the session settings of the file (session.*,
+// bound to the deployment public_url names), which are given once: to
+// the session store, whichever session.store says.
+func (c *Config) SessionSettings() sessions.Settings {
+	secrets := make([][]byte, len(c.Session.Secrets))
 	for i, s := range c.Session.Secrets {
-		out[i] = []byte(s)
+		secrets[i] = []byte(s)
 	}
-	return out
+	return sessions.Settings{
+		Deployment: sessions.DeploymentOf(c.PublicURL), Secrets: secrets, CookieName: c.Session.CookieName,
+		MaxAge: time.Duration(c.Session.MaxAge), InsecureCookies: !c.Session.Secure,
+	}
 }
 
 // ProxyOptions returns the proxy's Options, for a file with an upstream.
@@ -111,15 +134,11 @@ func (c *Config) policyOptions() policy.Options {
 	}
 }
 
-// RedisOptions returns the Redis store's Options, for session.store redis:
-// bound to the deployment public_url names, as the middleware's own
-// cookie store is.
+// RedisOptions returns the Redis store's Options, for session.store
+// redis: the file's session settings, given to the store, from which the
+// middleware reads them.
 func (c *Config) RedisOptions() redisstore.Options {
-	mo := middleware.Options{PublicURL: c.PublicURL, CookieName: c.Session.CookieName, InsecureCookies: !c.Session.Secure}
-	return redisstore.Options{
-		Deployment: mo.Deployment(), URL: string(c.Redis.URL), Secrets: c.sessionSecrets(), Name: mo.SessionCookieName(),
-		MaxAge: time.Duration(c.Session.MaxAge),
-	}
+	return redisstore.Options{Settings: c.SessionSettings(), URL: string(c.Redis.URL)}
 }
 
 // trustedProxies parses trusted_proxies: CIDRs, or single addresses
@@ -203,7 +222,7 @@ func (c *Config) problems() []*yamlenv.Problem {
 	}
 	mo := c.MiddlewareOptions(new(oidc.Provider), new(rezi.Client), nil, nil) // placeholders: Validate only checks they are there
 	if c.Session.Store == StoreRedis {
-		mo.Store = new(redisstore.Store)
+		mo.Store = redisPlaceholder{new(redisstore.Store), c.SessionSettings().WithDefaults()}
 	}
 	// The middleware's problems come first: where two packages read one
 	// key (public_url), its message is the one kept.
@@ -278,7 +297,9 @@ func (c *Config) Warnings() []string {
 	if host, _, err := net.SplitHostPort(c.MetricsListen); err == nil && !loopback.Host(host) {
 		w = append(w, "metrics_listen: not a loopback address: anyone who can reach it reads traffic and sign-in statistics")
 	}
-	warn := c.MiddlewareOptions(nil, nil, nil, nil).Warnings()
+	mo := c.MiddlewareOptions(nil, nil, nil, nil)
+	mo.Session = c.SessionSettings() // their warnings, whichever store the settings go to
+	warn := mo.Warnings()
 	if ao, err := c.AssertionOptions(); c.AssertionEnabled() && err == nil {
 		warn = append(warn, ao.Warnings()...)
 	}

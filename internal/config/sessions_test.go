@@ -2,11 +2,16 @@ package config
 
 import (
 	"fmt"
-	"github.com/rezigate/rezigate/internal/yamlenv"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rezigate/rezigate/internal/yamlenv"
+	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/rezi"
+	"github.com/rezigate/rezigate/sessions"
+	"github.com/rezigate/rezigate/sessions/redisstore"
 )
 
 const redisPassword = "redis-password-0123456789"
@@ -65,7 +70,7 @@ func TestRedisURLIsSecret(t *testing.T) {
 	if s := fmt.Sprintf("%v %+v %#v", c, c, c.Redis); strings.Contains(s, redisPassword) {
 		t.Errorf("fmt shows the Redis password: %s", s)
 	}
-	if ro := c.RedisOptions(); ro.URL != url || ro.Name != "__Host-_rezigate" || ro.MaxAge != 8*time.Hour {
+	if ro := c.RedisOptions(); ro.URL != url || ro.Settings.SetCookieName() != "__Host-_rezigate" || ro.Settings.MaxAge != 8*time.Hour {
 		t.Errorf("RedisOptions() = %v; want the URL, cookie __Host-_rezigate, 8h", ro)
 	}
 	for _, w := range c.Warnings() {
@@ -100,5 +105,56 @@ func TestRefreshAsksForOfflineAccess(t *testing.T) {
 	}
 	if mo := c.MiddlewareOptions(nil, nil, nil, nil); mo.RefreshInterval != time.Minute || mo.RefreshGrace != time.Hour {
 		t.Errorf("MiddlewareOptions: RefreshInterval %v, RefreshGrace %v; want 1m, 1h", mo.RefreshInterval, mo.RefreshGrace)
+	}
+}
+
+// TestSessionSettingsGivenOnce: the session.* keys become one
+// sessions.Settings, given to the store that session.store names: to the
+// middleware's cookie store through Options.Session, or to the Redis
+// store, with Options.Session left empty so that the middleware reads
+// them from the store. Either way the middleware accepts the result.
+func TestSessionSettingsGivenOnce(t *testing.T) {
+	c, err := Parse([]byte(minimalYAML+"session:\n  cookie_name: rms\n  max_age: 2h\n"), secretEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sessions.Settings{
+		Deployment: "https://rms.example.com", Secrets: [][]byte{[]byte(testSessionKey1), []byte(testSessionKey2)},
+		CookieName: "rms", MaxAge: 2 * time.Hour,
+	}
+	if got := c.SessionSettings(); fmt.Sprintf("%#v %q", got, got.Secrets) != fmt.Sprintf("%#v %q", want, want.Secrets) {
+		t.Errorf("SessionSettings() = %v; want %v", got, want)
+	}
+	mo := c.MiddlewareOptions(new(oidc.Provider), new(rezi.Client), nil, nil)
+	if mo.Store != nil || mo.Session.MaxAge != 2*time.Hour || mo.Session.CookieName != "rms" {
+		t.Errorf("cookie store: MiddlewareOptions().Session = %v, Store %v; want the settings, no Store", mo.Session, mo.Store)
+	}
+	if err := mo.Validate(); err != nil {
+		t.Errorf("cookie store: middleware Validate = %v", err)
+	}
+
+	c.Session.Store, c.Redis.URL = StoreRedis, "redis://127.0.0.1:6379/0"
+	mo = c.MiddlewareOptions(new(oidc.Provider), new(rezi.Client), nil, nil)
+	if !mo.Session.IsZero() {
+		t.Errorf("redis store: MiddlewareOptions().Session = %v; want it empty, the store has the settings", mo.Session)
+	}
+	if ro := c.RedisOptions(); ro.Settings.MaxAge != 2*time.Hour || ro.Settings.CookieName != "rms" || ro.Settings.Deployment != want.Deployment {
+		t.Errorf("RedisOptions().Settings = %v; want %v", ro.Settings, want)
+	}
+	mo.Store = redisPlaceholder{new(redisstore.Store), c.RedisOptions().Settings.WithDefaults()}
+	if err := mo.Validate(); err != nil {
+		t.Errorf("redis store: middleware Validate = %v", err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("redis store: Validate = %v", err)
+	}
+
+	// A rule of the session settings is reported once, at its key, with
+	// either store.
+	for _, store := range []string{StoreCookie, StoreRedis} {
+		_, err := Parse([]byte(minimalYAML+"session:\n  store: "+store+"\n  max_age: 1000h\nredis:\n  url: redis://127.0.0.1:6379\n"), secretEnv)
+		if err == nil || strings.Count(err.Error(), "session.max_age: must be at most 30 days") != 1 {
+			t.Errorf("store %s, max_age 1000h: Parse = %v; want one session.max_age problem", store, err)
+		}
 	}
 }

@@ -124,7 +124,7 @@ func (s *Schema) find(match func(Key) bool) (Key, bool) {
 // mappings at "policy.routes" whose path field is tagged
 // `opt:"policy.Routes[].Path"`, PathOf("opt", "policy.Routes[2].Path") is
 // "policy.routes[2].path". An index at the end of name is kept
-// ("middleware.SessionSecrets[1]" is "session.secrets[1]").
+// ("middleware.Session.Secrets[1]" is "session.secrets[1]").
 func (s *Schema) PathOf(tag, name string) (string, bool) {
 	plain, trailing := strings.CutSuffix(fieldIndex.ReplaceAllString(name, "[]"), "[]")
 	for _, k := range s.keys {

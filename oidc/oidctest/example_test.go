@@ -12,6 +12,7 @@ import (
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/oidc/oidctest"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 // A test of an embedding program signs a user in through the middleware
@@ -39,11 +40,13 @@ func Example() {
 		panic(err)
 	}
 	auth, err := middleware.New(middleware.Options{
-		Provider:        provider,
-		PublicURL:       public,
-		InsecureCookies: true, // plain http on loopback, in a test
-		SessionSecrets:  [][]byte{[]byte("a-session-secret-of-at-least-32-bytes")},
-		UIDSecret:       []byte("a-uid-secret-of-at-least-32-bytes!!"),
+		Provider:  provider,
+		PublicURL: public,
+		Session: sessions.Settings{
+			Secrets:         [][]byte{[]byte("a-session-secret-of-at-least-32-bytes")},
+			InsecureCookies: true, // plain http on loopback, in a test
+		},
+		UIDSecret: []byte("a-uid-secret-of-at-least-32-bytes!!"),
 	})
 	if err != nil {
 		panic(err)

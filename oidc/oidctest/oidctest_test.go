@@ -15,6 +15,7 @@ import (
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/oidc/oidctest"
 	"github.com/rezigate/rezigate/policy"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 // SetIssuer reports every missing option and a bad issuer; until it
@@ -95,11 +96,11 @@ func TestSignInThroughMiddleware(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth, err := middleware.New(middleware.Options{
-		Provider: provider, PublicURL: public, InsecureCookies: true,
-		SessionSecrets: [][]byte{[]byte("a-session-secret-of-at-least-32-bytes")},
-		UIDSecret:      []byte("a-uid-secret-of-at-least-32-bytes!!"),
-		Policy:         policy.Options{AllowGroups: []string{"staff", "admins"}}, // the groups the middleware keeps
-		Logger:         slog.New(slog.DiscardHandler),
+		Provider: provider, PublicURL: public,
+		Session:   sessions.Settings{Secrets: [][]byte{[]byte("a-session-secret-of-at-least-32-bytes")}, InsecureCookies: true},
+		UIDSecret: []byte("a-uid-secret-of-at-least-32-bytes!!"),
+		Policy:    policy.Options{AllowGroups: []string{"staff", "admins"}}, // the groups the middleware keeps
+		Logger:    slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)

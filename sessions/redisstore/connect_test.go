@@ -102,11 +102,11 @@ func TestConnect(t *testing.T) {
 	t.Run("invalid options", func(t *testing.T) {
 		msgs := make(chan string, 1)
 		o := opts
-		o.MaxAge = 0
+		o.Settings.MaxAge = -1
 		_, err := Connect(context.Background(), o, slog.New(signalHandler{msgs}))
 		var fe interface{ Unwrap() []error }
 		if err == nil || !errors.As(err, &fe) || len(msgs) != 0 {
-			t.Errorf("Connect(MaxAge 0) = %v with %d log lines; want Validate's error at once", err, len(msgs))
+			t.Errorf("Connect(MaxAge -1) = %v with %d log lines; want Validate's error at once", err, len(msgs))
 		}
 	})
 }

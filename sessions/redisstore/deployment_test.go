@@ -11,7 +11,7 @@ import (
 // deploymentOptions are testOptions for the deployment at publicURL.
 func deploymentOptions(url, prefix, publicURL string) Options {
 	o := testOptions(url, prefix)
-	o.Deployment = publicURL
+	o.Settings.Deployment = publicURL
 	return o
 }
 

@@ -6,13 +6,17 @@
 // same Redis: a [TokenCache] of Rezi user tokens, a per-user [Limiter], a
 // refresh lock ([Store.LockSession]) with a compare-and-swap update
 // ([Store.Update]), and a replay set for logout token IDs
-// ([Store.SeenJTI]).
+// ([Store.SeenJTI]). The Store offers every optional capability of a
+// [sessions.Store]: [sessions.Revoker], [sessions.JTIRecorder],
+// [sessions.Updater] and [sessions.Pinger].
 //
 //	store, err := redisstore.New(ctx, redisstore.Options{
-//		Deployment: "https://rms.example.com", // the public URL
-//		URL:        "rediss://redis.internal:6380/0",
-//		Password:   os.Getenv("REZIGATE_REDIS_PASSWORD"),
-//		Secrets:    secrets, Name: "__Host-_rezigate", MaxAge: 8 * time.Hour,
+//		Settings: sessions.Settings{ // given once: the middleware reads them from the store
+//			Deployment: sessions.DeploymentOf("https://rms.example.com"), // the public URL
+//			Secrets:    secrets,
+//		},
+//		URL:      "rediss://redis.internal:6380/0",
+//		Password: os.Getenv("REZIGATE_REDIS_PASSWORD"),
 //	})
 //	defer store.Close()
 //	// Connect instead of New waits, with backoff, until Redis answers.
@@ -78,7 +82,7 @@
 //	PREFIX r:<hmac(uid)>                    rate-limit counter, TTL = the window
 //
 // Every key has a TTL no longer than MaxAge. Encryption and HMAC keys are
-// derived with HKDF-SHA256 from each secret and Options.Deployment, one
+// derived with HKDF-SHA256 from each secret and the Settings.Deployment, one
 // key per purpose, so deployments that share secrets, Redis and prefix
 // share no cookie, session, index or logout token ID. The first secret
 // seals, encrypts and names new entries; all of them open old cookies and

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/rezigate/rezigate/optionerr"
+	"github.com/rezigate/rezigate/sessions"
 	"github.com/rezigate/rezigate/sessions/internal/storecheck"
 )
 
@@ -35,18 +36,20 @@ const (
 	maxPrefixLen = 64
 )
 
-// Options configure New. Deployment, URL, Secrets, Name and MaxAge are
-// required; every other zero field takes the Default constant beside it.
+// Options configure New. Settings (its Deployment and Secrets) and URL
+// are required; every other zero field takes the Default constant beside
+// it.
 type Options struct {
-	// Deployment names the deployment whose sessions these are: rezigate
-	// sets the public URL (middleware.Options.Deployment). Every key the
-	// store derives (the cookie's seal, the encryption of values, and the
-	// names of sessions, indexes and logout token IDs) is derived from it
-	// too, so two deployments that share the secrets and Redis open
-	// neither each other's cookies nor each other's data, and revoke only
-	// their own sessions. It is required: with one shared by mistake, a
-	// user signed in to one deployment would be signed in to all.
-	Deployment string
+	// Settings are the session settings, given here once: the middleware
+	// reads them back from the store (Store.Settings). The secrets seal
+	// the cookies (each holds a random session handle) and encrypt every
+	// value stored in Redis; every key the store derives (the cookie's
+	// seal, the encryption of values, and the names of sessions, indexes
+	// and logout token IDs) is derived from the Deployment too, so two
+	// deployments that share the secrets and Redis open neither each
+	// other's cookies nor each other's data, and revoke only their own
+	// sessions. MaxAge is the longest TTL of any key the store writes.
+	Settings sessions.Settings
 	// URL says where Redis is, in a form rueidis.ParseURL reads:
 	// redis://[user@]host:port[/db] (plain TCP), rediss://… (TLS, the
 	// certificate verified), unix:///path/to/socket, several
@@ -63,16 +66,6 @@ type Options struct {
 	// password, or none; setting both is an error. Take it from the
 	// environment.
 	Password string
-	// Secrets seal the cookies (each holds a random session handle) and
-	// encrypt every value stored in Redis; each must be at least
-	// storecheck.MinSecretLen (32) bytes. The first seals and encrypts,
-	// every one opens, which allows rotation.
-	Secrets [][]byte
-	// Name is the session cookie's name, bound into the seal.
-	Name string
-	// MaxAge is the longest a session may last, and so the longest TTL of
-	// any key the store writes. It must be positive.
-	MaxAge time.Duration
 	// Prefix starts every key the store writes, so one Redis can serve
 	// several deployments. Empty means DefaultPrefix. At most 64
 	// printable ASCII bytes without spaces.
@@ -106,20 +99,13 @@ func (o Options) Validate() error {
 	add := func(field, format string, args ...any) {
 		errs = append(errs, optionerr.New("redisstore", field, format, args...))
 	}
-	if o.Deployment == "" {
-		add("Deployment", "required (the public URL), so that no other deployment's sessions open here")
+	for _, fe := range optionerr.Fields(o.Settings.Validate()) {
+		add("Settings."+fe.Field, "%s", fe.Msg)
 	}
 	if msg := checkURL(o.URL); msg != "" {
 		add("URL", "%s", msg)
 	} else if o.Password != "" && urlPassword(o.URL) != "" {
 		add("Password", "set both here and in URL; keep one")
-	}
-	errs = append(errs, storecheck.Secrets("redisstore", o.Secrets)...)
-	if msg := storecheck.CookieName(o.Name); msg != "" {
-		add("Name", "%s", msg)
-	}
-	if o.MaxAge <= 0 {
-		add("MaxAge", "must be positive")
 	}
 	if len(o.Prefix) > maxPrefixLen {
 		add("Prefix", "must be at most %d bytes", maxPrefixLen)
@@ -254,8 +240,8 @@ func redactedOrUnset(s string) string {
 // String formats o with the URL's password, Password and Secrets shown as
 // REDACTED, so %v and %+v never print them.
 func (o Options) String() string {
-	return fmt.Sprintf("redisstore.Options{Deployment:%q URL:%q Password:%s Secrets:%s Name:%q MaxAge:%v Prefix:%q LocalCacheTTL:%v LocalCacheSize:%d DialTimeout:%v ReadTimeout:%v}",
-		o.Deployment, safeURL(o.URL), redactedOrUnset(o.Password), storecheck.RedactSecrets(o.Secrets), o.Name, o.MaxAge, o.Prefix,
+	return fmt.Sprintf("redisstore.Options{Settings:%v URL:%q Password:%s Prefix:%q LocalCacheTTL:%v LocalCacheSize:%d DialTimeout:%v ReadTimeout:%v}",
+		o.Settings, safeURL(o.URL), redactedOrUnset(o.Password), o.Prefix,
 		o.LocalCacheTTL, o.LocalCacheSize, o.DialTimeout, o.ReadTimeout)
 }
 
@@ -265,12 +251,9 @@ func (o Options) GoString() string { return o.String() }
 // LogValue implements slog.LogValuer with the same redactions as String.
 func (o Options) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("deployment", o.Deployment),
+		slog.Any("settings", o.Settings),
 		slog.String("url", safeURL(o.URL)),
 		slog.String("password", redactedOrUnset(o.Password)),
-		slog.String("secrets", storecheck.RedactSecrets(o.Secrets)),
-		slog.String("name", o.Name),
-		slog.Duration("max_age", o.MaxAge),
 		slog.String("prefix", o.Prefix),
 		slog.Duration("local_cache_ttl", o.LocalCacheTTL),
 		slog.Int("local_cache_size", o.LocalCacheSize),
@@ -281,6 +264,7 @@ func (o Options) LogValue() slog.Value {
 
 // withDefaults returns o with every zero field filled in.
 func (o Options) withDefaults() Options {
+	o.Settings = o.Settings.WithDefaults()
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
 	}

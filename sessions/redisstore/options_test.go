@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/optionerr"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 const testPassword = "s3cr3t-Pa55word"
 
 func validOptions() Options {
-	return Options{Deployment: testDeployment, URL: "redis://127.0.0.1:6379/0", Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour}
+	return Options{Settings: sessions.Settings{Deployment: testDeployment, Secrets: [][]byte{secretA}, MaxAge: time.Hour}, URL: "redis://127.0.0.1:6379/0"}
 }
 
 func TestOptionsValidate(t *testing.T) {
@@ -48,18 +49,18 @@ func TestOptionsValidate(t *testing.T) {
 		{"password twice", func(o *Options) {
 			o.URL, o.Password = "redis://:"+testPassword+"@127.0.0.1:6379", testPassword
 		}, []string{"Password"}},
-		{"no secrets", func(o *Options) { o.Secrets = nil }, []string{"Secrets"}},
-		{"short secret", func(o *Options) { o.Secrets = [][]byte{secretA, []byte("short")} }, []string{"Secrets[1]"}},
-		{"no name", func(o *Options) { o.Name = "" }, []string{"Name"}},
-		{"bad name", func(o *Options) { o.Name = "a;b" }, []string{"Name"}},
-		{"no max age", func(o *Options) { o.MaxAge = 0 }, []string{"MaxAge"}},
+		{"no secrets", func(o *Options) { o.Settings.Secrets = nil }, []string{"Settings.Secrets"}},
+		{"short secret", func(o *Options) { o.Settings.Secrets = [][]byte{secretA, []byte("short")} }, []string{"Settings.Secrets[1]"}},
+		{"default name and max age", func(o *Options) { o.Settings.CookieName, o.Settings.MaxAge = "", 0 }, nil},
+		{"bad name", func(o *Options) { o.Settings.CookieName = "a;b" }, []string{"Settings.CookieName"}},
+		{"negative max age", func(o *Options) { o.Settings.MaxAge = -1 }, []string{"Settings.MaxAge"}},
 		{"long prefix", func(o *Options) { o.Prefix = strings.Repeat("p", 65) }, []string{"Prefix"}},
 		{"prefix with space", func(o *Options) { o.Prefix = "a b" }, []string{"Prefix"}},
 		{"local cache TTL over a minute", func(o *Options) { o.LocalCacheTTL = time.Minute + 1 }, []string{"LocalCacheTTL"}},
 		{"negative cache size", func(o *Options) { o.LocalCacheSize = -1 }, []string{"LocalCacheSize"}},
 		{"negative timeouts", func(o *Options) { o.DialTimeout, o.ReadTimeout = -1, -1 }, []string{"DialTimeout", "ReadTimeout"}},
 		{"huge timeout", func(o *Options) { o.ReadTimeout = time.Hour }, []string{"ReadTimeout"}},
-		{"everything wrong", func(o *Options) { *o = Options{Prefix: "\x00", LocalCacheSize: -1} }, []string{"Deployment", "URL", "Secrets", "Name", "MaxAge", "Prefix", "LocalCacheSize"}},
+		{"everything wrong", func(o *Options) { *o = Options{Prefix: "\x00", LocalCacheSize: -1} }, []string{"Settings.Deployment", "Settings.Secrets", "URL", "Prefix", "LocalCacheSize"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,7 +93,7 @@ func TestOptionsRedacted(t *testing.T) {
 	} {
 		o := validOptions()
 		o.URL, o.Password = url, testPassword
-		o.Secrets = [][]byte{[]byte(strings.Repeat("S", 32))}
+		o.Settings.Secrets = [][]byte{[]byte(strings.Repeat("S", 32))}
 		var logged bytes.Buffer
 		slog.New(slog.NewJSONHandler(&logged, nil)).Info("options", "opts", o)
 		for _, out := range []string{o.String(), fmt.Sprintf("%v", o), fmt.Sprintf("%+v", o), fmt.Sprintf("%#v", o), logged.String()} {

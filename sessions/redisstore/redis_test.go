@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/rezigate/rezigate/internal/redisserver"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 // The client's goroutines must all be gone when the tests end: every
@@ -180,7 +181,7 @@ const testDeployment = "https://rms.example.com"
 // testOptions returns the Options of a store for tests: one hour
 // sessions, the first secret only.
 func testOptions(url, prefix string) Options {
-	return Options{Deployment: testDeployment, URL: url, Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour, Prefix: prefix}
+	return Options{Settings: sessions.Settings{Deployment: testDeployment, Secrets: [][]byte{secretA}, MaxAge: time.Hour}, URL: url, Prefix: prefix}
 }
 
 // newTestStore builds a store and closes it when t ends.

@@ -20,13 +20,13 @@ import (
 // the session's expiry as its TTL. It is safe for concurrent use; Close
 // it when done.
 type Store struct {
-	client     rueidis.Client
-	keys       *keys
-	deployment string
+	client   rueidis.Client
+	keys     *keys
+	settings sessions.Settings // with defaults
 	// sessionLabel and lockLabel name a handle's session and lock keys:
 	// a fixed label, a NUL and the deployment.
 	sessionLabel, lockLabel string
-	name                    string
+	name                    string // the cookie's, as set
 	prefix                  string
 	maxAge                  time.Duration
 	cacheTTL                time.Duration // <= 0: no local cache
@@ -36,7 +36,14 @@ type Store struct {
 	now                     func() time.Time
 }
 
-var _ sessions.Store = (*Store)(nil)
+// Store offers every optional capability of a sessions.Store.
+var (
+	_ sessions.Store       = (*Store)(nil)
+	_ sessions.Revoker     = (*Store)(nil)
+	_ sessions.JTIRecorder = (*Store)(nil)
+	_ sessions.Updater     = (*Store)(nil)
+	_ sessions.Pinger      = (*Store)(nil)
+)
 
 // Key kinds: the letter after the prefix says what a key holds.
 const (
@@ -73,7 +80,8 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if co.ClientName == "" {
 		co.ClientName = "rezigate"
 	}
-	k, err := deriveKeys(opts.Secrets, opts.Deployment, int(opts.MaxAge/time.Second))
+	st := opts.Settings
+	k, err := deriveKeys(st.Secrets, st.Deployment, int(st.MaxAge/time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: %w", err)
 	}
@@ -84,12 +92,12 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{
 		client:       client,
 		keys:         k,
-		deployment:   opts.Deployment,
-		sessionLabel: "rezigate session v2\x00" + opts.Deployment,
-		lockLabel:    "rezigate lock v2\x00" + opts.Deployment,
-		name:         opts.Name,
+		settings:     st,
+		sessionLabel: "rezigate session v2\x00" + st.Deployment,
+		lockLabel:    "rezigate lock v2\x00" + st.Deployment,
+		name:         st.SetCookieName(),
 		prefix:       opts.Prefix,
-		maxAge:       opts.MaxAge,
+		maxAge:       st.MaxAge,
 		cacheTTL:     opts.LocalCacheTTL,
 		recent:       newRecentWrites(opts.LocalCacheTTL),
 		opened:       newOpenedCookies(),
@@ -109,18 +117,17 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 // goroutines. Calls after Close fail with sessions.ErrUnavailable.
 func (s *Store) Close() { s.client.Close() }
 
-// Deployment returns Options.Deployment: the deployment whose sessions
-// the store keeps.
-func (s *Store) Deployment() string { return s.deployment }
+// Settings returns Options.Settings, defaults filled in.
+func (s *Store) Settings() sessions.Settings { return s.settings.WithDefaults() }
 
 // String names the store without its secrets.
 func (s *Store) String() string {
-	return fmt.Sprintf("redisstore.Store{Deployment:%q Name:%q Prefix:%q}", s.deployment, s.name, s.prefix)
+	return fmt.Sprintf("redisstore.Store{Deployment:%q Name:%q Prefix:%q}", s.settings.Deployment, s.name, s.prefix)
 }
 
 // LogValue implements slog.LogValuer without the secrets.
 func (s *Store) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("store", "redis"), slog.String("deployment", s.deployment), slog.String("name", s.name), slog.String("prefix", s.prefix))
+	return slog.GroupValue(slog.String("store", "redis"), slog.String("deployment", s.settings.Deployment), slog.String("name", s.name), slog.String("prefix", s.prefix))
 }
 
 // op bounds one store call by the read timeout.

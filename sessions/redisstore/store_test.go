@@ -108,12 +108,12 @@ func TestGetRejects(t *testing.T) {
 	flipped[len(flipped)/2] ^= 1
 
 	other := testOptions(url, prefix)
-	other.Secrets = [][]byte{secretB}
+	other.Settings.Secrets = [][]byte{secretB}
 	otherSecret := mustPut(t, newTestStore(t, other), aliceSession())
 	renamed := testOptions(url, prefix)
-	renamed.Name = "_other"
+	renamed.Settings.CookieName = "_other"
 	otherName := mustPut(t, newTestStore(t, renamed), aliceSession())
-	cs, err := sessions.NewCookieStore(sessions.CookieOptions{Deployment: testDeployment, Secrets: [][]byte{secretA}, Name: "_rezigate", MaxAge: time.Hour})
+	cs, err := sessions.NewCookieStore(sessions.CookieOptions{Settings: sessions.Settings{Deployment: testDeployment, Secrets: [][]byte{secretA}, MaxAge: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,10 +356,10 @@ func TestSecretRotation(t *testing.T) {
 	prefix := testPrefix(t, url)
 	old := newTestStore(t, testOptions(url, prefix)) // secret A
 	rotated := testOptions(url, prefix)
-	rotated.Secrets = [][]byte{secretB, secretA}
+	rotated.Settings.Secrets = [][]byte{secretB, secretA}
 	both := newTestStore(t, rotated)
 	onlyB := testOptions(url, prefix)
-	onlyB.Secrets = [][]byte{secretB}
+	onlyB.Settings.Secrets = [][]byte{secretB}
 	newOnly := newTestStore(t, onlyB)
 
 	sess := aliceSession()

@@ -4,6 +4,7 @@ package storecheck
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rezigate/rezigate/internal/session"
@@ -18,7 +19,7 @@ const MinSecretLen = session.MinSecretLen
 // MinSecretLen. The messages never include a secret.
 func Secrets(pkg string, secrets [][]byte) []error {
 	if len(secrets) == 0 {
-		return []error{optionerr.New(pkg, "Secrets", "at least one secret is required")}
+		return []error{optionerr.New(pkg, "Secrets", "required: at least one secret of %d bytes or more", MinSecretLen)}
 	}
 	var errs []error
 	for i, s := range secrets {
@@ -29,24 +30,27 @@ func Secrets(pkg string, secrets [][]byte) []error {
 	return errs
 }
 
-// MaxCookieName is the longest cookie name accepted: a 64-byte name with
-// the 7-byte "__Host-" prefix that rezigate puts on Secure cookies.
-const MaxCookieName = 64 + len("__Host-")
+// MaxCookieName is the longest cookie name accepted, without the
+// "__Host-" prefix that rezigate puts on Secure cookies.
+const MaxCookieName = 64
 
-// CookieName returns what is wrong with a cookie name, or "": it must be a
-// non-empty RFC 6265 token of at most MaxCookieName bytes.
+// CookieName returns what is wrong with a session cookie name as
+// configured (before any prefix), or "": it must be a non-empty RFC 6265
+// token of at most MaxCookieName bytes, not starting with "__" (the
+// "__Host-" prefix is rezigate's to add).
 func CookieName(name string) string {
-	if name == "" {
-		return "required"
-	}
-	if len(name) > MaxCookieName {
-		return "must be at most 71 bytes (64 and the __Host- prefix)"
+	const msg = "must be 1 to 64 letters, digits or any of !#$%&'*+-.^_`|~"
+	if name == "" || len(name) > MaxCookieName {
+		return msg
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if c <= ' ' || c >= 0x7f || isSeparator(c) {
-			return "must be a cookie token (letters, digits and !#$%&'*+-.^_`|~)"
+			return msg
 		}
+	}
+	if strings.HasPrefix(name, "__") {
+		return "must not start with __ (the __Host- prefix is added unless InsecureCookies is set)"
 	}
 	return ""
 }
