@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/assertion"
+	"github.com/rezigate/rezigate/internal/httpurl"
 	"github.com/rezigate/rezigate/internal/localpath"
-	"github.com/rezigate/rezigate/internal/loopback"
 	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/internal/session"
@@ -275,7 +275,7 @@ func (o Options) Validate() error {
 	case o.SessionMaxAge > MaxSessionMaxAge:
 		add("SessionMaxAge", "must be at most 30 days (%v)", MaxSessionMaxAge)
 	}
-	if !o.InsecureCookies && pub != nil && pub.Scheme == "http" && !loopback.Host(pub.Hostname()) {
+	if !o.InsecureCookies && pub != nil && !httpurl.Secure(pub) {
 		add("InsecureCookies", "is false but PublicURL is plain http on a non-loopback host, so browsers would drop every cookie; use https")
 	}
 	switch {
@@ -337,7 +337,7 @@ func (o Options) Warnings() []error {
 		add("AllowedEmailDomains", "empty: anyone with a verified email at the provider gets in")
 	}
 	for _, k := range []struct{ field, raw string }{{"PublicURL", o.PublicURL}, {"Handoff.LoginURL", o.Handoff.LoginURL}} {
-		if u, err := url.Parse(k.raw); err == nil && u.Scheme == "http" && !loopback.Host(u.Hostname()) {
+		if u, err := url.Parse(k.raw); err == nil && u.Scheme == "http" && !httpurl.Secure(u) {
 			add(k.field, "plain http on a non-loopback host: cookies and Rezi tokens cross the network unencrypted")
 		}
 	}
@@ -370,18 +370,9 @@ func (o Options) SessionCookieName() string {
 // parsePublicURL returns PublicURL parsed, with any trailing "/" removed,
 // or what is wrong with it.
 func parsePublicURL(raw string) (*url.URL, string) {
-	if raw == "" {
-		return nil, "required"
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" || u.Opaque != "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, "must be an absolute http or https URL with a host"
-	}
-	if u.User != nil {
-		return nil, "must not contain a user name or password"
-	}
-	if strings.ContainsAny(raw, "?#") {
-		return nil, "must not have a query or fragment"
+	u, err := httpurl.Parse(raw, httpurl.NoQuery)
+	if err != nil {
+		return nil, err.Error()
 	}
 	if u.Path != "" && u.Path != "/" {
 		return nil, "must have no path: the middleware serves from the root of its host"
@@ -399,15 +390,11 @@ func checkLoginURL(raw string) string {
 		}
 		return ""
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" || u.Opaque != "" || (u.Scheme != "http" && u.Scheme != "https") {
+	switch _, err := httpurl.Parse(raw, 0); {
+	case errors.Is(err, httpurl.ErrNotAbsolute):
 		return msg
-	}
-	if u.User != nil {
-		return "must not contain a user name or password"
-	}
-	if strings.Contains(raw, "#") {
-		return "must not have a fragment"
+	case err != nil:
+		return err.Error()
 	}
 	return ""
 }

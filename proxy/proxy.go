@@ -16,6 +16,7 @@ import (
 
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/groupheader"
+	"github.com/rezigate/rezigate/internal/httpurl"
 	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/pages"
 	"github.com/rezigate/rezigate/internal/requestid"
@@ -43,7 +44,7 @@ type Options struct {
 	// Nil means no X-Forwarded-Host at all (the client's Host header is
 	// never trusted) and an X-Forwarded-Proto that says only whether the
 	// connection to this proxy used TLS. When set, it must be an absolute
-	// http(s) URL without user info.
+	// http(s) URL without user info or fragment.
 	PublicURL *url.URL
 	// Transport makes upstream requests. Nil means NewTransport(TransportOptions{}),
 	// which keeps a large idle pool; http.DefaultTransport keeps only two
@@ -106,14 +107,12 @@ func (o Options) Validate() error {
 	}
 	if o.Upstream == nil {
 		add("Upstream", "required")
-	} else if msg := checkURL(o.Upstream); msg != "" {
-		add("Upstream", "%s", msg)
-	} else if o.Upstream.Fragment != "" || o.Upstream.RawFragment != "" {
-		add("Upstream", "must not have a fragment")
+	} else if err := httpurl.Check(o.Upstream, 0); err != nil {
+		add("Upstream", "%v", err)
 	}
 	if o.PublicURL != nil {
-		if msg := checkURL(o.PublicURL); msg != "" {
-			add("PublicURL", "%s", msg)
+		if err := httpurl.Check(o.PublicURL, 0); err != nil {
+			add("PublicURL", "%v", err)
 		}
 	}
 	email, user := o.EmailHeader, o.UserHeader
@@ -146,17 +145,6 @@ func (o Options) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// checkURL returns what is wrong with an absolute http(s) URL, or "".
-func checkURL(u *url.URL) string {
-	if u.Host == "" || u.Hostname() == "" || u.Opaque != "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return "must be an absolute http or https URL with a host"
-	}
-	if u.User != nil {
-		return "must not contain a user name or password"
-	}
-	return ""
 }
 
 // validHeaderName reports whether s is a field name (RFC 9110 token).
