@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/assertion"
+	"github.com/rezigate/rezigate/internal/httptoken"
 	"github.com/rezigate/rezigate/internal/httpurl"
 	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/internal/optionerr"
@@ -264,7 +265,7 @@ func (o Options) Validate() error {
 	}
 	if o.CookieName != "" {
 		if !validCookieName(o.CookieName) {
-			add("CookieName", "must be 1 to %d letters, digits or any of !#$%%&'*+-.^_`|~", maxCookieName)
+			add("CookieName", "must be 1 to %d bytes of %s", maxCookieName, httptoken.Chars)
 		} else if strings.HasPrefix(o.CookieName, "__") {
 			add("CookieName", "must not start with __ (the __Host- prefix is added unless InsecureCookies is set)")
 		}
@@ -320,8 +321,8 @@ func (o Options) Validate() error {
 			add(fmt.Sprintf("TrustedProxies[%d]", i), "must be a valid CIDR prefix such as 10.0.0.0/8")
 		}
 	}
-	if o.AssertionHeader != "" && !validCookieName(o.AssertionHeader) { // a token, as header names are
-		add("AssertionHeader", "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
+	if o.AssertionHeader != "" && !httptoken.Valid(o.AssertionHeader) {
+		add("AssertionHeader", "must be a header name: %s", httptoken.Chars)
 	}
 	return errors.Join(errs...)
 }
@@ -528,19 +529,10 @@ func New(opts Options) (*Auth, error) {
 	return a, nil
 }
 
-// validCookieName accepts RFC 6265 token characters only, at most
-// maxCookieName of them.
+// validCookieName accepts a token (RFC 6265 cookie-name) of at most
+// maxCookieName bytes.
 func validCookieName(s string) bool {
-	if s == "" || len(s) > maxCookieName {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
+	return len(s) <= maxCookieName && httptoken.Valid(s)
 }
 
 // validRequestID reports whether an id from Options.RequestID may be

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/groupheader"
+	"github.com/rezigate/rezigate/internal/httptoken"
 	"github.com/rezigate/rezigate/internal/httpurl"
 	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/pages"
@@ -122,17 +123,17 @@ func (o Options) Validate() error {
 	if user == "" {
 		user = DefaultUserHeader
 	}
-	if !validHeaderName(email) {
-		add("EmailHeader", "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
+	if !httptoken.Valid(email) {
+		add("EmailHeader", "must be a header name: %s", httptoken.Chars)
 	}
-	if !validHeaderName(user) {
-		add("UserHeader", "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
+	if !httptoken.Valid(user) {
+		add("UserHeader", "must be a header name: %s", httptoken.Chars)
 	} else if normalize(user) == normalize(email) {
 		add("UserHeader", "must differ from EmailHeader (case and _ for - do not count)")
 	}
 	if o.AssertionHeader != "" {
-		if !validHeaderName(o.AssertionHeader) {
-			add("AssertionHeader", "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
+		if !httptoken.Valid(o.AssertionHeader) {
+			add("AssertionHeader", "must be a header name: %s", httptoken.Chars)
 		} else if n := normalize(o.AssertionHeader); n == normalize(email) || n == normalize(user) || n == normalize(GroupsHeader) {
 			add("AssertionHeader", "must differ from the email, user and groups headers (case and _ for - do not count)")
 		}
@@ -140,28 +141,11 @@ func (o Options) Validate() error {
 	for i, h := range o.StripHeaders {
 		if h == "" {
 			add(fmt.Sprintf("StripHeaders[%d]", i), "must not be empty")
-		} else if !validHeaderName(h) {
-			add(fmt.Sprintf("StripHeaders[%d]", i), "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
+		} else if !httptoken.Valid(h) {
+			add(fmt.Sprintf("StripHeaders[%d]", i), "must be a header name: %s", httptoken.Chars)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// validHeaderName reports whether s is a field name (RFC 9110 token).
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') {
-			continue
-		}
-		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
-			return false
-		}
-	}
-	return true
 }
 
 // Proxy is an http.Handler that forwards to the upstream.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rezigate/rezigate/internal/httptoken"
 	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/session"
 )
@@ -42,21 +43,10 @@ func CookieName(name string) string {
 	if len(name) > MaxCookieName {
 		return "must be at most 71 bytes (64 and the __Host- prefix)"
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c <= ' ' || c >= 0x7f || isSeparator(c) {
-			return "must be a cookie token (letters, digits and !#$%&'*+-.^_`|~)"
-		}
+	if !httptoken.Valid(name) {
+		return "must be a cookie token (" + httptoken.Chars + ")"
 	}
 	return ""
-}
-
-func isSeparator(c byte) bool {
-	switch c {
-	case '(', ')', '<', '>', '@', ',', ';', ':', '\\', '"', '/', '[', ']', '?', '=', '{', '}':
-		return true
-	}
-	return false
 }
 
 // Redacted is what a secret prints as.
