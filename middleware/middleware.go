@@ -255,14 +255,7 @@ func (o Options) Validate() error {
 	if msg != "" {
 		add("PublicURL", "%s", msg)
 	}
-	if len(o.SessionSecrets) == 0 {
-		add("SessionSecrets", "required: at least one secret of %d bytes or more", MinSecretLen)
-	}
-	for i, s := range o.SessionSecrets {
-		if len(s) < MinSecretLen {
-			add(fmt.Sprintf("SessionSecrets[%d]", i), "must be at least %d bytes, got %d", MinSecretLen, len(s))
-		}
-	}
+	errs = append(errs, session.CheckSecrets("middleware", "SessionSecrets", o.SessionSecrets)...)
 	if o.CookieName != "" {
 		if !validCookieName(o.CookieName) {
 			add("CookieName", "must be 1 to %d bytes of %s", maxCookieName, httptoken.Chars)
@@ -282,8 +275,8 @@ func (o Options) Validate() error {
 	switch {
 	case len(o.UIDSecret) == 0:
 		add("UIDSecret", "required: a secret of %d bytes or more", MinSecretLen)
-	case len(o.UIDSecret) < MinSecretLen:
-		add("UIDSecret", "must be at least %d bytes, got %d", MinSecretLen, len(o.UIDSecret))
+	case session.CheckSecret(o.UIDSecret) != "":
+		add("UIDSecret", "%s", session.CheckSecret(o.UIDSecret))
 	}
 	for i, d := range o.AllowedEmailDomains {
 		if !policy.ValidEmailDomain(d) {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/internal/httptoken"
-	"github.com/rezigate/rezigate/internal/optionerr"
 	"github.com/rezigate/rezigate/internal/session"
 )
 
@@ -16,18 +15,10 @@ const MinSecretLen = session.MinSecretLen
 
 // Secrets returns one *optionerr.Error of package pkg, field "Secrets" or
 // "Secrets[i]", for each problem: none given, or one shorter than
-// MinSecretLen. The messages never include a secret.
+// MinSecretLen (session.CheckSecrets). The messages never include a
+// secret.
 func Secrets(pkg string, secrets [][]byte) []error {
-	if len(secrets) == 0 {
-		return []error{optionerr.New(pkg, "Secrets", "at least one secret is required")}
-	}
-	var errs []error
-	for i, s := range secrets {
-		if len(s) < MinSecretLen {
-			errs = append(errs, optionerr.New(pkg, "Secrets["+strconv.Itoa(i)+"]", "must be at least %d bytes, got %d", MinSecretLen, len(s)))
-		}
-	}
-	return errs
+	return session.CheckSecrets(pkg, "Secrets", secrets)
 }
 
 // MaxCookieName is the longest cookie name accepted: a 64-byte name with

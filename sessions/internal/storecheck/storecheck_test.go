@@ -15,7 +15,7 @@ func TestSecrets(t *testing.T) {
 		want    []string
 	}{
 		{"one", [][]byte{good}, nil},
-		{"none", nil, []string{"p: Secrets: at least one secret is required"}},
+		{"none", nil, []string{"p: Secrets: required: at least one secret of 32 bytes or more"}},
 		{"short second", [][]byte{good, good[:31]}, []string{"p: Secrets[1]: must be at least 32 bytes, got 31"}},
 	}
 	for _, tc := range tests {
