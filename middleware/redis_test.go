@@ -9,7 +9,7 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/rezigate/rezigate/internal/redisserver"
+	"github.com/rezigate/rezigate/internal/testsupport/redisserver"
 	"github.com/rezigate/rezigate/sessions/redisstore"
 )
 

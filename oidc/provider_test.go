@@ -16,8 +16,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/rezigate/rezigate/internal/demo"
-	"github.com/rezigate/rezigate/internal/freeport"
 	"github.com/rezigate/rezigate/internal/optionerr"
+	"github.com/rezigate/rezigate/internal/testsupport/freeport"
 )
 
 const redirectURL = "http://127.0.0.1:1/oauth2/callback"

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/redisserver"
+	"github.com/rezigate/rezigate/internal/testsupport/redisserver"
 )
 
 // signalHandler sends every record's message to msgs, without blocking.

@@ -15,7 +15,7 @@ import (
 	"github.com/redis/rueidis"
 	"go.uber.org/goleak"
 
-	"github.com/rezigate/rezigate/internal/redisserver"
+	"github.com/rezigate/rezigate/internal/testsupport/redisserver"
 )
 
 // The client's goroutines must all be gone when the tests end: every
