@@ -15,6 +15,7 @@ import (
 
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/demo"
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/proxy"
 )
@@ -39,7 +40,7 @@ func groupsEnv(t *testing.T, store string, pol policy.Options, users []demo.User
 	e := newEnv(t, envOptions{users: users, upstream: rec, mod: func(o *Options) {
 		o.Policy = pol
 		if store == "redis" {
-			o.Store = newRedisStore(t, redisURL(t), o.Deployment())
+			o.Store = newRedisStore(t, redistest.URL(t), o.Deployment())
 		}
 		signer, err = assertion.NewSigner(assertion.SignerOptions{Keys: []*ecdsa.PrivateKey{key}, Issuer: o.PublicURL, Audience: "rms"})
 		if err != nil {

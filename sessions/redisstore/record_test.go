@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 	"github.com/rezigate/rezigate/sessions"
 )
 
@@ -202,7 +203,7 @@ func TestNewUnreachable(t *testing.T) {
 
 // Close stops every goroutine the client started.
 func TestCloseStopsGoroutines(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	opts := testOptions(url, testPrefix(t, url))
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	s, err := New(context.Background(), opts)
