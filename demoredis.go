@@ -7,7 +7,7 @@ import (
 	"os"
 	"os/exec"
 
-	"github.com/rezigate/rezigate/internal/redisserver"
+	"github.com/rezigate/rezigate/internal/testsupport/redisserver"
 )
 
 // demoRedis is the redis-server of `rezigate -demo -demo-redis`: from

@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/internal/demo"
-	"github.com/rezigate/rezigate/internal/freeport"
+	"github.com/rezigate/rezigate/internal/testsupport/freeport"
 )
 
 var binary string // built once by TestMain

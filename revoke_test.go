@@ -4,34 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rezigate/rezigate/identity"
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 	"github.com/rezigate/rezigate/sessions"
 	"github.com/rezigate/rezigate/sessions/redisstore"
 )
-
-// testRedisURL returns $REZIGATE_TEST_REDIS_URL, or starts a redis-server
-// for t (stopped by PID when t ends); -short skips without one.
-func testRedisURL(t *testing.T) string {
-	t.Helper()
-	if u := os.Getenv("REZIGATE_TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	if testing.Short() {
-		t.Skip("-short: skipping the tests against a real Redis (eval \"$(bash .ci/redis.sh)\" and run without -short)")
-	}
-	r, err := startDemoRedis(context.Background())
-	if err != nil {
-		t.Fatalf("these tests need a real Redis: %v", err)
-	}
-	t.Cleanup(r.stop)
-	return r.URL()
-}
 
 // runBinary runs the built rezigate with args and env, and returns its
 // exit status and output.
@@ -59,7 +41,7 @@ func runBinary(t *testing.T, env []string, args ...string) (code int, stdout, st
 // cookie store and bad usage are refused with status 2, a store that
 // cannot be reached gives status 1.
 func TestRevoke(t *testing.T) {
-	url := testRedisURL(t)
+	url := redistest.URL(t)
 	const issuer = "http://127.0.0.1:9"
 	cfg := writeConfig(t, "127.0.0.1:4180", issuer, "", "")
 	env := append(secretEnv(), "REZIGATE_SESSION_STORE=redis", "REZIGATE_REDIS_URL="+url)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/wsframe"
+	"github.com/rezigate/rezigate/internal/testsupport/wsframe"
 )
 
 // A signed-in browser opens a WebSocket through the running gateway: the

@@ -2,10 +2,9 @@ package assertion
 
 import (
 	"slices"
-	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"github.com/rezigate/rezigate/internal/lru"
 )
 
 // cacheKey identifies whose assertion an entry holds. The group list is
@@ -26,36 +25,24 @@ type cacheEntry struct {
 
 // cache is a size-bounded LRU of signed assertions with per-entry expiry.
 // Stale entries are dropped when found; the size bound keeps the rest in
-// check. It is golang-lru's simplelru under one mutex, as in package rezi:
-// the staleness check and the removal happen under the same lock, and the
-// expirable LRU would start a goroutine per cache and read the wall clock
+// check. It is an lru.Cache, whose doc says why not golang-lru's own
+// caches; here also because the expirable LRU would read the wall clock
 // instead of the Signer's clock.
 type cache struct {
-	mu  sync.Mutex
-	lru *simplelru.LRU[cacheKey, cacheEntry]
+	lru *lru.Cache[cacheKey, cacheEntry]
 }
 
 // newCache returns a cache of at most size entries; size must be positive.
 func newCache(size int) *cache {
-	l, err := simplelru.NewLRU[cacheKey, cacheEntry](size, nil)
-	if err != nil {
-		panic("assertion: cache: " + err.Error()) // size is a constant
-	}
-	return &cache{lru: l}
+	return &cache{lru: lru.New[cacheKey, cacheEntry](size)}
 }
 
 // get returns the assertion cached for k and groups if it may still be
-// handed out at now.
+// handed out at now. A stale entry, or one from before now (the clock
+// went back), is dropped: the caller signs afresh.
 func (c *cache) get(k cacheKey, groups []string, now time.Time) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.lru.Get(k)
+	e, ok := c.lru.GetIf(k, func(e cacheEntry) bool { return now.Before(e.until) && !now.Before(e.iat) })
 	if !ok || !slices.Equal(e.groups, groups) {
-		return "", false
-	}
-	if !now.Before(e.until) || now.Before(e.iat) {
-		// Stale, or the clock went back: sign afresh.
-		c.lru.Remove(k)
 		return "", false
 	}
 	return e.token, true
@@ -68,14 +55,8 @@ func (c *cache) put(k cacheKey, groups []string, token string, iat, until time.T
 	if !iat.Before(until) {
 		return // never reusable (Lifetime of a minute or less)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.lru.Add(k, cacheEntry{groups: groups, token: token, iat: iat, until: until})
 }
 
 // len reports the number of entries, stale or not.
-func (c *cache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Len()
-}
+func (c *cache) len() int { return c.lru.Len() }

@@ -19,7 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/rezigate/rezigate/internal/freeport"
+	"github.com/rezigate/rezigate/internal/testsupport/freeport"
 )
 
 // Target names, in the order the table lists them.

@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/rezigate/rezigate/internal/demo"
+	"github.com/rezigate/rezigate/internal/testsupport/lockedbuf"
 )
 
 // shotCounter numbers screenshots across the run, so their names sort in
@@ -51,7 +52,7 @@ func startBrowser(t *testing.T) context.Context {
 		t.Fatalf("chromium profile: %v", err)
 	}
 	t.Cleanup(func() { os.RemoveAll(profile) }) // runs last: after Chromium has exited
-	out := &lockedBuffer{}
+	out := &lockedbuf.Buffer{}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.Headless,

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/internal/demo"
+	"github.com/rezigate/rezigate/internal/testsupport/lockedbuf"
 	"gopkg.in/yaml.v3"
 )
 
@@ -655,7 +656,7 @@ func TestReplicasWithRedis(t *testing.T) {
 		defer cancel()
 		cmd := exec.CommandContext(ctx, rezigateBinary(t), "revoke", "-config", rs.config, "-uid", uid)
 		cmd.Env = rs.env
-		var stdout, stderr lockedBuffer
+		var stdout, stderr lockedbuf.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
 		if err != nil {

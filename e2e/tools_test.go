@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,12 +13,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/freeport"
+	"github.com/rezigate/rezigate/internal/testsupport/freeport"
+	"github.com/rezigate/rezigate/internal/testsupport/lockedbuf"
 )
 
 // The parts e2e/install.sh provides. A missing part fails the tests rather
@@ -81,30 +80,11 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-// lockedBuffer collects a process's output; the process writes while the
-// test may read.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // process is a child process the test started and will stop.
 type process struct {
 	name string
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *lockedbuf.Buffer
 	done chan struct{} // closed when the process has exited
 	err  error         // its exit status, valid once done is closed
 }
@@ -114,7 +94,7 @@ type process struct {
 // REZIGATE_E2E_VERBOSE=1.
 func startProcess(t *testing.T, name, bin string, args, env []string) *process {
 	t.Helper()
-	p := &process{name: name, out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &process{name: name, out: &lockedbuf.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = env
 	p.cmd.Stdout = p.out

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 )
 
 // TestSessionsBelongToDeployment: two deployments (different public URLs)
@@ -14,7 +16,7 @@ import (
 // of the other deployment is simply not a session here: 401 for an API
 // client, sign-in for a browser, never a 500.
 func TestSessionsBelongToDeployment(t *testing.T) {
-	redis := redisURL(t)
+	redis := redistest.URL(t)
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	prefix := "mwt" + hex.EncodeToString(b[:]) + ":"

@@ -16,6 +16,7 @@ import (
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/demo"
 	"github.com/rezigate/rezigate/internal/groupheader"
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/proxy"
 )
@@ -40,7 +41,7 @@ func groupsEnv(t *testing.T, store string, pol policy.Options, users []demo.User
 	e := newEnv(t, envOptions{users: users, upstream: rec, mod: func(o *Options) {
 		o.Policy = pol
 		if store == "redis" {
-			useRedis(t, o, redisURL(t))
+			useRedis(t, o, redistest.URL(t))
 		}
 		signer, err = assertion.NewSigner(assertion.SignerOptions{Keys: []*ecdsa.PrivateKey{key}, Issuer: o.PublicURL, Audience: "rms"})
 		if err != nil {

@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -15,12 +14,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rezigate/rezigate/internal/demo"
-	"github.com/rezigate/rezigate/internal/freeport"
+	"github.com/rezigate/rezigate/internal/testsupport/freeport"
+	"github.com/rezigate/rezigate/internal/testsupport/lockedbuf"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
@@ -42,24 +41,6 @@ var testUsers = []demo.User{
 	{Email: "mallory@outsider.example", Password: "mallory-pw", Subject: "mallory-sub", EmailVerified: true},
 }
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is a whole deployment on loopback: the demo provider, Rezi stand-in
 // and RMS, and rezigate (middleware + proxy) in front of the RMS.
 type env struct {
@@ -70,7 +51,7 @@ type env struct {
 	auth     *Auth
 	srv      *httptest.Server
 	client   *http.Client
-	logs     *syncBuffer
+	logs     *lockedbuf.Buffer
 	bodies   []string // every response body seen, for leak checks
 }
 
@@ -88,7 +69,7 @@ type envOptions struct {
 
 func newEnv(t *testing.T, eo envOptions) *env {
 	t.Helper()
-	e := &env{t: t, logs: &syncBuffer{}}
+	e := &env{t: t, logs: &lockedbuf.Buffer{}}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	e.srv = httptest.NewUnstartedServer(nil)

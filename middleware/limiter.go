@@ -1,11 +1,11 @@
 package middleware
 
 import (
-	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/time/rate"
+
+	"github.com/rezigate/rezigate/internal/lru"
 )
 
 // limiterSize is how many uids' buckets are kept. A bucket idle for the
@@ -15,14 +15,13 @@ import (
 const limiterSize = 10000
 
 // limiter is a token bucket (golang.org/x/time/rate) per uid, the buckets
-// held in a size-bounded LRU (golang-lru's simplelru) so that memory stays
-// bounded under churn without ever scanning them all.
+// held in a size-bounded LRU (lru.Cache) so that memory stays bounded
+// under churn without ever scanning them all.
 type limiter struct {
 	perMin int
 	every  rate.Limit
 
-	mu      sync.Mutex // guards buckets; each rate.Limiter locks itself
-	buckets *simplelru.LRU[string, *rate.Limiter]
+	buckets *lru.Cache[string, *rate.Limiter] // each rate.Limiter locks itself
 }
 
 // newLimiter returns a limiter that lets each key make perMinute requests
@@ -32,14 +31,10 @@ func newLimiter(perMinute int, per time.Duration) *limiter {
 }
 
 func newLimiterSize(perMinute int, per time.Duration, size int) *limiter {
-	b, err := simplelru.NewLRU[string, *rate.Limiter](size, nil)
-	if err != nil {
-		panic("middleware: limiter: " + err.Error()) // size is a constant
-	}
 	return &limiter{
 		perMin:  perMinute,
 		every:   rate.Every(per / time.Duration(perMinute)),
-		buckets: b,
+		buckets: lru.New[string, *rate.Limiter](size),
 	}
 }
 
@@ -52,13 +47,7 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 
 // allowAt is allow at the given time.
 func (l *limiter) allowAt(key string, now time.Time) (bool, time.Duration) {
-	l.mu.Lock()
-	b, ok := l.buckets.Get(key)
-	if !ok {
-		b = rate.NewLimiter(l.every, l.perMin)
-		l.buckets.Add(key, b)
-	}
-	l.mu.Unlock()
+	b := l.buckets.GetOrAdd(key, func() *rate.Limiter { return rate.NewLimiter(l.every, l.perMin) })
 	res := b.ReserveN(now, 1)
 	d := res.DelayFrom(now)
 	if d <= 0 {

@@ -14,8 +14,9 @@ import (
 
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/identity"
+	"github.com/rezigate/rezigate/internal/httptoken"
+	"github.com/rezigate/rezigate/internal/httpurl"
 	"github.com/rezigate/rezigate/internal/localpath"
-	"github.com/rezigate/rezigate/internal/loopback"
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/internal/session"
 	"github.com/rezigate/rezigate/oidc"
@@ -239,8 +240,8 @@ func (o Options) Validate() error {
 	switch {
 	case len(o.UIDSecret) == 0:
 		add("UIDSecret", "required: a secret of %d bytes or more", MinSecretLen)
-	case len(o.UIDSecret) < MinSecretLen:
-		add("UIDSecret", "must be at least %d bytes, got %d", MinSecretLen, len(o.UIDSecret))
+	case session.CheckSecret(o.UIDSecret) != "":
+		add("UIDSecret", "%s", session.CheckSecret(o.UIDSecret))
 	}
 	for i, d := range o.AllowedEmailDomains {
 		if !policy.ValidEmailDomain(d) {
@@ -278,8 +279,8 @@ func (o Options) Validate() error {
 			add(fmt.Sprintf("TrustedProxies[%d]", i), "must be a valid CIDR prefix such as 10.0.0.0/8")
 		}
 	}
-	if o.AssertionHeader != "" && !validCookieName(o.AssertionHeader) { // a token, as header names are
-		add("AssertionHeader", "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
+	if o.AssertionHeader != "" && !httptoken.Valid(o.AssertionHeader) {
+		add("AssertionHeader", "must be a header name: %s", httptoken.Chars)
 	}
 	return errors.Join(errs...)
 }
@@ -295,7 +296,7 @@ func (o Options) Warnings() []error {
 		add("AllowedEmailDomains", "empty: anyone with a verified email at the provider gets in")
 	}
 	for _, k := range []struct{ field, raw string }{{"PublicURL", o.PublicURL}, {"Handoff.LoginURL", o.Handoff.LoginURL}} {
-		if u, err := url.Parse(k.raw); err == nil && u.Scheme == "http" && !loopback.Host(u.Hostname()) {
+		if u, err := url.Parse(k.raw); err == nil && u.Scheme == "http" && !httpurl.Secure(u) {
 			add(k.field, "plain http on a non-loopback host: cookies and Rezi tokens cross the network unencrypted")
 		}
 	}
@@ -316,18 +317,9 @@ func (o Options) Warnings() []error {
 // parsePublicURL returns PublicURL parsed, with any trailing "/" removed,
 // or what is wrong with it.
 func parsePublicURL(raw string) (*url.URL, string) {
-	if raw == "" {
-		return nil, "required"
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" || u.Opaque != "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, "must be an absolute http or https URL with a host"
-	}
-	if u.User != nil {
-		return nil, "must not contain a user name or password"
-	}
-	if strings.ContainsAny(raw, "?#") {
-		return nil, "must not have a query or fragment"
+	u, err := httpurl.Parse(raw, httpurl.NoQuery)
+	if err != nil {
+		return nil, err.Error()
 	}
 	if u.Path != "" && u.Path != "/" {
 		return nil, "must have no path: the middleware serves from the root of its host"
@@ -345,15 +337,11 @@ func checkLoginURL(raw string) string {
 		}
 		return ""
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" || u.Opaque != "" || (u.Scheme != "http" && u.Scheme != "https") {
+	switch _, err := httpurl.Parse(raw, 0); {
+	case errors.Is(err, httpurl.ErrNotAbsolute):
 		return msg
-	}
-	if u.User != nil {
-		return "must not contain a user name or password"
-	}
-	if strings.Contains(raw, "#") {
-		return "must not have a fragment"
+	case err != nil:
+		return err.Error()
 	}
 	return ""
 }
@@ -484,19 +472,10 @@ func New(opts Options) (*Auth, error) {
 	return a, nil
 }
 
-// validCookieName accepts RFC 6265 token characters only, at most
-// maxCookieName of them.
+// validCookieName accepts a token (RFC 6265 cookie-name) of at most
+// maxCookieName bytes.
 func validCookieName(s string) bool {
-	if s == "" || len(s) > maxCookieName {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
+	return len(s) <= maxCookieName && httptoken.Valid(s)
 }
 
 // validRequestID reports whether an id from Options.RequestID may be

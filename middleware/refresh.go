@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/simplelru"
-
+	"github.com/rezigate/rezigate/internal/lru"
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/policy"
@@ -178,33 +176,18 @@ func (a *Auth) refresh(ctx context.Context, cur sessions.Session, now time.Time)
 // not ask an unreachable provider again. It is bounded: when full, the
 // least recently used entry goes, which only means one more attempt.
 type refreshBackoff struct {
-	mu  sync.Mutex
-	lru *simplelru.LRU[string, time.Time]
+	lru *lru.Cache[string, time.Time]
 }
 
 func newRefreshBackoff() *refreshBackoff {
-	l, err := simplelru.NewLRU[string, time.Time](refreshBackoffSize, nil)
-	if err != nil {
-		panic("middleware: refresh backoff: " + err.Error()) // the size is a constant
-	}
-	return &refreshBackoff{lru: l}
+	return &refreshBackoff{lru: lru.New[string, time.Time](refreshBackoffSize)}
 }
 
 func (b *refreshBackoff) waiting(cookie string, now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	until, ok := b.lru.Get(cookie)
 	return ok && now.Before(until)
 }
 
-func (b *refreshBackoff) wait(cookie string, until time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.lru.Add(cookie, until)
-}
+func (b *refreshBackoff) wait(cookie string, until time.Time) { b.lru.Add(cookie, until) }
 
-func (b *refreshBackoff) forget(cookie string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.lru.Remove(cookie)
-}
+func (b *refreshBackoff) forget(cookie string) { b.lru.Remove(cookie) }

@@ -2,8 +2,6 @@ package middleware
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/internal/demo"
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 	"github.com/rezigate/rezigate/sessions"
 	"github.com/rezigate/rezigate/sessions/redisstore"
 )
@@ -65,7 +64,7 @@ var sameOrigin = http.Header{"Sec-Fetch-Site": {"same-origin"}}
 // for an API client, sign-in for a browser), and the signed-out page says
 // so.
 func TestRedisSignOutRevokes(t *testing.T) {
-	e := newEnv(t, redisEnvOptions(t, redisURL(t), func(o *Options) { o.SkipProviderSignOut = true }))
+	e := newEnv(t, redisEnvOptions(t, redistest.URL(t), func(o *Options) { o.SkipProviderSignOut = true }))
 	c, v := e.signedInCookie("alice@example.com", alicePassword)
 	if r := e.userinfo(v); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "alice@example.com") {
 		t.Fatalf("before sign-out: userinfo = %d %s; want 200 with alice", r.StatusCode, r.body)
@@ -119,7 +118,7 @@ func TestCookieStoreSignedOutPage(t *testing.T) {
 // ends every session of the user; a GET with everywhere=true ends only
 // its own.
 func TestRedisSignOutEverywhere(t *testing.T) {
-	e := newEnv(t, redisEnvOptions(t, redisURL(t), func(o *Options) { o.SkipProviderSignOut = true }))
+	e := newEnv(t, redisEnvOptions(t, redistest.URL(t), func(o *Options) { o.SkipProviderSignOut = true }))
 	first, v1 := e.signedInCookie("alice@example.com", alicePassword)
 	_, v2 := e.signedInCookie("alice@example.com", alicePassword)
 	third, v3 := e.signedInCookie("alice@example.com", alicePassword)
@@ -157,7 +156,7 @@ func TestRedisSignOutEverywhere(t *testing.T) {
 // sessions of its sid, or with only a sub every session of that user;
 // every token a relying party must refuse gets 400 and ends nothing.
 func TestBackchannelLogout(t *testing.T) {
-	e := newEnv(t, redisEnvOptions(t, redisURL(t), nil))
+	e := newEnv(t, redisEnvOptions(t, redistest.URL(t), nil))
 	target := e.srv.URL + "/oauth2/backchannel_logout"
 	ctx := context.Background()
 
@@ -269,7 +268,7 @@ func (f *failingDeletes) DeleteSID(ctx context.Context, sidHash string) (int, er
 // answers 503 and does not use up its token, so the provider's retry of
 // the same token ends the session; once it has, the token is a replay.
 func TestBackchannelLogoutRetry(t *testing.T) {
-	redis := redisURL(t)
+	redis := redistest.URL(t)
 	store := &failingDeletes{}
 	e := newEnv(t, envOptions{mod: func(o *Options) {
 		store.Store = useRedis(t, o, redis)
@@ -323,7 +322,7 @@ func mustLogoutToken(t *testing.T, e *env, lt demo.LogoutToken) string {
 func refreshEnv(t *testing.T) (*env, *atomic.Int64) {
 	t.Helper()
 	var offset atomic.Int64
-	eo := redisEnvOptions(t, redisURL(t), func(o *Options) { o.RefreshInterval = time.Hour; o.RefreshGrace = time.Hour })
+	eo := redisEnvOptions(t, redistest.URL(t), func(o *Options) { o.RefreshInterval = time.Hour; o.RefreshGrace = time.Hour })
 	eo.scopes = []string{"openid", "email", "offline_access"}
 	eo.tweak = func(a *Auth) { a.now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) } }
 	return newEnv(t, eo), &offset
@@ -441,15 +440,15 @@ func TestRefreshNeedsServerStore(t *testing.T) {
 // cookie is cleared; /readyz is 503 while /healthz stays 200; sign-in
 // answers 503 too. When Redis is back, everything works again by itself.
 func TestRedisUnavailable(t *testing.T) {
-	rs := startRedis(t)
-	eo := redisEnvOptions(t, rs.url(), func(o *Options) { o.SkipProviderSignOut = true })
+	rs := redistest.Start(t)
+	eo := redisEnvOptions(t, rs.URL(), func(o *Options) { o.SkipProviderSignOut = true })
 	eo.tweak = func(a *Auth) { a.probe.ttl = 0 }
 	e := newEnv(t, eo)
 	_, v := e.signedInCookie("alice@example.com", alicePassword)
 	if r := e.userinfo(v); r.StatusCode != http.StatusOK {
 		t.Fatalf("Redis up: userinfo = %d; want 200", r.StatusCode)
 	}
-	rs.stop()
+	rs.Stop()
 
 	// The replica learns of the loss when its connection closes, a moment
 	// after the kill: until then its local cache still answers. Wait for
@@ -502,7 +501,7 @@ func TestRedisUnavailable(t *testing.T) {
 		t.Error("no log line says the session store is unavailable")
 	}
 
-	rs.restart() // empty: nothing was kept on disk
+	rs.Restart() // empty: nothing was kept on disk
 	if r := e.do(newClient(), "GET", "/readyz", nil, nil); r.StatusCode != http.StatusOK {
 		t.Errorf("Redis back: /readyz = %d; want 200", r.StatusCode)
 	}
@@ -518,12 +517,10 @@ func TestRedisUnavailable(t *testing.T) {
 // TestSharedRateLimit: with Handoff.Limiter, the /rezi limit is shared by
 // replicas: two middlewares on one Redis count the same uid together.
 func TestSharedRateLimit(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	// Replicas of one deployment share its public URL and the store.
 	const public = "http://replicas.test"
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	store := newRedisStoreAt(t, url, "mwt"+hex.EncodeToString(b[:])+":",
+	store := newRedisStoreAt(t, url, redistest.Prefix(t, url, "mwt"),
 		sessions.Settings{Deployment: public, Secrets: [][]byte{[]byte(testSessionKey)}, InsecureCookies: true})
 	lim, err := redisstore.NewLimiter(store, redisstore.LimiterOptions{Limit: 2})
 	if err != nil {

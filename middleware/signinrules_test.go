@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/internal/demo"
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/sessions"
 )
@@ -46,7 +47,7 @@ func TestSignInRulesAtCallbackAndRefresh(t *testing.T) {
 			Subject: "sub-" + string(rune('a'+i)), EmailVerified: true, Groups: []string{"staff"}}
 	}
 	var offset atomic.Int64
-	eo := redisEnvOptions(t, redisURL(t), func(o *Options) {
+	eo := redisEnvOptions(t, redistest.URL(t), func(o *Options) {
 		o.RefreshInterval, o.RefreshGrace = time.Hour, time.Hour
 		o.Policy = policy.Options{AllowGroups: []string{"staff"}}
 	})
@@ -154,7 +155,7 @@ func TestRefreshKeepsGroupLimits(t *testing.T) {
 			Subject: fmt.Sprintf("limits-sub-%d", i), EmailVerified: true, Groups: []string{"staff"}}
 	}
 	var offset atomic.Int64
-	eo := redisEnvOptions(t, redisURL(t), func(o *Options) {
+	eo := redisEnvOptions(t, redistest.URL(t), func(o *Options) {
 		o.RefreshInterval, o.RefreshGrace = time.Hour, time.Hour
 		o.Policy = policy.Options{AllowGroups: []string{"staff"}, Routes: routes}
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 	"github.com/rezigate/rezigate/optionerr"
 	"github.com/rezigate/rezigate/sessions"
 )
@@ -45,7 +46,7 @@ func TestStoreSettingsGivenOnce(t *testing.T) {
 		}},
 		{"redis store of 1h", func(t *testing.T, o *Options) {
 			o.Session.MaxAge = time.Hour
-			useRedis(t, o, redisURL(t))
+			useRedis(t, o, redistest.URL(t))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

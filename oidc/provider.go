@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -18,7 +17,7 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/rezigate/rezigate/internal/loopback"
+	"github.com/rezigate/rezigate/internal/httpurl"
 	"github.com/rezigate/rezigate/optionerr"
 )
 
@@ -128,18 +127,14 @@ func (o Options) Validate() error {
 	add := func(field, format string, args ...any) {
 		errs = append(errs, optionerr.New("oidc", field, format, args...))
 	}
-	if msg := checkURL(o.IssuerURL, true); msg != "" {
-		add("IssuerURL", "%s", msg)
-	} else if strings.ContainsAny(o.IssuerURL, "?#") {
-		add("IssuerURL", "must not have a query or fragment")
+	if _, err := httpurl.Parse(o.IssuerURL, httpurl.RequireSecure|httpurl.NoQuery); err != nil {
+		add("IssuerURL", "%v", err)
 	}
 	if strings.TrimSpace(o.ClientID) == "" {
 		add("ClientID", "required")
 	}
-	if msg := checkURL(o.RedirectURL, false); msg != "" {
-		add("RedirectURL", "%s", msg)
-	} else if strings.Contains(o.RedirectURL, "#") {
-		add("RedirectURL", "must not have a fragment")
+	if _, err := httpurl.Parse(o.RedirectURL, 0); err != nil {
+		add("RedirectURL", "%v", err)
 	}
 	if o.Scopes != nil {
 		for i, sc := range o.Scopes {
@@ -158,29 +153,6 @@ func (o Options) Validate() error {
 		add("DiscoveryRetryMax", "must not be negative")
 	}
 	return errors.Join(errs...)
-}
-
-// checkURL accepts absolute http(s) URLs with a host and without user
-// info; with httpsOnly, plain http only on loopback hosts, where there is
-// no network to eavesdrop on. It returns what is wrong, or "".
-func checkURL(raw string, httpsOnly bool) string {
-	if raw == "" {
-		return "required"
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" || u.Opaque != "" || (u.Scheme != "https" && u.Scheme != "http") {
-		if httpsOnly {
-			return "must be an absolute https URL (http only for a loopback host)"
-		}
-		return "must be an absolute http(s) URL"
-	}
-	if httpsOnly && u.Scheme == "http" && !loopback.Host(u.Hostname()) {
-		return "must be an absolute https URL (http only for a loopback host)"
-	}
-	if u.User != nil {
-		return "must not contain a user name or password"
-	}
-	return ""
 }
 
 // validScope reports whether s is a scope token (RFC 6749 section 3.3).
@@ -314,10 +286,12 @@ func (p *Provider) discover(ctx context.Context) error {
 		endSession: extra.EndSession,
 		userInfo:   gp.UserInfoEndpoint(),
 	}
-	if checkURL(d.endSession, true) != "" {
+	// Endpoints may carry a query (Azure AD B2C's end-session endpoint
+	// names its policy in one).
+	if _, err := httpurl.Parse(d.endSession, httpurl.RequireSecure); err != nil {
 		d.endSession = ""
 	}
-	if d.userInfo != "" && checkURL(d.userInfo, true) != "" {
+	if _, err := httpurl.Parse(d.userInfo, httpurl.RequireSecure); d.userInfo != "" && err != nil {
 		// The access token would cross the network in the clear.
 		p.log.Warn("oidc: ignoring the userinfo_endpoint: not https", "issuer", p.opts.IssuerURL)
 		d.userInfo = ""

@@ -16,7 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/rezigate/rezigate/internal/demo"
-	"github.com/rezigate/rezigate/internal/freeport"
+	"github.com/rezigate/rezigate/internal/testsupport/freeport"
 	"github.com/rezigate/rezigate/optionerr"
 )
 
@@ -235,10 +235,12 @@ func TestValidate(t *testing.T) {
 		{"client id missing", func(o *Options) { o.ClientID = "" }, []string{"ClientID: required"}},
 		{"client id blank", func(o *Options) { o.ClientID = "  " }, []string{"ClientID: required"}},
 		{"redirect missing", func(o *Options) { o.RedirectURL = "" }, []string{"RedirectURL: required"}},
-		{"redirect relative", func(o *Options) { o.RedirectURL = "/oauth2/callback" }, []string{"RedirectURL: must be an absolute http(s) URL"}},
-		{"redirect other scheme", func(o *Options) { o.RedirectURL = "javascript:alert(1)" }, []string{"RedirectURL: must be an absolute http(s) URL"}},
+		{"redirect relative", func(o *Options) { o.RedirectURL = "/oauth2/callback" }, []string{"RedirectURL: must be an absolute http or https URL with a host"}},
+		{"redirect other scheme", func(o *Options) { o.RedirectURL = "javascript:alert(1)" }, []string{"RedirectURL: must be an absolute http or https URL with a host"}},
 		{"redirect with fragment", func(o *Options) { o.RedirectURL = "https://rms.example.com/oauth2/callback#x" }, []string{"RedirectURL: must not have a fragment"}},
 		{"redirect with user", func(o *Options) { o.RedirectURL = "https://u:" + secret + "@rms.example.com/cb" }, []string{"RedirectURL: must not contain a user name or password"}},
+		// The rule is package httpurl's: rezi and assertion refused spaces before oidc did.
+		{"redirect with a space", func(o *Options) { o.RedirectURL = "https://rms.example.com/oauth2/call back" }, []string{"RedirectURL: must be an absolute http or https URL with a host"}},
 		{"scopes without openid", func(o *Options) { o.Scopes = []string{"email", "profile"} }, []string{`Scopes: must include "openid"`}},
 		{"scopes empty but not nil", func(o *Options) { o.Scopes = []string{} }, []string{`Scopes: must include "openid"`}},
 		{"openid in another case", func(o *Options) { o.Scopes = []string{"OpenID"} }, []string{`Scopes: must include "openid"`}},

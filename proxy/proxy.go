@@ -16,6 +16,8 @@ import (
 
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/groupheader"
+	"github.com/rezigate/rezigate/internal/httptoken"
+	"github.com/rezigate/rezigate/internal/httpurl"
 	"github.com/rezigate/rezigate/internal/pages"
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/optionerr"
@@ -43,7 +45,7 @@ type Options struct {
 	// Nil means no X-Forwarded-Host at all (the client's Host header is
 	// never trusted) and an X-Forwarded-Proto that says only whether the
 	// connection to this proxy used TLS. When set, it must be an absolute
-	// http(s) URL without user info.
+	// http(s) URL without user info or fragment.
 	PublicURL *url.URL
 	// Transport makes upstream requests. Nil means NewTransport(TransportOptions{}),
 	// which keeps a large idle pool; http.DefaultTransport keeps only two
@@ -106,14 +108,12 @@ func (o Options) Validate() error {
 	}
 	if o.Upstream == nil {
 		add("Upstream", "required")
-	} else if msg := checkURL(o.Upstream); msg != "" {
-		add("Upstream", "%s", msg)
-	} else if o.Upstream.Fragment != "" || o.Upstream.RawFragment != "" {
-		add("Upstream", "must not have a fragment")
+	} else if err := httpurl.Check(o.Upstream, 0); err != nil {
+		add("Upstream", "%v", err)
 	}
 	if o.PublicURL != nil {
-		if msg := checkURL(o.PublicURL); msg != "" {
-			add("PublicURL", "%s", msg)
+		if err := httpurl.Check(o.PublicURL, 0); err != nil {
+			add("PublicURL", "%v", err)
 		}
 	}
 	email, user := o.EmailHeader, o.UserHeader
@@ -123,17 +123,17 @@ func (o Options) Validate() error {
 	if user == "" {
 		user = DefaultUserHeader
 	}
-	if !validHeaderName(email) {
-		add("EmailHeader", "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
+	if !httptoken.Valid(email) {
+		add("EmailHeader", "must be a header name: %s", httptoken.Chars)
 	}
-	if !validHeaderName(user) {
-		add("UserHeader", "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
+	if !httptoken.Valid(user) {
+		add("UserHeader", "must be a header name: %s", httptoken.Chars)
 	} else if normalize(user) == normalize(email) {
 		add("UserHeader", "must differ from EmailHeader (case and _ for - do not count)")
 	}
 	if o.AssertionHeader != "" {
-		if !validHeaderName(o.AssertionHeader) {
-			add("AssertionHeader", "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
+		if !httptoken.Valid(o.AssertionHeader) {
+			add("AssertionHeader", "must be a header name: %s", httptoken.Chars)
 		} else if n := normalize(o.AssertionHeader); n == normalize(email) || n == normalize(user) || n == normalize(GroupsHeader) {
 			add("AssertionHeader", "must differ from the email, user and groups headers (case and _ for - do not count)")
 		}
@@ -141,39 +141,11 @@ func (o Options) Validate() error {
 	for i, h := range o.StripHeaders {
 		if h == "" {
 			add(fmt.Sprintf("StripHeaders[%d]", i), "must not be empty")
-		} else if !validHeaderName(h) {
-			add(fmt.Sprintf("StripHeaders[%d]", i), "must be a header name: letters, digits and !#$%%&'*+-.^_`|~")
+		} else if !httptoken.Valid(h) {
+			add(fmt.Sprintf("StripHeaders[%d]", i), "must be a header name: %s", httptoken.Chars)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// checkURL returns what is wrong with an absolute http(s) URL, or "".
-func checkURL(u *url.URL) string {
-	if u.Host == "" || u.Hostname() == "" || u.Opaque != "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return "must be an absolute http or https URL with a host"
-	}
-	if u.User != nil {
-		return "must not contain a user name or password"
-	}
-	return ""
-}
-
-// validHeaderName reports whether s is a field name (RFC 9110 token).
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') {
-			continue
-		}
-		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
-			return false
-		}
-	}
-	return true
 }
 
 // Proxy is an http.Handler that forwards to the upstream.

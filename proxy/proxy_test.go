@@ -333,6 +333,8 @@ func TestValidate(t *testing.T) {
 		{"public url relative", func(o *Options) { o.PublicURL = parse("/relative") }, []string{"PublicURL: must be an absolute http or https URL"}},
 		{"public url without host", func(o *Options) { o.PublicURL = parse("https://") }, []string{"PublicURL: must be an absolute http or https URL"}},
 		{"public url without scheme", func(o *Options) { o.PublicURL = parse("rms.example.com") }, []string{"PublicURL: must be an absolute http or https URL"}},
+		// The rule is package httpurl's: Upstream refused a fragment, PublicURL took one.
+		{"public url with fragment", func(o *Options) { o.PublicURL = parse("https://rms.example.com/#x") }, []string{"PublicURL: must not have a fragment"}},
 		{"public url with user", func(o *Options) { o.PublicURL = parse("https://u:" + secret + "@rms.example.com") }, []string{"PublicURL: must not contain a user name or password"}},
 		{"email header with a space", func(o *Options) { o.EmailHeader = "X Email" }, []string{"EmailHeader: must be a header name"}},
 		{"user header with a colon", func(o *Options) { o.UserHeader = "X-User:" }, []string{"UserHeader: must be a header name"}},

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/wsframe"
+	"github.com/rezigate/rezigate/internal/testsupport/wsframe"
 )
 
 // lenientH2C records the headers it receives, like echo, but switches to

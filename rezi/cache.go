@@ -3,10 +3,9 @@ package rezi
 import (
 	"context"
 	"strconv"
-	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"github.com/rezigate/rezigate/internal/lru"
 )
 
 // TokenCache keeps user tokens outside the Client, such as in a store
@@ -45,40 +44,26 @@ type cacheEntry struct {
 // an entry is handed out only before its own until, and an expired entry
 // is dropped when found; the size bound keeps the rest in check.
 //
-// It is golang-lru's simplelru under one mutex rather than lru.Cache or
-// the expirable LRU: the expiry check and the removal of an expired entry
-// happen under the same lock, so a fresh token put in between is never
-// removed by mistake; and the expirable LRU (v2.0.7) starts a goroutine
-// per cache that cannot be stopped, adds bucket bookkeeping to every put,
-// and reads the wall clock itself instead of the client's clock. Entries
-// are pointers: copying a struct value out of the generic LRU on every
-// hit costs about half as much again as the lookup itself.
+// It is an lru.Cache, whose doc says why not golang-lru's own caches:
+// the expiry check and the removal of an expired entry happen under one
+// lock, so a fresh token put in between is never removed by mistake.
+// Entries are never changed once put.
 type tokenCache struct {
 	size int // the bound, CacheSize or its default
-	mu   sync.Mutex
-	lru  *simplelru.LRU[userKey, *cacheEntry] // entries change only under mu
+	lru  *lru.Cache[userKey, *cacheEntry]
 }
 
 // newTokenCache returns a cache of at most size entries; size must be
 // positive.
 func newTokenCache(size int) *tokenCache {
-	l, err := simplelru.NewLRU[userKey, *cacheEntry](size, nil)
-	if err != nil {
-		panic("rezi: token cache: " + err.Error()) // size is checked by New
-	}
-	return &tokenCache{size: size, lru: l}
+	return &tokenCache{size: size, lru: lru.New[userKey, *cacheEntry](size)}
 }
 
-// get returns k's token if it is cached and still usable at now.
+// get returns k's token if it is cached and still usable at now; an
+// expired entry is dropped.
 func (c *tokenCache) get(k userKey, now time.Time) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.lru.Get(k)
+	e, ok := c.lru.GetIf(k, func(e *cacheEntry) bool { return now.Before(e.until) })
 	if !ok {
-		return "", false
-	}
-	if !now.Before(e.until) {
-		c.lru.Remove(k)
 		return "", false
 	}
 	return e.token, true
@@ -87,18 +72,8 @@ func (c *tokenCache) get(k userKey, now time.Time) (string, bool) {
 // put stores k's token until the given time, evicting the least recently
 // used entries beyond the size bound.
 func (c *tokenCache) put(k userKey, token string, until time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.lru.Get(k); ok {
-		e.token, e.until = token, until
-		return
-	}
 	c.lru.Add(k, &cacheEntry{token: token, until: until})
 }
 
 // len reports the number of entries, expired or not.
-func (c *tokenCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Len()
-}
+func (c *tokenCache) len() int { return c.lru.Len() }

@@ -13,8 +13,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/freeport"
 	"github.com/rezigate/rezigate/internal/requestid"
+	"github.com/rezigate/rezigate/internal/testsupport/freeport"
 )
 
 func TestUserTokenSuccess(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/loopback"
+	"github.com/rezigate/rezigate/internal/httpurl"
 	"github.com/rezigate/rezigate/optionerr"
 )
 
@@ -135,22 +135,8 @@ func checkAPIURL(raw string) string {
 	if raw == "" {
 		return ""
 	}
-	const msg = "must be an absolute https URL (http only for a loopback host)"
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" || u.Opaque != "" || strings.ContainsAny(raw, " \t\r\n") {
-		return msg
-	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && loopback.Host(u.Hostname()):
-	default:
-		return msg
-	}
-	if u.User != nil {
-		return "must not contain a user name or password"
-	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(raw, "?#") {
-		return "must not have a query or fragment"
+	if _, err := httpurl.Parse(raw, httpurl.RequireSecure|httpurl.NoQuery); err != nil {
+		return err.Error()
 	}
 	return ""
 }

@@ -1,7 +1,6 @@
 package rezi
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/rezigate/rezigate/internal/testsupport/lockedbuf"
 )
 
 func TestMain(m *testing.M) {
@@ -150,29 +151,11 @@ func (o *observations) list() []string {
 	return append([]string(nil), o.outcomes...)
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // newTestClient builds a client for apiURL with a debug logger writing to
 // the returned buffer; opts fills in anything else.
-func newTestClient(t *testing.T, apiURL string, opts Options) (*Client, *syncBuffer) {
+func newTestClient(t *testing.T, apiURL string, opts Options) (*Client, *lockedbuf.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &lockedbuf.Buffer{}
 	opts.APIURL = apiURL
 	opts.PrivateKey = testKey
 	if opts.Logger == nil {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/loopback"
+	"github.com/rezigate/rezigate/internal/httpurl"
 	"github.com/rezigate/rezigate/optionerr"
 	"github.com/rezigate/rezigate/sessions/internal/storecheck"
 )
@@ -108,7 +108,7 @@ func (s Settings) Validate() error {
 		add("Deployment", "required (the public URL's origin), so that no other deployment's sessions open here")
 	case d != s.Deployment:
 		add("Deployment", "must be a public URL's origin as DeploymentOf gives it, such as https://rms.example.com")
-	case !s.InsecureCookies && strings.HasPrefix(d, "http:") && !loopback.Host(hostOf(d)):
+	case !s.InsecureCookies && !secureOrigin(d):
 		add("InsecureCookies", "is false but the public URL is plain http on a non-loopback host, so browsers would drop every cookie; use https")
 	}
 	errs = append(errs, storecheck.Secrets("sessions", s.Secrets)...)
@@ -133,10 +133,11 @@ func (s Settings) Warnings() []error {
 	return nil
 }
 
-// hostOf is the host of a Deployment, without brackets.
-func hostOf(deployment string) string {
-	u, _ := url.Parse(deployment)
-	return u.Hostname()
+// secureOrigin reports whether a Deployment is https, or plain http on a
+// loopback host (the one rule, httpurl.Secure).
+func secureOrigin(deployment string) bool {
+	u, err := url.Parse(deployment)
+	return err == nil && httpurl.Secure(u)
 }
 
 // WithDefaults returns s with every zero field that has a default set to

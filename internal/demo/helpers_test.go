@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -19,6 +18,8 @@ import (
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"go.uber.org/goleak"
+
+	"github.com/rezigate/rezigate/internal/testsupport/lockedbuf"
 )
 
 func TestMain(m *testing.M) {
@@ -35,24 +36,6 @@ var testUsers = []User{
 	{Email: "bob@example.com", Password: "bob-password-2", Subject: "sub-bob", Name: "Bob Example"},
 }
 
-// lockedBuffer collects log output from concurrent handlers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testEnv is a provider served by httptest, a relying party's callback
 // server, and clients that talk to them.
 type testEnv struct {
@@ -61,7 +44,7 @@ type testEnv struct {
 	redirectURI string
 	client      *http.Client // follows redirects, like a browser
 	noFollow    *http.Client // stops at the first response
-	logs        *lockedBuffer
+	logs        *lockedbuf.Buffer
 
 	mu        sync.Mutex
 	callbacks []url.Values
@@ -71,7 +54,7 @@ type testEnv struct {
 // issuerPath ("" or e.g. "/dex").
 func newTestEnv(t *testing.T, issuerPath string) *testEnv {
 	t.Helper()
-	e := &testEnv{logs: &lockedBuffer{}}
+	e := &testEnv{logs: &lockedbuf.Buffer{}}
 	// The issuer must be known before the provider exists: take it from
 	// the listener, then start serving.
 	e.srv = httptest.NewUnstartedServer(nil)

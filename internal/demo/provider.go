@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/rezigate/rezigate/internal/httpurl"
 )
 
 const (
@@ -248,14 +250,12 @@ type accessGrant struct {
 // NewProvider checks opts and generates the first signing key.
 func NewProvider(opts ProviderOptions) (*Provider, error) {
 	var errs []error
-	iss, err := url.Parse(opts.Issuer)
+	iss, err := httpurl.Parse(opts.Issuer, httpurl.NoQuery)
 	switch {
-	case opts.Issuer == "":
-		errs = append(errs, errors.New("issuer: required"))
-	case err != nil || (iss.Scheme != "http" && iss.Scheme != "https") || iss.Host == "":
-		errs = append(errs, errors.New("issuer: must be an absolute http(s) URL"))
-	case strings.HasSuffix(opts.Issuer, "/") || iss.RawQuery != "" || iss.Fragment != "" || iss.User != nil:
-		errs = append(errs, errors.New("issuer: must have no trailing slash, query, fragment or user info"))
+	case err != nil:
+		errs = append(errs, fmt.Errorf("issuer: %w", err))
+	case strings.HasSuffix(opts.Issuer, "/"):
+		errs = append(errs, errors.New("issuer: must have no trailing slash"))
 	}
 	if opts.ClientID == "" {
 		errs = append(errs, errors.New("client_id: required"))
@@ -492,22 +492,12 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// parseHTTPURL accepts an absolute http(s) URL without fragment or user
-// info, and without characters browsers and Go would read differently.
+// parseHTTPURL accepts an absolute http(s) URL as package httpurl does:
+// with a host, without fragment or user info, and without characters
+// browsers and Go would read differently.
 func parseHTTPURL(s string) (*url.URL, bool) {
-	if strings.ContainsAny(s, "\\") {
-		return nil, false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] == 0x7f {
-			return nil, false
-		}
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" || u.User != nil || u.Opaque != "" {
-		return nil, false
-	}
-	return u, true
+	u, err := httpurl.Parse(s, 0)
+	return u, err == nil
 }
 
 func origin(u *url.URL) string {

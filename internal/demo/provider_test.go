@@ -30,7 +30,7 @@ func TestNewProviderValidation(t *testing.T) {
 		{"relative issuer", func(o *ProviderOptions) { o.Issuer = "/dex" }, "issuer: must be an absolute"},
 		{"ftp issuer", func(o *ProviderOptions) { o.Issuer = "ftp://127.0.0.1" }, "issuer: must be an absolute"},
 		{"trailing slash", func(o *ProviderOptions) { o.Issuer = "http://127.0.0.1:5556/" }, "no trailing slash"},
-		{"issuer query", func(o *ProviderOptions) { o.Issuer = "http://127.0.0.1:5556?a=b" }, "no trailing slash"},
+		{"issuer query", func(o *ProviderOptions) { o.Issuer = "http://127.0.0.1:5556?a=b" }, "must not have a query"},
 		{"no client id", func(o *ProviderOptions) { o.ClientID = "" }, "client_id: required"},
 		{"no client secret", func(o *ProviderOptions) { o.ClientSecret = "" }, "client_secret: required"},
 		{"relative redirect", func(o *ProviderOptions) { o.RedirectURIs = []string{"/cb"} }, "redirect_uris[0]"},

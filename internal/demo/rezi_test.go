@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rezigate/rezigate/internal/testsupport/lockedbuf"
 )
 
 const testReziKey = "rezi-test-private-key-0123456789"
@@ -20,12 +22,12 @@ type reziEnv struct {
 	z      *Rezi
 	url    string // token endpoint
 	client *http.Client
-	logs   *lockedBuffer
+	logs   *lockedbuf.Buffer
 }
 
 func newReziEnv(t *testing.T, opts ReziOptions) *reziEnv {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &lockedbuf.Buffer{}
 	opts.PrivateKey = testReziKey
 	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	z, err := NewRezi(opts)

@@ -7,40 +7,23 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/rezigate/rezigate/internal/testsupport/lockedbuf"
 )
 
-type lockedBuffer struct {
-	mu     sync.Mutex
-	b      bytes.Buffer
-	writes int
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.writes++
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) snapshot() (string, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String(), l.writes
-}
-
 func TestBatchesAndFlushes(t *testing.T) {
-	out := &lockedBuffer{}
+	out := &lockedbuf.Buffer{}
 	w := New(out, time.Hour) // no tick during the test: only explicit flushes
 	for i := 0; i < 100; i++ {
 		w.Write([]byte("line\n"))
 	}
-	if got, _ := out.snapshot(); got != "" {
+	if got := out.String(); got != "" {
 		t.Fatalf("output before any flush = %q; want nothing yet", got)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got, writes := out.snapshot()
+	got, writes := out.String(), out.Writes()
 	if got != strings.Repeat("line\n", 100) || writes != 1 {
 		t.Errorf("after Close: %d bytes in %d writes; want 500 bytes in 1 write", len(got), writes)
 	}
@@ -55,29 +38,29 @@ func TestBatchesAndFlushes(t *testing.T) {
 func TestIntervalFlush(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const interval = 10 * time.Millisecond
-		out := &lockedBuffer{}
+		out := &lockedbuf.Buffer{}
 		w := New(out, interval)
 		defer w.Close()
 		w.Write([]byte("x\n"))
 		time.Sleep(interval - time.Nanosecond)
 		synctest.Wait()
-		if got, _ := out.snapshot(); got != "" {
+		if got := out.String(); got != "" {
 			t.Fatalf("output before the interval = %q; want nothing yet", got)
 		}
 		time.Sleep(time.Nanosecond)
 		synctest.Wait() // the background flush has run
-		if got, writes := out.snapshot(); got != "x\n" || writes != 1 {
+		if got, writes := out.String(), out.Writes(); got != "x\n" || writes != 1 {
 			t.Errorf("after the interval: %q in %d writes; want %q in 1", got, writes, "x\n")
 		}
 	})
 }
 
 func TestFullBufferFlushes(t *testing.T) {
-	out := &lockedBuffer{}
+	out := &lockedbuf.Buffer{}
 	w := New(out, time.Hour)
 	defer w.Close()
 	w.Write(bytes.Repeat([]byte("y"), maxBuffered))
-	if got, _ := out.snapshot(); len(got) != maxBuffered {
+	if got := out.String(); len(got) != maxBuffered {
 		t.Errorf("after a full buffer, %d bytes written; want %d", len(got), maxBuffered)
 	}
 }
@@ -88,7 +71,7 @@ func TestFullBufferFlushes(t *testing.T) {
 func TestCloseConcurrent(t *testing.T) {
 	const rounds, closers = 50000, 8
 	for range rounds {
-		out := &lockedBuffer{}
+		out := &lockedbuf.Buffer{}
 		w := New(out, time.Hour)
 		w.Write([]byte("line\n"))
 		start := make(chan struct{})
@@ -108,7 +91,7 @@ func TestCloseConcurrent(t *testing.T) {
 				t.Fatalf("Close = %v; want nil", err)
 			}
 		}
-		if got, writes := out.snapshot(); got != "line\n" || writes != 1 {
+		if got, writes := out.String(), out.Writes(); got != "line\n" || writes != 1 {
 			t.Fatalf("after concurrent Closes: %q in %d writes; want %q in 1", got, writes, "line\n")
 		}
 		if err := w.Close(); err != nil {

@@ -23,14 +23,43 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
+
+	"github.com/rezigate/rezigate/optionerr"
 )
 
 // MinSecretLen is the shortest secret accepted, in bytes.
 const MinSecretLen = 32
+
+// CheckSecret returns what is wrong with one secret, or "": it must be at
+// least MinSecretLen bytes. The message never includes the secret.
+func CheckSecret(secret []byte) string {
+	if len(secret) < MinSecretLen {
+		return fmt.Sprintf("must be at least %d bytes, got %d", MinSecretLen, len(secret))
+	}
+	return ""
+}
+
+// CheckSecrets returns one *optionerr.Error of package pkg for each
+// problem with the list of secrets in field: none given ("field:
+// required: …"), or one that CheckSecret refuses ("field[i]: …"). It is
+// the rule of every option that holds session secrets.
+func CheckSecrets(pkg, field string, secrets [][]byte) []error {
+	if len(secrets) == 0 {
+		return []error{optionerr.New(pkg, field, "required: at least one secret of %d bytes or more", MinSecretLen)}
+	}
+	var errs []error
+	for i, s := range secrets {
+		if msg := CheckSecret(s); msg != "" {
+			errs = append(errs, optionerr.New(pkg, field+"["+strconv.Itoa(i)+"]", "%s", msg))
+		}
+	}
+	return errs
+}
 
 // ErrInvalid means a cookie could not be opened: tampered, sealed with a
 // secret no longer configured, expired, or not a cookie of this kind.
@@ -85,17 +114,14 @@ func NewBoundCodec(secrets [][]byte, maxAge time.Duration, deployment string) (*
 }
 
 func newCodec(secrets [][]byte, maxAge time.Duration, macLabel, encLabel string) (*Codec, error) {
-	if len(secrets) == 0 {
-		return nil, errors.New("session: at least one secret is required")
+	if errs := CheckSecrets("session", "secrets", secrets); len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if maxAge <= 0 {
 		return nil, errors.New("session: max age must be positive")
 	}
 	c := &Codec{}
-	for i, s := range secrets {
-		if len(s) < MinSecretLen {
-			return nil, fmt.Errorf("session: secret %d: must be at least %d bytes, got %d", i, MinSecretLen, len(s))
-		}
+	for _, s := range secrets {
 		sc := securecookie.New(derive(s, macLabel), derive(s, encLabel))
 		sc.SetSerializer(serializer{})
 		sc.MaxAge(int(maxAge.Seconds()) + 1)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -272,5 +273,37 @@ func TestBoundCodec(t *testing.T) {
 	}
 	if _, err := NewBoundCodec(secrets, time.Hour, ""); err == nil {
 		t.Error("NewBoundCodec(deployment \"\") = nil error; want one")
+	}
+}
+
+// TestCheckSecrets: the one rule for session secrets, which the cookie
+// and Redis stores, the middleware and NewCodec all apply.
+func TestCheckSecrets(t *testing.T) {
+	long := bytes.Repeat([]byte("k"), MinSecretLen)
+	tests := []struct {
+		name    string
+		secrets [][]byte
+		want    []string
+	}{
+		{"one", [][]byte{long}, nil},
+		{"two", [][]byte{long, long}, nil},
+		{"none", nil, []string{"p: S: required: at least one secret of 32 bytes or more"}},
+		{"empty list", [][]byte{}, []string{"p: S: required: at least one secret of 32 bytes or more"}},
+		{"short second", [][]byte{long, long[:31]}, []string{"p: S[1]: must be at least 32 bytes, got 31"}},
+		{"two short", [][]byte{nil, []byte("x")}, []string{"p: S[0]: must be at least 32 bytes, got 0", "p: S[1]: must be at least 32 bytes, got 1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, err := range CheckSecrets("p", "S", tc.secrets) {
+				got = append(got, err.Error())
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("CheckSecrets(%d secrets) = %q; want %q", len(tc.secrets), got, tc.want)
+			}
+		})
+	}
+	if _, err := NewCodec(nil, time.Hour); err == nil || !strings.Contains(err.Error(), "secrets: required") {
+		t.Errorf("NewCodec(no secrets) = %v; want the CheckSecrets error", err)
 	}
 }

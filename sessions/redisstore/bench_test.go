@@ -2,10 +2,12 @@ package redisstore
 
 import (
 	"testing"
+
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 )
 
 func benchGet(b *testing.B, cached bool) {
-	url := redisURL(b)
+	url := redistest.URL(b)
 	opts := testOptions(url, testPrefix(b, url))
 	if !cached {
 		opts.LocalCacheTTL = -1

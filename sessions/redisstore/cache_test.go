@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 	"github.com/rezigate/rezigate/sessions"
 )
 
@@ -39,7 +40,7 @@ func getCalls(t *testing.T, raw rueidis.Client) int {
 // B's memory (the server sees no GET), and when A deletes it, Redis's
 // invalidation makes B's next Get miss the cache and find nothing.
 func TestLocalCacheAndInvalidation(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	prefix := testPrefix(t, url)
 	a := newTestStore(t, testOptions(url, prefix))
 	b := newTestStore(t, testOptions(url, prefix))
@@ -82,7 +83,7 @@ func TestLocalCacheAndInvalidation(t *testing.T) {
 
 // With LocalCacheTTL negative every Get is a round trip.
 func TestLocalCacheOff(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	opts := testOptions(url, testPrefix(t, url))
 	opts.LocalCacheTTL = -1
 	s := newTestStore(t, opts)
@@ -102,7 +103,7 @@ func TestLocalCacheOff(t *testing.T) {
 // The local cache never outlives the key: the client-side TTL is capped
 // by the key's own.
 func TestLocalCacheBoundedByKeyTTL(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	opts := testOptions(url, testPrefix(t, url))
 	s := newTestStore(t, opts)
 	sess := aliceSession()
@@ -143,8 +144,8 @@ func waitForErr(t *testing.T, s *Store, cookie string, want error, limit time.Du
 // its read timeout, for every operation; when Redis is back it recovers by
 // itself.
 func TestFailClosedCrash(t *testing.T) {
-	srv := startRedis(t)
-	opts := testOptions(srv.url(), "rzt:")
+	srv := redistest.Start(t)
+	opts := testOptions(srv.URL(), "rzt:")
 	opts.ReadTimeout, opts.DialTimeout = 300*time.Millisecond, 300*time.Millisecond
 	s := newTestStore(t, opts)
 	cookie := mustPut(t, s, aliceSession())
@@ -152,7 +153,7 @@ func TestFailClosedCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv.stop()
+	srv.Stop()
 	took := waitForErr(t, s, cookie, sessions.ErrUnavailable, 2*time.Second)
 	t.Logf("Redis killed: Get returned ErrUnavailable after %v", took)
 	start := time.Now()
@@ -175,7 +176,7 @@ func TestFailClosedCrash(t *testing.T) {
 		t.Errorf("five calls against a dead Redis took %v; want each bounded by ReadTimeout (300ms)", d)
 	}
 
-	srv.restart() // empty: nothing was kept on disk
+	srv.Restart() // empty: nothing was kept on disk
 	took = waitForErr(t, s, cookie, sessions.ErrNotFound, 5*time.Second)
 	t.Logf("Redis restarted: store answered again after %v", took)
 	again := mustPut(t, s, aliceSession())
@@ -189,8 +190,8 @@ func TestFailClosedCrash(t *testing.T) {
 // notices, within the local cache's TTL; after SIGCONT everything works,
 // with the data intact.
 func TestFailClosedHang(t *testing.T) {
-	srv := startRedis(t)
-	opts := testOptions(srv.url(), "rzt:")
+	srv := redistest.Start(t)
+	opts := testOptions(srv.URL(), "rzt:")
 	opts.ReadTimeout, opts.DialTimeout, opts.LocalCacheTTL = 300*time.Millisecond, 300*time.Millisecond, 2*time.Second
 	s := newTestStore(t, opts)
 	cached := mustPut(t, s, aliceSession())
@@ -199,7 +200,7 @@ func TestFailClosedHang(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv.signal(syscall.SIGSTOP)
+	srv.Signal(syscall.SIGSTOP)
 	start := time.Now()
 	if _, err := s.Get(ctx, uncached); !errors.Is(err, sessions.ErrUnavailable) {
 		t.Errorf("Get(uncached) while Redis hangs = %v; want ErrUnavailable", err)
@@ -211,7 +212,7 @@ func TestFailClosedHang(t *testing.T) {
 	took := waitForErr(t, s, cached, sessions.ErrUnavailable, opts.LocalCacheTTL+time.Second)
 	t.Logf("Redis hung: uncached Get failed after %v; cached Get stopped %v later", uncachedTook, took)
 
-	srv.signal(syscall.SIGCONT)
+	srv.Signal(syscall.SIGCONT)
 	waitForErr(t, s, uncached, nil, 5*time.Second)
 	if _, err := s.Get(ctx, cached); err != nil {
 		t.Errorf("Get(cached) after SIGCONT = %v; want the session", err)
@@ -221,7 +222,7 @@ func TestFailClosedHang(t *testing.T) {
 // A replica's own writes are visible to its next Get at once, although
 // Redis's invalidation of its cached copy may arrive a moment later.
 func TestOwnWritesSeenAtOnce(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	s := newTestStore(t, testOptions(url, testPrefix(t, url)))
 	for i := range 200 {
 		sess := aliceSession()

@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/redisserver"
+	"github.com/rezigate/rezigate/internal/testsupport/redisserver"
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 )
 
 // signalHandler sends every record's message to msgs, without blocking.
@@ -33,7 +34,7 @@ func (h signalHandler) WithGroup(string) slog.Handler      { return h }
 // invalid options without trying at all. Nothing it logs or returns holds
 // the password.
 func TestConnect(t *testing.T) {
-	if os.Getenv(envURL) == "" && testing.Short() {
+	if os.Getenv(redistest.EnvURL) == "" && testing.Short() {
 		t.Skip("-short: skipping a test that starts redis-server")
 	}
 	if _, err := exec.LookPath("redis-server"); err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 	"github.com/rezigate/rezigate/sessions"
 )
 
@@ -21,7 +22,7 @@ func deploymentOptions(url, prefix, publicURL string) Options {
 // other's logout token IDs. A cookie of the other deployment is simply no
 // session (ErrNotFound), never an error.
 func TestDeploymentsShareNothing(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	prefix := testPrefix(t, url)
 	a := newTestStore(t, deploymentOptions(url, prefix, "https://a.example.com"))
 	b := newTestStore(t, deploymentOptions(url, prefix, "https://b.example.com"))

@@ -1,8 +1,9 @@
 package redisstore
 
-import "sync"
+import "github.com/rezigate/rezigate/internal/lru"
 
-// maxOpened bounds openedCookies; when full, an arbitrary half is dropped.
+// maxOpened bounds openedCookies; when full, the value used longest ago
+// goes.
 const maxOpened = 10000
 
 // openedCookies remembers the handles of cookie values that opened, so
@@ -10,34 +11,17 @@ const maxOpened = 10000
 // HMAC again. Only values that verified are stored, so a client sending
 // random cookies cannot fill it; whether the session exists and is live
 // is still asked of Redis (or of the local cache, which Redis
-// invalidates) on every Get.
+// invalidates) on every Get. It is an lru.Cache, as the middleware's
+// cache of opened session cookies is: under churn it drops one cold value
+// at a time, not an arbitrary half of them, hot ones included.
 type openedCookies struct {
-	mu sync.RWMutex
-	m  map[string]handle
+	lru *lru.Cache[string, handle]
 }
 
 func newOpenedCookies() *openedCookies {
-	return &openedCookies{m: make(map[string]handle)}
+	return &openedCookies{lru: lru.New[string, handle](maxOpened)}
 }
 
-func (o *openedCookies) get(cookie string) (handle, bool) {
-	o.mu.RLock()
-	h, ok := o.m[cookie]
-	o.mu.RUnlock()
-	return h, ok
-}
+func (o *openedCookies) get(cookie string) (handle, bool) { return o.lru.Get(cookie) }
 
-func (o *openedCookies) put(cookie string, h handle) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if len(o.m) >= maxOpened {
-		n := 0
-		for k := range o.m { // map order is unspecified: an arbitrary half goes
-			delete(o.m, k)
-			if n++; n >= maxOpened/2 {
-				break
-			}
-		}
-	}
-	o.m[cookie] = h
-}
+func (o *openedCookies) put(cookie string, h handle) { o.lru.Add(cookie, h) }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 	"github.com/rezigate/rezigate/sessions"
 )
 
@@ -16,7 +17,7 @@ import (
 // through Get, not even from the local cache of the replica that read
 // them during the race.
 func TestPutRacingDeleteUser(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	prefix := testPrefix(t, url)
 	s := newTestStore(t, testOptions(url, prefix))
 	const pairs = 400
@@ -79,7 +80,7 @@ func TestPutRacingDeleteUser(t *testing.T) {
 // provider sessions: a back-channel logout naming a sid while sessions of
 // that sid are being written.
 func TestPutRacingDeleteSID(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	prefix := testPrefix(t, url)
 	s := newTestStore(t, testOptions(url, prefix))
 	const pairs = 400
@@ -118,7 +119,7 @@ func TestPutRacingDeleteSID(t *testing.T) {
 // and then failed (Redis went away before the sessions were deleted) left
 // the index whole, so the next DeleteUser still finds and ends them.
 func TestRevocationFinishesHalfDone(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	s := newTestStore(t, testOptions(url, testPrefix(t, url)))
 	sess := aliceSession()
 	cookies := []string{mustPut(t, s, sess), mustPut(t, s, sess)}

@@ -8,6 +8,8 @@ import (
 
 // maxRecent bounds recentWrites; past it, every key counts as recent
 // until the local cache's TTL has passed, which is slower but never stale.
+// This is why recentWrites is not an lru.Cache: an LRU would forget a
+// write still within the TTL, and a Get could then read a stale copy.
 const maxRecent = 4096
 
 // recentWrites remembers the session keys this store changed or deleted

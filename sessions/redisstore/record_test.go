@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 	"github.com/rezigate/rezigate/sessions"
 )
 
@@ -202,7 +203,7 @@ func TestNewUnreachable(t *testing.T) {
 
 // Close stops every goroutine the client started.
 func TestCloseStopsGoroutines(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	opts := testOptions(url, testPrefix(t, url))
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	s, err := New(context.Background(), opts)
@@ -219,13 +220,39 @@ func TestCloseStopsGoroutines(t *testing.T) {
 	}
 }
 
+// TestOpenedCookiesEvictsLeastRecentlyUsed: a full openedCookies drops
+// the one value used longest ago, as the middleware's cache does, and
+// keeps the rest, the values in use among them.
+func TestOpenedCookiesEvictsLeastRecentlyUsed(t *testing.T) {
+	o := newOpenedCookies()
+	for i := range maxOpened {
+		o.put(strconv.Itoa(i), handle{byte(i)})
+	}
+	if _, ok := o.get("0"); !ok { // in use: no longer the least recently used
+		t.Fatal("get(0) = miss; want a hit")
+	}
+	o.put("new", handle{})
+	kept := 0
+	for i := range maxOpened {
+		if _, ok := o.get(strconv.Itoa(i)); ok {
+			kept++
+		}
+	}
+	if _, ok := o.get("1"); ok || kept != maxOpened-1 {
+		t.Errorf("after one put into a full openedCookies, %d of %d old values are kept (1 kept: %v); want all but the least recently used, 1", kept, maxOpened, ok)
+	}
+	if _, ok := o.get("0"); !ok {
+		t.Errorf("get(0) = miss; want the value in use kept")
+	}
+}
+
 func TestOpenedCookiesBounded(t *testing.T) {
 	o := newOpenedCookies()
 	for i := range maxOpened + 10 {
 		o.put(strconv.Itoa(i), handle{byte(i), byte(i >> 8)})
 	}
-	if len(o.m) > maxOpened {
-		t.Errorf("openedCookies holds %d values; want at most %d", len(o.m), maxOpened)
+	if n := o.lru.Len(); n > maxOpened {
+		t.Errorf("openedCookies holds %d values; want at most %d", n, maxOpened)
 	}
 	n := maxOpened + 9
 	if h, ok := o.get(strconv.Itoa(n)); !ok || h != (handle{byte(n), byte(n >> 8)}) {

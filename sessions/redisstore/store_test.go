@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 	"github.com/rezigate/rezigate/sessions"
 )
 
@@ -43,7 +44,7 @@ func mustPut(t testing.TB, s *Store, sess sessions.Session) string {
 }
 
 func TestPutGetDelete(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	s := newTestStore(t, testOptions(url, testPrefix(t, url)))
 	in := aliceSession()
 	cookie := mustPut(t, s, in)
@@ -72,7 +73,7 @@ func TestPutGetDelete(t *testing.T) {
 }
 
 func TestPutRejects(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	s := newTestStore(t, testOptions(url, testPrefix(t, url)))
 	now := time.Now()
 	tests := []struct {
@@ -99,7 +100,7 @@ func TestPutRejects(t *testing.T) {
 }
 
 func TestGetRejects(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	prefix := testPrefix(t, url)
 	s := newTestStore(t, testOptions(url, prefix))
 	raw := rawClient(t, url)
@@ -171,7 +172,7 @@ func TestGetRejects(t *testing.T) {
 }
 
 func TestDeleteUser(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	prefix := testPrefix(t, url)
 	s := newTestStore(t, testOptions(url, prefix))
 	alice := aliceSession()
@@ -212,7 +213,7 @@ func TestDeleteUser(t *testing.T) {
 }
 
 func TestDeleteSID(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	s := newTestStore(t, testOptions(url, testPrefix(t, url)))
 	alice := aliceSession()
 	alice.SIDHash = sessions.HashSID("sid-1")
@@ -268,7 +269,7 @@ func fillStore(t *testing.T, s *Store, sess sessions.Session, token, jti string)
 }
 
 func TestEveryKeyHasTTL(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	prefix := testPrefix(t, url)
 	s := newTestStore(t, testOptions(url, prefix))
 	sess := aliceSession()
@@ -295,7 +296,7 @@ func TestEveryKeyHasTTL(t *testing.T) {
 }
 
 func TestNothingReadableAtRest(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	prefix := testPrefix(t, url)
 	s := newTestStore(t, testOptions(url, prefix))
 	sess := aliceSession()
@@ -352,7 +353,7 @@ func TestNothingReadableAtRest(t *testing.T) {
 }
 
 func TestSecretRotation(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	prefix := testPrefix(t, url)
 	old := newTestStore(t, testOptions(url, prefix)) // secret A
 	rotated := testOptions(url, prefix)
@@ -394,7 +395,7 @@ func TestSecretRotation(t *testing.T) {
 }
 
 func TestUpdate(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	prefix := testPrefix(t, url)
 	a := newTestStore(t, testOptions(url, prefix))
 	b := newTestStore(t, testOptions(url, prefix))
@@ -473,7 +474,7 @@ func waitFor(t *testing.T, what string, cond func() bool) time.Duration {
 }
 
 func TestLock(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	prefix := testPrefix(t, url)
 	a := newTestStore(t, testOptions(url, prefix))
 	b := newTestStore(t, testOptions(url, prefix))
@@ -524,7 +525,7 @@ func TestLock(t *testing.T) {
 }
 
 func TestSeenJTI(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	prefix := testPrefix(t, url)
 	a := newTestStore(t, testOptions(url, prefix))
 	b := newTestStore(t, testOptions(url, prefix))
@@ -559,7 +560,7 @@ func TestSeenJTI(t *testing.T) {
 }
 
 func TestLimiterAcrossReplicas(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	prefix := testPrefix(t, url)
 	var limiters [2]*Limiter
 	for i := range limiters {
@@ -587,7 +588,7 @@ func TestLimiterAcrossReplicas(t *testing.T) {
 }
 
 func TestTokenCache(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	prefix := testPrefix(t, url)
 	a, err := NewTokenCache(newTestStore(t, testOptions(url, prefix)), TokenCacheOptions{Margin: time.Minute})
 	if err != nil {

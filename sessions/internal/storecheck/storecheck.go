@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rezigate/rezigate/internal/httptoken"
 	"github.com/rezigate/rezigate/internal/session"
-	"github.com/rezigate/rezigate/optionerr"
 )
 
 // MinSecretLen is the shortest session secret accepted, in bytes.
@@ -16,18 +16,10 @@ const MinSecretLen = session.MinSecretLen
 
 // Secrets returns one *optionerr.Error of package pkg, field "Secrets" or
 // "Secrets[i]", for each problem: none given, or one shorter than
-// MinSecretLen. The messages never include a secret.
+// MinSecretLen (session.CheckSecrets). The messages never include a
+// secret.
 func Secrets(pkg string, secrets [][]byte) []error {
-	if len(secrets) == 0 {
-		return []error{optionerr.New(pkg, "Secrets", "required: at least one secret of %d bytes or more", MinSecretLen)}
-	}
-	var errs []error
-	for i, s := range secrets {
-		if len(s) < MinSecretLen {
-			errs = append(errs, optionerr.New(pkg, "Secrets["+strconv.Itoa(i)+"]", "must be at least %d bytes, got %d", MinSecretLen, len(s)))
-		}
-	}
-	return errs
+	return session.CheckSecrets(pkg, "Secrets", secrets)
 }
 
 // MaxCookieName is the longest cookie name accepted, without the
@@ -43,24 +35,13 @@ func CookieName(name string) string {
 	if name == "" || len(name) > MaxCookieName {
 		return msg
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c <= ' ' || c >= 0x7f || isSeparator(c) {
-			return msg
-		}
+	if !httptoken.Valid(name) {
+		return "must be a cookie token (" + httptoken.Chars + ")"
 	}
 	if strings.HasPrefix(name, "__") {
 		return "must not start with __ (the __Host- prefix is added unless InsecureCookies is set)"
 	}
 	return ""
-}
-
-func isSeparator(c byte) bool {
-	switch c {
-	case '(', ')', '<', '>', '@', ',', ';', ':', '\\', '"', '/', '[', ']', '?', '=', '{', '}':
-		return true
-	}
-	return false
 }
 
 // Redacted is what a secret prints as.

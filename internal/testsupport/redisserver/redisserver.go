@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rezigate/rezigate/internal/freeport"
+	"github.com/rezigate/rezigate/internal/testsupport/freeport"
 )
 
 // ReadyTimeout bounds how long Start and Restart wait for redis-server
