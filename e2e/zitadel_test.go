@@ -606,7 +606,7 @@ func TestZitadelBrowserJourney(t *testing.T) {
 		user   zitadelUser
 		reason string // a word the 403 page must say
 	}{
-		{"zitadel-outsider", mallory, "allowed"},
+		{"zitadel-outsider", mallory, "company account"},
 		{"zitadel-unverified", bob, "verified"},
 	}
 	for _, tc := range refusals {
