@@ -78,8 +78,8 @@ func TestDemoRedis(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(body), "signed out on every replica") {
-		t.Errorf("signed-out page does not say the session ended on every replica:\n%s", body)
+	if !strings.Contains(string(body), `<p id="revoked">`) {
+		t.Errorf("signed-out page does not say the session was ended for good:\n%s", body)
 	}
 	noJar := &http.Client{Timeout: 15 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	req, _ := http.NewRequest("GET", base+"/oauth2/userinfo", nil)

@@ -73,7 +73,8 @@ func runExplain(args []string, environ []string, stdout, stderr io.Writer) int {
 		}
 		return explainBad
 	}
-	if fs.NArg() != 2 || *email == "" {
+	if what := explainMissing(*email, fs.Args()); what != "" {
+		fmt.Fprintf(stderr, "rezigate explain: %s\n\n", what)
 		fs.Usage()
 		return explainBad
 	}
@@ -144,4 +145,23 @@ func signInRefusal(rule policy.SignInRule) string {
 		return "email not verified (oidc.require_email_verified)"
 	}
 	return "by sign-in rule " + string(rule)
+}
+
+// explainMissing says what a command line of explain lacks or has too
+// many of, or "" when it has an email and exactly METHOD and PATH.
+func explainMissing(email string, args []string) string {
+	var what []string
+	if email == "" {
+		what = append(what, "missing -email ADDRESS (the user to judge)")
+	}
+	switch len(args) {
+	case 0:
+		what = append(what, "missing METHOD and PATH (such as GET /admin/)")
+	case 1:
+		what = append(what, fmt.Sprintf("missing PATH after %s (such as %s /admin/)", args[0], args[0]))
+	case 2:
+	default:
+		what = append(what, "unexpected arguments after METHOD PATH: "+strings.Join(args[2:], " ")+" (flags go before METHOD)")
+	}
+	return strings.Join(what, "; ")
 }

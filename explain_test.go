@@ -196,6 +196,10 @@ func TestExplainCommand(t *testing.T) {
 		{"missing file", explainArgs(filepath.Join(t.TempDir(), "none.yaml"), "a@example.com", "", "GET", "/"), 1, "no such file"},
 		{"no path", []string{"-config", good, "-email", "a@example.com", "GET"}, 1, "Usage: rezigate explain"},
 		{"no email", []string{"-config", good, "GET", "/"}, 1, "Usage: rezigate explain"},
+		{"no path says so", []string{"-config", good, "-email", "a@example.com", "GET"}, 1, "rezigate explain: missing PATH after GET"},
+		{"no email says so", []string{"-config", good, "GET", "/"}, 1, "rezigate explain: missing -email ADDRESS"},
+		{"nothing says both", []string{"-config", good}, 1, "rezigate explain: missing -email ADDRESS (the user to judge); missing METHOD and PATH"},
+		{"flag after the path says so", []string{"-config", good, "GET", "/", "-email", "a@example.com"}, 1, "unexpected arguments after METHOD PATH: -email a@example.com (flags go before METHOD)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

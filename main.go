@@ -4,6 +4,7 @@
 //	rezigate -config config.yaml         serve
 //	rezigate -config config.yaml -check  validate the configuration and exit
 //	rezigate -demo                       the whole journey on loopback, nothing to configure
+//	rezigate help                        how to run it (as -h)
 //
 // This file is wiring only: every request is handled by the importable
 // packages middleware, proxy, oidc and rezi.
@@ -14,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,6 +23,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,7 +47,8 @@ Usage:
                                      which policy rule decides a request, and why
   rezigate revoke -config FILE -uid UID | -sub SUBJECT
                                      end every session of a person (needs session.store: redis)
-  rezigate -version                  print the version
+  rezigate -version                  print the version and the VCS revision it was built from
+  rezigate help                      print this help (as rezigate -h)
 
 Secrets never go in the file: set REZIGATE_OIDC_CLIENT_SECRET,
 REZIGATE_SESSION_SECRETS, REZIGATE_IDENTITY_UID_SECRET and
@@ -62,36 +66,106 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "revoke" {
 		os.Exit(runRevoke(os.Args[2:], os.Environ(), os.Stdout, os.Stderr))
 	}
-	configPath := flag.String("config", "config.yaml", "configuration `file` (YAML)")
-	check := flag.Bool("check", false, "validate the configuration, print it with secrets redacted, and exit")
-	demoMode := flag.Bool("demo", false, "run the whole journey on loopback with a built-in provider, Rezi stand-in and RMS (not for production)")
-	demoRedis := flag.Bool("demo-redis", false, "with -demo: keep sessions in a redis-server (from PATH) started on loopback for the demo")
-	version := flag.Bool("version", false, "print the module and Go versions and exit")
-	flag.Usage = func() {
-		fmt.Fprint(flag.CommandLine.Output(), usage)
-		flag.PrintDefaults()
+	a, code := parseArgs(os.Args[1:], os.Stdout, os.Stderr)
+	if a == nil {
+		os.Exit(code)
 	}
-	flag.Parse()
-	if *version {
+	if a.version {
 		fmt.Println(versionString())
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *configPath, *check, *demoMode, *demoRedis); err != nil {
+	if err := run(ctx, a.configPath, a.check, a.demo, a.demoRedis); err != nil {
 		fmt.Fprintln(os.Stderr, "rezigate:", err)
 		os.Exit(1)
 	}
 }
 
-// versionString names the module version this binary was built from and
-// the Go release that built it.
-func versionString() string {
-	v, goVersion := "(devel)", runtime.Version()
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v, goVersion = bi.Main.Version, bi.GoVersion
+// args is what the command line asks for.
+type args struct {
+	configPath                      string
+	check, demo, demoRedis, version bool
+}
+
+// parseArgs reads the command line after the program name. It returns nil
+// args when the command is done: help was printed on stdout (exit code 0),
+// or a usage error on stderr (exit code 2).
+func parseArgs(argv []string, stdout, stderr io.Writer) (*args, int) {
+	var a args
+	fs := flag.NewFlagSet("rezigate", flag.ContinueOnError)
+	fs.StringVar(&a.configPath, "config", "config.yaml", "configuration `file` (YAML)")
+	fs.BoolVar(&a.check, "check", false, "validate the configuration, print it with secrets redacted, and exit")
+	fs.BoolVar(&a.demo, "demo", false, "run the whole journey on loopback with a built-in provider, Rezi stand-in and RMS (not for production)")
+	fs.BoolVar(&a.demoRedis, "demo-redis", false, "with -demo: keep sessions in a redis-server (from PATH) started on loopback for the demo")
+	fs.BoolVar(&a.version, "version", false, "print the module, VCS revision and Go versions and exit")
+	help := func() {
+		fs.SetOutput(stdout)
+		fmt.Fprint(stdout, usage)
+		fs.PrintDefaults()
 	}
-	return "rezigate " + v + " " + goVersion
+	if len(argv) > 0 && argv[0] == "help" {
+		if len(argv) > 1 {
+			fmt.Fprintf(stderr, "rezigate help: unexpected arguments: %s\n", strings.Join(argv[1:], " "))
+			return nil, 2
+		}
+		help()
+		return nil, 0
+	}
+	// The flag package's own messages go nowhere: help goes to stdout,
+	// and a usage error is said once, below, with where to look.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	switch err := fs.Parse(argv); {
+	case errors.Is(err, flag.ErrHelp):
+		help()
+		return nil, 0
+	case err != nil:
+		fmt.Fprintf(stderr, "rezigate: %v (rezigate -h lists the flags)\n", err)
+		return nil, 2
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "rezigate: unexpected arguments: %s (rezigate -h lists the ways to run it)\n", strings.Join(fs.Args(), " "))
+		return nil, 2
+	}
+	return &a, 0
+}
+
+// versionString names the module version this binary was built from, the
+// VCS revision when the build recorded one, and the Go release that built
+// it.
+func versionString() string {
+	bi, _ := debug.ReadBuildInfo()
+	return versionFrom(bi)
+}
+
+// versionFrom is versionString for the build information bi (nil: none).
+func versionFrom(bi *debug.BuildInfo) string {
+	if bi == nil {
+		return "rezigate (devel) " + runtime.Version()
+	}
+	s := "rezigate " + bi.Main.Version
+	var rev, at string
+	var modified bool
+	for _, kv := range bi.Settings {
+		switch kv.Key {
+		case "vcs.revision":
+			rev = kv.Value
+		case "vcs.time":
+			at = kv.Value
+		case "vcs.modified":
+			modified = kv.Value == "true"
+		}
+	}
+	if rev != "" {
+		s += " revision " + rev
+		if modified {
+			s += " (modified)"
+		}
+		if at != "" {
+			s += " " + at
+		}
+	}
+	return s + " " + bi.GoVersion
 }
 
 func run(ctx context.Context, path string, check, demoMode, demoRedis bool) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,6 +108,14 @@ func TestCheck(t *testing.T) {
 	if err := os.WriteFile(noDomains, []byte(strings.Replace(mustRead(t, noDomains), "  allowed_email_domains: [\"example.com\"]\n", "", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	swapped := writeConfig(t, "127.0.0.1:4180", "https://login.example.com", "", "")
+	if err := os.WriteFile(swapped, []byte(strings.Replace(mustRead(t, swapped), "  client_id:", "  cleint_id:", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noClientID := writeConfig(t, "127.0.0.1:4180", "https://login.example.com", "", "")
+	if err := os.WriteFile(noClientID, []byte(strings.Replace(mustRead(t, noClientID), "  client_id: \"rezigate\"\n", "", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		path     string
@@ -119,6 +131,9 @@ func TestCheck(t *testing.T) {
 		{"typo suggests the key", typo, secretEnv(), 1, []string{"shutdown_timout: unknown key; did you mean shutdown_timeout?"}},
 		{"secret in the file warns", inFile, secretEnv()[1:], 0, []string{"warning: oidc.client_secret: a secret written in the file; set REZIGATE_OIDC_CLIENT_SECRET", "configuration is valid"}},
 		{"no domains warns", noDomains, secretEnv(), 0, []string{"warning: oidc.allowed_email_domains: empty"}},
+		{"swapped letters suggest the key", swapped, secretEnv(), 1, []string{"oidc.cleint_id: unknown key; did you mean client_id? (line 7)"}},
+		{"a value's problem names its line", bad, secretEnv(), 1, []string{"oidc.issuer_url: must be an absolute https URL (http only for a loopback host) (line 6)"}},
+		{"a missing key says so", noClientID, secretEnv(), 1, []string{"oidc.client_id: required (not in the file)"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,6 +155,18 @@ func TestCheck(t *testing.T) {
 					t.Errorf("-check output lacks %q:\n%s", w, out)
 				}
 			}
+			// Every problem says where: its line, its variable, or that
+			// the file leaves the key out.
+			if _, problems, ok := strings.Cut(string(out), "configuration is invalid:\n"); ok {
+				for _, line := range strings.Split(strings.TrimSpace(problems), "\n") {
+					if line == "rezigate: invalid configuration" {
+						continue
+					}
+					if !lineNumbered.MatchString(line) && !strings.Contains(line, "REZIGATE_") && !strings.HasSuffix(line, "(not in the file)") {
+						t.Errorf("-check problem %q names no line, variable or absence", line)
+					}
+				}
+			}
 			for _, s := range []string{clientSecret, privateKey, sessionKey, uidSecret} {
 				if strings.Contains(string(out), s) {
 					t.Errorf("-check output leaks a secret:\n%s", out)
@@ -148,6 +175,9 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+// lineNumbered matches a problem that names its line in the file.
+var lineNumbered = regexp.MustCompile(`\(line \d+\)`)
 
 func mustRead(t *testing.T, path string) string {
 	t.Helper()
@@ -201,6 +231,83 @@ func TestCommandLine(t *testing.T) {
 	}
 	if out, _ := exec.Command(binary, "-h").CombinedOutput(); !strings.HasPrefix(string(out), "rezigate signs employees in") {
 		t.Errorf("rezigate -h starts %q; want the one-sentence description first", strings.SplitN(string(out), "\n", 2)[0])
+	}
+}
+
+// TestUsage: help goes to stdout with exit 0, however it is asked for; a
+// usage error goes to stderr with exit 2 and names what was wrong.
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout string // prefix of stdout; "" = stdout empty
+		wantStderr string // in stderr; "" = stderr empty
+	}{
+		{"-h", []string{"-h"}, 0, "rezigate signs employees in", ""},
+		{"-help", []string{"-help"}, 0, "rezigate signs employees in", ""},
+		{"--help", []string{"--help"}, 0, "rezigate signs employees in", ""},
+		{"help", []string{"help"}, 0, "rezigate signs employees in", ""},
+		{"help with an argument", []string{"help", "me"}, 2, "", "rezigate help: unexpected arguments: me"},
+		{"an extra argument", []string{"-demo", "extra"}, 2, "", "rezigate: unexpected arguments: extra"},
+		{"extra arguments", []string{"-config", "x.yaml", "serve", "now"}, 2, "", "rezigate: unexpected arguments: serve now"},
+		{"an unknown flag", []string{"-demoo"}, 2, "", "rezigate: flag provided but not defined: -demoo (rezigate -h lists the flags)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// A command line that is wrongly taken for a server must not
+			// hang the test: it is killed after a while and fails.
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary, tc.args...)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if err != nil && !errors.As(err, &ee) {
+				t.Fatal(err)
+			}
+			if got := cmd.ProcessState.ExitCode(); got != tc.wantCode {
+				t.Errorf("rezigate %q exit code = %d; want %d\nstdout: %s\nstderr: %s", tc.args, got, tc.wantCode, stdout.String(), stderr.String())
+			}
+			if tc.wantStdout == "" && stdout.Len() > 0 || !strings.HasPrefix(stdout.String(), tc.wantStdout) {
+				t.Errorf("rezigate %q stdout = %q; want it to start with %q", tc.args, stdout.String(), tc.wantStdout)
+			}
+			if tc.wantStderr == "" && stderr.Len() > 0 || !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("rezigate %q stderr = %q; want %q in it", tc.args, stderr.String(), tc.wantStderr)
+			}
+			if tc.wantCode == 0 && !strings.Contains(stdout.String(), "-version") {
+				t.Errorf("rezigate %q help lists no flags:\n%s", tc.args, stdout.String())
+			}
+		})
+	}
+}
+
+// TestVersionFrom: -version names the VCS revision when the build
+// recorded one (go build in a checkout does, unless -buildvcs=false).
+func TestVersionFrom(t *testing.T) {
+	mod := debug.Module{Path: "github.com/rezigate/rezigate", Version: "(devel)"}
+	tests := []struct {
+		name string
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{"no build info", nil, "rezigate (devel) " + runtime.Version()},
+		{"no vcs", &debug.BuildInfo{GoVersion: "go1.26.8", Main: mod}, "rezigate (devel) go1.26.8"},
+		{"revision", &debug.BuildInfo{GoVersion: "go1.26.8", Main: mod, Settings: []debug.BuildSetting{
+			{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "f062d18aa"}, {Key: "vcs.time", Value: "2026-12-06T10:00:00Z"}, {Key: "vcs.modified", Value: "false"}}},
+			"rezigate (devel) revision f062d18aa 2026-12-06T10:00:00Z go1.26.8"},
+		{"modified", &debug.BuildInfo{GoVersion: "go1.26.8", Main: mod, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "f062d18aa"}, {Key: "vcs.modified", Value: "true"}}},
+			"rezigate (devel) revision f062d18aa (modified) go1.26.8"},
+		{"a release", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.0"}}, "rezigate v1.2.0 go1.26.8"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := versionFrom(tc.bi); got != tc.want {
+				t.Errorf("versionFrom(%s) = %q; want %q", tc.name, got, tc.want)
+			}
+		})
 	}
 }
 

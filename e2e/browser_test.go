@@ -380,7 +380,7 @@ func TestBrowserJourney(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.Navigate(rg.URL+"/oauth2/sign_out")); err != nil {
 				return err
 			}
-			return expectSignedOutPage(ctx, tb, rg.URL, "/oauth2/start")
+			return expectSignedOutPage(ctx, tb, rg.URL, "/rezi")
 		})
 
 		tb.step("c2-rezi-asks-for-password-again", stepTimeout, func(ctx context.Context) error {
@@ -403,7 +403,7 @@ func TestBrowserJourney(t *testing.T) {
 		user   dexUser
 		reason string // a word the 403 page must say
 	}{
-		{"d-outsider", mallory, "allowed"},
+		{"d-outsider", mallory, "company account"},
 		{"e-unverified", bob, "verified"},
 	}
 	for _, tc := range refusals {

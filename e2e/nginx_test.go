@@ -16,7 +16,7 @@ import (
 )
 
 // nginxConf is nginx in front of the RMS, asking rezigate about every
-// request with auth_request, as the README's nginx section shows.
+// request with auth_request, as docs/forward-auth.md shows.
 var nginxConf = template.Must(template.New("nginx.conf").Parse(`# written by startForwardAuthNginx
 daemon off;
 # One process as the invoking user: no worker switches to "nobody", which

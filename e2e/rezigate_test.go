@@ -210,8 +210,8 @@ func startRezigate(t *testing.T, d *dex, parts *demoParts, o rezigateOptions) *r
 	return rg
 }
 
-// uid is the uid rezigate must derive for a Dex user, by the formula the
-// README documents: hex(HMAC-SHA256(uid_secret, issuer_url + "|" + sub)).
+// uid is the uid rezigate must derive for a Dex user, by the formula
+// docs/configuration.md documents: hex(HMAC-SHA256(uid_secret, issuer_url + "|" + sub)).
 func (rg *rezigate) uid(u dexUser) string {
 	m := hmac.New(sha256.New, []byte(rg.uidSecret))
 	m.Write([]byte(rg.issuer + "|" + dexSubject(u.UserID)))

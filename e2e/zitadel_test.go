@@ -434,7 +434,7 @@ func TestZitadelProvider(t *testing.T) {
 }
 
 // zitadelUID is the uid rezigate must derive for a user of the example
-// server, by the formula the README documents; the sub is the user's ID.
+// server, by the formula docs/configuration.md documents; the sub is the user's ID.
 func zitadelUID(rg *rezigate, u zitadelUser) string {
 	m := hmac.New(sha256.New, []byte(rg.uidSecret))
 	m.Write([]byte(rg.issuer + "|" + u.ID))
@@ -606,7 +606,7 @@ func TestZitadelBrowserJourney(t *testing.T) {
 		user   zitadelUser
 		reason string // a word the 403 page must say
 	}{
-		{"zitadel-outsider", mallory, "allowed"},
+		{"zitadel-outsider", mallory, "company account"},
 		{"zitadel-unverified", bob, "verified"},
 	}
 	for _, tc := range refusals {

@@ -54,9 +54,10 @@ func (a *Auth) serveSignedOut(w http.ResponseWriter, r *http.Request) {
 		a.confirmSignOut(w, r, rd)
 		return
 	}
-	signIn := "/oauth2/start"
+	// Sign in again and return to rd, or else into the RMS.
+	signIn := pages.RMSPath
 	if rd != "/" {
-		signIn += "?rd=" + url.QueryEscape(rd)
+		signIn = "/oauth2/start?rd=" + url.QueryEscape(rd)
 	}
 	a.signedOutPage(w, signIn, requestid.FromContext(r.Context()))
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/rezigate/rezigate/internal/localpath"
+	"github.com/rezigate/rezigate/internal/pages"
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/internal/session"
 	"github.com/rezigate/rezigate/oidc"
@@ -111,7 +112,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 	if code := q.Get("error"); code != "" {
 		a.metrics.signIn("provider_error")
 		a.log.Warn("sign-in refused by the identity provider", "request_id", requestid.FromContext(r.Context()), "error", safeToken(code))
-		a.errorPage(w, r, http.StatusForbidden, "The identity provider did not sign you in ("+safeToken(code)+"). You can try again from the start page.")
+		a.errorPage(w, r, http.StatusForbidden, "The identity provider did not sign you in ("+safeToken(code)+"). Please try again: open the RMS, and sign in at the provider.")
 		return nil
 	}
 	state := q.Get("state")
@@ -191,7 +192,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 	}
 	if err != nil {
 		a.metrics.signIn("internal_error")
-		a.fail(w, r, http.StatusInternalServerError, "The session could not be created.", err)
+		a.fail(w, r, http.StatusInternalServerError, "Your sign-in could not be completed. Please try again.", err)
 		return nil
 	}
 	http.SetCookie(w, a.cookie(a.cookieName, value, a.session.MaxAge))
@@ -212,7 +213,7 @@ var signInRefusals = map[policy.SignInRule]struct{ outcome, log, page string }{
 	policy.RuleEmailVerified: {"unverified_email", "sign-in refused: email not verified",
 		"Your email address is not verified at the identity provider, so you cannot be signed in here. Verify it there, then try again."},
 	policy.RuleEmailDomains: {"denied_domain", "sign-in refused: email domain not allowed",
-		"Your account is not allowed to use this site. Sign in with your company account."},
+		"This site does not accept the account you signed in with. Sign out of it below, then sign in again with your company account."},
 	policy.RuleAllowGroups: {"denied_group", "sign-in refused: in none of the groups allowed to sign in",
 		"Your account is not allowed to use this site. If you need it, ask your administrator for access."},
 }
@@ -226,7 +227,10 @@ func (a *Auth) refuseSignIn(w http.ResponseWriter, r *http.Request, uid string, 
 	}
 	a.metrics.signIn(ref.outcome)
 	a.log.Warn(ref.log, "request_id", requestid.FromContext(r.Context()), "uid", uid, "rule", string(res.Rule), "reason", res.Reason)
-	a.errorPage(w, r, http.StatusForbidden, ref.page)
+	w.Header().Del("Location")
+	// Back into the RMS would only sign in with the same account: the
+	// way forward is signing out at the provider, then in with another.
+	pages.ErrorWithLink(w, http.StatusForbidden, ref.page, pages.Link{Text: "Sign out and sign in with another account", Href: "/oauth2/sign_out"}, requestid.FromContext(r.Context()))
 }
 
 // safeToken keeps a provider-sent error code printable and short, since it

@@ -39,7 +39,7 @@ func TestSignInRulesAtCallbackAndRefresh(t *testing.T) {
 		{"email no longer verified", func(p *demo.Provider, login string) { p.SetEmailVerified(login, false) },
 			policy.RuleEmailVerified, "not verified at the identity provider"},
 		{"email moved to a domain not allowed", func(p *demo.Provider, login string) { p.SetEmail(login, "someone@outsider.example") },
-			policy.RuleEmailDomains, "Sign in with your company account"},
+			policy.RuleEmailDomains, "sign in again with your company account"},
 	}
 	users := make([]demo.User, len(tests))
 	for i, tc := range tests {

@@ -257,7 +257,7 @@ func TestSignedOutPage(t *testing.T) {
 	t.Run("bad rd", func(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		r := e.get("/oauth2/signed_out?rd=" + url.QueryEscape("//evil.example"))
-		if !strings.Contains(r.body, `href="/oauth2/start"`) || strings.Contains(r.body, "evil") {
+		if !strings.Contains(r.body, `href="/rezi"`) || strings.Contains(r.body, "evil") {
 			t.Errorf("signed-out page with a bad rd links elsewhere:\n%s", r.body)
 		}
 	})

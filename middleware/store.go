@@ -191,7 +191,7 @@ func (a *Auth) storeUnavailable(w http.ResponseWriter, r *http.Request, err erro
 	w.Header().Del("Set-Cookie")
 	w.Header().Set("Retry-After", "5")
 	if isNavigation(r) {
-		a.errorPage(w, r, http.StatusServiceUnavailable, "Sessions cannot be checked right now, so this page cannot be shown. You are not signed out: please try again in a moment.")
+		a.errorPage(w, r, http.StatusServiceUnavailable, "Sign-ins cannot be checked right now, so this page cannot be shown. You are still signed in: please try again in a moment.")
 		return
 	}
 	w.Header().Del("Location")

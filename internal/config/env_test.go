@@ -79,7 +79,7 @@ func TestEnvErrors(t *testing.T) {
 func TestSettings(t *testing.T) {
 	all := schema().Keys()
 	if len(all) != 45 {
-		t.Errorf("len(schema().Keys()) = %d; want 45 (update this count, config.example.yaml and the README when adding a key)", len(all))
+		t.Errorf("len(schema().Keys()) = %d; want 45 (update this count, config.example.yaml and docs/configuration.md when adding a key)", len(all))
 	}
 	envs := map[string]string{}
 	for _, s := range all {

@@ -3,11 +3,13 @@ package config
 import (
 	"crypto/ecdsa"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -258,13 +260,26 @@ func (c *Config) problems() []*yamlenv.Problem {
 }
 
 // problem names the key at path as the operator set it, and says which
-// variable to set for a missing secret.
+// variable to set for a missing secret. A value from the file gets its
+// line; a key the file leaves out says so, since no line holds it.
 func (c *Config) problem(path, msg string) *yamlenv.Problem {
-	if k, ok := schema().Key(path); ok && k.Secret && strings.HasPrefix(msg, "required") {
+	k, known := schema().Key(path)
+	if known && k.Secret && strings.HasPrefix(msg, "required") {
 		msg = "required; set " + k.Env
 	}
-	return &yamlenv.Problem{Where: c.origin.Where(path), Msg: msg}
+	where := c.origin.Where(path)
+	switch line, inFile := c.origin.Lines[path]; {
+	case where != path || endsWithLine.MatchString(msg): // from a variable, or the line is said
+	case inFile:
+		msg += fmt.Sprintf(" (line %d)", line)
+	case !known || !k.Secret:
+		msg += " (not in the file)"
+	}
+	return &yamlenv.Problem{Where: where, Msg: msg}
 }
+
+// endsWithLine matches a message that already names its line.
+var endsWithLine = regexp.MustCompile(`\(line \d+\)$`)
 
 // inFileOnly reports whether the file sets path and no variable overrides it.
 func (c *Config) inFileOnly(path string) bool {

@@ -39,6 +39,11 @@ type Login struct {
 	Time                    time.Time
 }
 
+// EducationPath is the demo RMS page that the demo's
+// closeOnboardingRedirect names: where a person lands after closing the
+// onboarding.
+const EducationPath = "/dashboard/education"
+
 // NewRMS returns a demo RMS with no recorded logins.
 func NewRMS() *RMS {
 	m := &RMS{mux: http.NewServeMux()}
@@ -47,6 +52,7 @@ func NewRMS() *RMS {
 	m.mux.HandleFunc("GET /static/app.js", serveStatic("text/javascript; charset=utf-8", rmsJS))
 	m.mux.HandleFunc("GET /login/{$}", m.serveLogin)
 	m.mux.HandleFunc("GET /headers", serveHeaders)
+	m.mux.HandleFunc("GET "+EducationPath, serveEducation)
 	return m
 }
 
@@ -71,7 +77,10 @@ const rmsCSS = `body {
   margin: 0;
   line-height: 1.5;
 }
-header { background: rgb(36, 86, 200); color: #fff; padding: .75rem 2rem; font-weight: 600; }
+header { background: rgb(36, 86, 200); color: #fff; padding: .75rem 2rem; font-weight: 600; display: flex; justify-content: space-between; align-items: center; }
+header nav a { color: #fff; margin-left: 1.25rem; font-weight: 400; }
+ol.steps { padding-left: 1.25rem; }
+ol.steps li { margin: .5rem 0; }
 main { max-width: 44rem; margin: 2rem auto; padding: 0 1rem; }
 h1 { color: rgb(36, 86, 200); font-size: 1.6rem; margin: 0 0 1rem; }
 h2 { font-size: 1.1rem; margin: 1.75rem 0 .5rem; }
@@ -101,7 +110,7 @@ var rmsPages = template.Must(template.New("").Parse(`
 <script src="/static/app.js" defer></script>
 </head>
 <body>
-<header>Demo RMS</header>
+<header><span>Demo RMS</span><nav><a id="home" href="/">Home</a><a id="sign-out" href="/oauth2/sign_out">Sign out</a></nav></header>
 <main>
 {{end}}
 {{define "tail"}}</main>
@@ -136,6 +145,18 @@ var rmsPages = template.Must(template.New("").Parse(`
 {{end}}</dl>
 </section>
 <p class="note">The token is a demo token and is valid nowhere else.</p>
+{{template "tail"}}{{end}}
+{{define "education"}}{{template "head" "Getting started"}}<h1>Getting started</h1>
+<p>You closed the onboarding, so the RMS brought you here: the page its <code>closeOnboardingRedirect</code> names.</p>
+<section>
+<ol class="steps">
+<li>Upload your résumé, or start one from a template.</li>
+<li>Tailor it to a job posting.</li>
+<li>Share it with your career coach for feedback.</li>
+</ol>
+</section>
+<p class="note">A real RMS shows its own education dashboard here; this demo page only shows where the hand-off led.</p>
+<p><a id="home-link" href="/">Go to the RMS home page</a></p>
 {{template "tail"}}{{end}}
 {{define "missing"}}{{template "head" "Missing token"}}<h1>Missing token</h1>
 <p>The RMS login page needs a <code>token</code> query parameter.</p>
@@ -172,6 +193,11 @@ func (m *RMS) serveLogin(w http.ResponseWriter, r *http.Request) {
 	m.logins = append(m.logins, l)
 	m.mu.Unlock()
 	writeRMSPage(w, http.StatusOK, "login", l)
+}
+
+// serveEducation is the page the demo's closeOnboardingRedirect names.
+func serveEducation(w http.ResponseWriter, r *http.Request) {
+	writeRMSPage(w, http.StatusOK, "education", nil)
 }
 
 func serveStatic(contentType, body string) http.HandlerFunc {

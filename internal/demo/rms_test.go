@@ -278,3 +278,34 @@ func TestRMSRoutes(t *testing.T) {
 		t.Errorf("Logins() after a POST = %d entries; want 0", n)
 	}
 }
+
+// TestRMSPagesLeadOn: every demo RMS page offers a way to sign out, and
+// the page the demo's closeOnboardingRedirect names is a styled RMS page,
+// not a 404.
+func TestRMSPagesLeadOn(t *testing.T) {
+	m := NewRMS()
+	tests := []struct {
+		name, target string
+		wantStatus   int
+		want         []string
+	}{
+		{"home", "/", http.StatusOK, nil},
+		{"login", "/login/?token=tok.en", http.StatusOK, nil},
+		{"missing token", "/login/", http.StatusBadRequest, nil},
+		{"education", EducationPath, http.StatusOK, []string{"<title>Getting started</title>", "<h1>Getting started</h1>", "closeOnboardingRedirect", `<a id="home-link" href="/">`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := serveRMS(m, http.MethodGet, tc.target, nil)
+			body := w.Body.String()
+			if w.Code != tc.wantStatus || w.Header().Get("Content-Type") != "text/html; charset=utf-8" {
+				t.Errorf("GET %s = %d %q; want %d HTML", tc.target, w.Code, w.Header().Get("Content-Type"), tc.wantStatus)
+			}
+			for _, want := range append(tc.want, `<a id="sign-out" href="/oauth2/sign_out">Sign out</a>`, `href="/static/app.css"`) {
+				if !strings.Contains(body, want) {
+					t.Errorf("GET %s lacks %q:\n%s", tc.target, want, body)
+				}
+			}
+		})
+	}
+}

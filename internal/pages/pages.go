@@ -13,7 +13,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"fmt"
 	"html/template"
 	"net/http"
 )
@@ -71,14 +70,14 @@ const layout = `{{define "head"}}<!doctype html>
 
 // The gateway's own pages.
 const gateway = `
-{{define "error"}}{{template "head" .Title}}<p class="status">Error {{.Status}}</p>
+{{define "error"}}{{template "head" .Heading}}<p class="status">Error {{.Status}}</p>
 <h1>{{.Heading}}</h1>
 <p id="message">{{.Message}}</p>
-<p class="links"><a href="/">Go to the start page</a></p>
+<p class="links"><a id="next" href="{{.Link.Href}}">{{.Link.Text}}</a></p>
 {{template "tail" .RequestID}}{{end}}
 {{define "signed-out"}}{{template "head" "Signed out"}}<h1>You are signed out</h1>
 <p>Your session on this site has ended.</p>
-{{if .Revoked}}<p id="revoked">It was ended at the server, so you are signed out on every replica of this site, and a copy of its cookie no longer works.</p>
+{{if .Revoked}}<p id="revoked">It has been ended for good: it cannot be used again, from this browser or any other.</p>
 {{end}}<p class="note">An RMS window that is already open stays signed in until the RMS ends its own session.</p>
 <p class="links"><a id="sign-in" href="{{.SignInURL}}">Sign in again</a></p>
 {{template "tail" .RequestID}}{{end}}
@@ -89,7 +88,7 @@ const gateway = `
 {{if .Redirect}}<input type="hidden" name="rd" value="{{.Redirect}}">
 {{end}}<button id="sign-out" type="submit">Sign out</button>
 </form>
-<p class="links"><a href="/">Stay signed in</a></p>
+<p class="links"><a id="stay" href="` + RMSPath + `">Stay signed in and go back to the RMS</a></p>
 {{template "tail" .RequestID}}{{end}}
 `
 
@@ -134,18 +133,56 @@ func RenderWithCSP(w http.ResponseWriter, t *template.Template, status int, name
 	_, _ = w.Write(buf.Bytes())
 }
 
-// Error writes an error page for status with a fixed, human message and
-// the request id that also appears in the logs (empty shows none). The
-// message must never carry error text: causes belong in the log.
+// RMSPath is where the pages send a person back into the RMS: the
+// hand-off, which signs in first when needed.
+const RMSPath = "/rezi"
+
+// Link is the way forward an error page offers.
+type Link struct {
+	Text string // what the link says, such as "Open the RMS"
+	Href string // a local path
+}
+
+// ToRMS is the link an error page offers unless told otherwise.
+var ToRMS = Link{Text: "Open the RMS", Href: RMSPath}
+
+// headings are what an error page's heading says per status, in words
+// for the person who met it rather than the status text.
+var headings = map[int]string{
+	http.StatusBadRequest:            "This link doesn't work",
+	http.StatusUnauthorized:          "Please sign in",
+	http.StatusForbidden:             "You can't open this page",
+	http.StatusNotFound:              "There is nothing here",
+	http.StatusMethodNotAllowed:      "This link doesn't work",
+	http.StatusRequestEntityTooLarge: "This request is too large",
+	http.StatusTooManyRequests:       "Too many tries",
+	http.StatusInternalServerError:   "Something went wrong",
+	http.StatusBadGateway:            "The application is not answering",
+	http.StatusServiceUnavailable:    "Not available right now",
+	http.StatusGatewayTimeout:        "The application took too long",
+}
+
+// Error writes an error page for status with a fixed, human message, the
+// link ToRMS, and the request id that also appears in the logs (empty
+// shows none). The message must never carry error text: causes belong in
+// the log.
 func Error(w http.ResponseWriter, status int, message, requestID string) {
-	text := http.StatusText(status)
-	if text == "" {
-		text = "Error"
+	ErrorWithLink(w, status, message, ToRMS, requestID)
+}
+
+// ErrorWithLink is Error with another way forward than ToRMS, for a page
+// where going back into the RMS would only lead to it again (a sign-in
+// refused for the account: the way forward is another account).
+func ErrorWithLink(w http.ResponseWriter, status int, message string, link Link, requestID string) {
+	heading := headings[status]
+	if heading == "" {
+		heading = "Something went wrong"
 	}
 	Render(w, set, status, "error", struct {
-		Title, Heading, Message, RequestID string
-		Status                             int
-	}{fmt.Sprintf("%d %s", status, text), text, message, requestID, status})
+		Heading, Message, RequestID string
+		Link                        Link
+		Status                      int
+	}{heading, message, requestID, link, status})
 }
 
 // SignedOut writes the page shown once a sign-out is done, with a link to

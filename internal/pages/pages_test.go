@@ -21,17 +21,20 @@ type page struct {
 func gatewayPages() []page {
 	return []page{
 		{"403", func(w http.ResponseWriter) { Error(w, 403, "Not for you.", "RID403") }, 403,
-			[]string{"<title>403 Forbidden</title>", "<h1>Forbidden</h1>", "Error 403", "Not for you.", `<code id="request-id">RID403</code>`, `href="/"`}},
+			[]string{"<title>You can&#39;t open this page</title>", "<h1>You can&#39;t open this page</h1>", "Error 403", "Not for you.", `<code id="request-id">RID403</code>`, `<a id="next" href="/rezi">Open the RMS</a>`}},
 		{"502", func(w http.ResponseWriter) { Error(w, 502, "Upstream down.", "RID502") }, 502,
-			[]string{"<title>502 Bad Gateway</title>", "Upstream down.", "RID502"}},
+			[]string{"<title>The application is not answering</title>", "Upstream down.", "RID502"}},
 		{"unknown status", func(w http.ResponseWriter) { Error(w, 599, "Odd.", "RID599") }, 599,
-			[]string{"<title>599 Error</title>", "RID599"}},
+			[]string{"<title>Something went wrong</title>", "Error 599", "RID599"}},
+		{"another way forward", func(w http.ResponseWriter) {
+			ErrorWithLink(w, 403, "Not this account.", Link{Text: "Sign in with another account", Href: "/oauth2/sign_out"}, "RIDLINK")
+		}, 403, []string{`<a id="next" href="/oauth2/sign_out">Sign in with another account</a>`, "Not this account."}},
 		{"signed out", func(w http.ResponseWriter) { SignedOut(w, "/oauth2/start?rd=%2Fdocs", "RIDOUT") }, 200,
 			[]string{"<title>Signed out</title>", "You are signed out", `href="/oauth2/start?rd=%2Fdocs"`, "RIDOUT"}},
 		{"confirm", func(w http.ResponseWriter) {
 			ConfirmSignOut(w, SignOutForm{Action: "/oauth2/sign_out", Redirect: "/docs?a=1&b=2", Email: "alice@example.com", RequestID: "RIDCONF"})
 		}, 200, []string{`<form method="post" action="/oauth2/sign_out">`, `<input type="hidden" name="rd" value="/docs?a=1&amp;b=2">`,
-			`<button id="sign-out" type="submit">Sign out</button>`, `<strong id="email">alice@example.com</strong>`, "RIDCONF"}},
+			`<button id="sign-out" type="submit">Sign out</button>`, `<strong id="email">alice@example.com</strong>`, "RIDCONF", `<a id="stay" href="/rezi">`}},
 	}
 }
 
@@ -152,4 +155,36 @@ func TestParsePanicsOnBadText(t *testing.T) {
 		}
 	}()
 	Parse(`{{define "x"}}{{.Unclosed`)
+}
+
+// TestPagesSpeakToEmployees: the pages a person meets name what happened
+// in their words and lead back into the RMS; no status jargon as a
+// heading, no operator words, and no link to "/", which a gateway with
+// no upstream does not serve.
+func TestPagesSpeakToEmployees(t *testing.T) {
+	renders := map[string]func(w http.ResponseWriter){
+		"signed out":         func(w http.ResponseWriter) { SignedOut(w, "/rezi", "") },
+		"signed out revoked": func(w http.ResponseWriter) { SignedOutRevoked(w, "/rezi", "") },
+		"confirm":            func(w http.ResponseWriter) { ConfirmSignOut(w, SignOutForm{Action: "/oauth2/sign_out"}) },
+	}
+	for _, status := range []int{400, 401, 403, 404, 405, 413, 429, 500, 502, 503, 504} {
+		renders[http.StatusText(status)] = func(w http.ResponseWriter) { Error(w, status, "Message.", "") }
+	}
+	jargon := []string{"replica", "copy of its cookie", "cookie", "upstream", "Forbidden", "Bad Request", "Not Found",
+		"Method Not Allowed", "Internal Server Error", "Bad Gateway", "Service Unavailable", "Gateway Timeout", "start page", `href="/"`}
+	for name, render := range renders {
+		t.Run(name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			render(w)
+			body := w.Body.String()
+			for _, j := range jargon {
+				if strings.Contains(body, j) {
+					t.Errorf("page %s says %q:\n%s", name, j, body)
+				}
+			}
+			if !strings.Contains(body, `href="/rezi"`) {
+				t.Errorf("page %s has no way back into the RMS (/rezi):\n%s", name, body)
+			}
+		})
+	}
 }

@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/agnivade/levenshtein"
 	"gopkg.in/yaml.v3"
 )
 
@@ -298,6 +297,7 @@ func hintFor(t reflect.Type) string {
 
 // suggest returns the known key or section nearest to an unknown one at
 // the same level, at most two edits away ignoring case, "-" and "_", or "".
+// Two swapped neighbours count as one edit ("cleint_id" is client_id).
 func (s *Schema) suggest(path string) string {
 	parent, key := "", path
 	if i := strings.LastIndexByte(path, '.'); i >= 0 {
@@ -311,7 +311,7 @@ func (s *Schema) suggest(path string) string {
 			if !ok || strings.Contains(rest, ".") {
 				continue
 			}
-			d := levenshtein.ComputeDistance(strings.ToLower(squash.Replace(key)), squash.Replace(rest))
+			d := editDistance(strings.ToLower(squash.Replace(key)), squash.Replace(rest))
 			if squash.Replace(strings.ToLower(key)) != squash.Replace(rest) {
 				d++ // spelled differently, not only by case, "-" or "_"
 			}
@@ -321,6 +321,32 @@ func (s *Schema) suggest(path string) string {
 		}
 	}
 	return best
+}
+
+// editDistance is the optimal string alignment distance between a and b:
+// the fewest insertions, deletions, substitutions and swaps of two
+// adjacent bytes that turn one into the other, no substring edited twice.
+func editDistance(a, b string) int {
+	// d[i][j] is the distance between a[:i] and b[:j]; three rows suffice.
+	prev2, prev, cur := make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }
 
 // applyEnv applies the overrides onto v, recording in fromEnv which

@@ -251,3 +251,42 @@ func TestZeroOff(t *testing.T) {
 		}
 	}
 }
+
+// TestSuggestSwappedLetters: a typo of two swapped letters is one edit,
+// so the key is suggested as for any other small typo.
+func TestSuggestSwappedLetters(t *testing.T) {
+	tests := []struct{ doc, want string }{
+		{"nmae: a\n", "nmae: unknown key; did you mean name? (line 1)"},
+		{"server:\n  tokne: x\n", "server.tokne: unknown key; did you mean token? (line 2)"},
+		{"server:\n  secrue: true\n", "server.secrue: unknown key; did you mean secure? (line 2)"},
+		{"timoeut: 1s\n", "timoeut: unknown key; did you mean timeout? (line 1)"},
+		{"server:\n  Sceure: true\n", "server.Sceure: unknown key; did you mean secure? (line 2)"},
+		{"zzzz: a\n", "zzzz: unknown key (line 1)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.doc, func(t *testing.T) {
+			var c testConfig
+			_, probs, _ := testSchema.Decode([]byte(tc.doc), nil, &c)
+			if len(probs) != 1 || probs[0].Error() != tc.want {
+				t.Errorf("Decode(%q) = %v; want [%s]", tc.doc, probs, tc.want)
+			}
+		})
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"abc", "", 3}, {"", "abc", 3}, {"abc", "abc", 0},
+		{"cleintid", "clientid", 1}, {"ab", "ba", 1}, {"abc", "acb", 1},
+		{"kitten", "sitting", 3}, {"ca", "abc", 3}, // OSA: no substring edited twice
+		{"name", "nmea", 2},
+	}
+	for _, tc := range tests {
+		if got := editDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("editDistance(%q, %q) = %d; want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
