@@ -23,6 +23,7 @@ import (
 	"github.com/rezigate/rezigate/internal/demo"
 	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/metrics"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/proxy"
@@ -119,11 +120,11 @@ func newFixture() (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	metrics, err := middleware.NewMetrics(prometheus.NewRegistry())
+	m, err := metrics.New(prometheus.NewRegistry())
 	if err != nil {
 		return nil, err
 	}
-	rc, err := rezi.New(rezi.Options{APIURL: reziSrv.URL + "/v1", PrivateKey: fixtureReziKey, Logger: log, Observe: metrics.ObserveRezi})
+	rc, err := rezi.New(rezi.Options{APIURL: reziSrv.URL + "/v1", PrivateKey: fixtureReziKey, Logger: log, Observe: m.ObserveRezi})
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +135,7 @@ func newFixture() (*fixture, error) {
 		Session:   sessions.Settings{Secrets: [][]byte{secret}, CookieName: cookieName, InsecureCookies: true},
 		UIDSecret: f.uidSecret, AllowedEmailDomains: []string{"example.com"},
 		Handoff:     middleware.Handoff{Rezi: rc, LoginURL: "/login/", RateLimit: -1},
-		ServeHealth: true, Metrics: metrics, Logger: log,
+		ServeHealth: true, Metrics: m, Logger: log,
 	})
 	if err != nil {
 		return nil, err

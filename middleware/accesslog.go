@@ -126,7 +126,7 @@ func (w *statusWriter) status() int {
 // Options.NoAccessLog is set. It never logs the query string, cookies or
 // headers: they carry codes, states and tokens.
 func (a *Auth) logAccess(r *http.Request, id, route string, status int, d time.Duration, u *User) {
-	a.metrics.request(route, status, d)
+	a.metrics.Request(route, status, d)
 	if a.opts.NoAccessLog || !a.log.Enabled(context.Background(), slog.LevelInfo) {
 		return
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/metrics"
 	"github.com/rezigate/rezigate/sessions"
 )
 
@@ -71,7 +72,7 @@ type Auth struct {
 	publicURL *url.URL
 	loginURL  *url.URL
 	limiter   *limiter
-	metrics   *Metrics
+	metrics   *metrics.Metrics
 	sessions  *sessionCache
 	// csrf decides which sign-out requests came from this site.
 	csrf *http.CrossOriginProtection

@@ -16,6 +16,7 @@ import (
 	"github.com/rezigate/rezigate/internal/httpurl"
 	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/metrics"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/optionerr"
 	"github.com/rezigate/rezigate/policy"
@@ -174,9 +175,11 @@ type Options struct {
 	// than 128 bytes or has anything but letters, digits and ._- in it is
 	// replaced by a fresh one, since it ends up in headers and pages.
 	RequestID func(*http.Request) string
-	// Metrics, when not nil, receives request, sign-in and Rezi counts.
-	// Build it with NewMetrics.
-	Metrics *Metrics
+	// Metrics, when not nil, counts requests and sign-ins. Give the same
+	// *metrics.Metrics to the Rezi client (its ObserveRezi method as
+	// rezi.Options.Observe) to count the hand-off's Rezi lookups too.
+	// Nil counts nothing.
+	Metrics *metrics.Metrics
 	// Logger receives access logs and failures. Nil means slog.Default().
 	Logger *slog.Logger
 }

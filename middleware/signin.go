@@ -59,7 +59,7 @@ func (a *Auth) serveStart(w http.ResponseWriter, r *http.Request) {
 	}
 	a.evictStates(w, r)
 	http.SetCookie(w, a.cookie(name, value, stateMaxAge))
-	a.metrics.signIn("started")
+	a.metrics.SignIn("started")
 	redirect(w, authURL)
 }
 
@@ -106,14 +106,14 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 	}
 	q := r.URL.Query()
 	if code := q.Get("error"); code != "" {
-		a.metrics.signIn("provider_error")
+		a.metrics.SignIn("provider_error")
 		a.log.Warn("sign-in refused by the identity provider", "request_id", requestid.FromContext(r.Context()), "error", safeToken(code))
 		a.errorPage(w, r, http.StatusForbidden, "The identity provider did not sign you in ("+safeToken(code)+"). You can try again from the start page.")
 		return nil
 	}
 	state := q.Get("state")
 	if state == "" || len(state) > 64 {
-		a.metrics.signIn("bad_state")
+		a.metrics.SignIn("bad_state")
 		a.errorPage(w, r, http.StatusBadRequest, "This sign-in link is missing its state. Please start again.")
 		return nil
 	}
@@ -125,7 +125,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 		return found
 	})
 	if !found {
-		a.metrics.signIn("bad_state")
+		a.metrics.SignIn("bad_state")
 		a.errorPage(w, r, http.StatusBadRequest, "This sign-in attempt is unknown or has expired (sign-ins must finish within 10 minutes, in the browser that started them). Please start again.")
 		return nil
 	}
@@ -134,7 +134,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 	http.SetCookie(w, a.cookie(name, "", -1))
 	code := q.Get("code")
 	if code == "" {
-		a.metrics.signIn("bad_request")
+		a.metrics.SignIn("bad_request")
 		a.errorPage(w, r, http.StatusBadRequest, "The identity provider sent no authorization code. Please start again.")
 		return nil
 	}
@@ -150,17 +150,17 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 			status, outcome, msg = http.StatusForbidden, "no_email", "Your account has no email address, which this site requires."
 		case errors.Is(err, oidc.ErrBadEmail):
 			// Logged by uid only: the claim may be crafted to mislead.
-			a.metrics.signIn("bad_email")
+			a.metrics.SignIn("bad_email")
 			a.log.Warn("sign-in refused: email claim is not a single plain address", "request_id", requestid.FromContext(r.Context()), "uid", a.uid(id.Issuer, id.Subject))
 			a.errorPage(w, r, http.StatusForbidden, "Your account's email address cannot be used here.")
 			return nil
 		case errors.Is(err, oidc.ErrUserInfoSubject):
-			a.metrics.signIn("userinfo_mismatch")
+			a.metrics.SignIn("userinfo_mismatch")
 			a.log.Warn("sign-in refused: userinfo names another subject than the id token", "request_id", requestid.FromContext(r.Context()), "uid", a.uid(id.Issuer, id.Subject))
 			a.errorPage(w, r, status, msg)
 			return nil
 		}
-		a.metrics.signIn(outcome)
+		a.metrics.SignIn(outcome)
 		a.fail(w, r, status, msg, err)
 		return nil
 	}
@@ -176,23 +176,23 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 	u := &User{Email: id.Email, UID: a.uid(id.Issuer, id.Subject)}
 	value, err := a.store.Put(r.Context(), a.newSession(r.Context(), id, u))
 	if errors.Is(err, sessions.ErrUnavailable) {
-		a.metrics.signIn("store_unavailable")
+		a.metrics.SignIn("store_unavailable")
 		a.storeUnavailable(w, r, err)
 		return nil
 	}
 	if errors.Is(err, sessions.ErrTooLarge) {
-		a.metrics.signIn("session_too_large")
+		a.metrics.SignIn("session_too_large")
 		a.log.Warn("sign-in refused: the session is too large for the store (too many of the groups the policy names)", "request_id", requestid.FromContext(r.Context()), "uid", u.UID, "groups", len(id.Groups))
 		a.errorPage(w, r, http.StatusForbidden, "Your account belongs to more of the groups this site checks than a sign-in session can hold. Ask your administrator; nothing is wrong with your account.")
 		return nil
 	}
 	if err != nil {
-		a.metrics.signIn("internal_error")
+		a.metrics.SignIn("internal_error")
 		a.fail(w, r, http.StatusInternalServerError, "The session could not be created.", err)
 		return nil
 	}
 	http.SetCookie(w, a.cookie(a.cookieName, value, a.session.MaxAge))
-	a.metrics.signIn("ok")
+	a.metrics.SignIn("ok")
 	redirect(w, localpath.OrRoot(st.Redirect))
 	return u
 }
@@ -221,7 +221,7 @@ func (a *Auth) refuseSignIn(w http.ResponseWriter, r *http.Request, uid string, 
 	if !ok { // a rule added to the policy without its page here
 		ref.outcome, ref.log, ref.page = "denied", "sign-in refused by the policy", "Your account is not allowed to use this site."
 	}
-	a.metrics.signIn(ref.outcome)
+	a.metrics.SignIn(ref.outcome)
 	a.log.Warn(ref.log, "request_id", requestid.FromContext(r.Context()), "uid", uid, "rule", string(res.Rule), "reason", res.Reason)
 	a.errorPage(w, r, http.StatusForbidden, ref.page)
 }

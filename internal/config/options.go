@@ -15,6 +15,7 @@ import (
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/loopback"
 	"github.com/rezigate/rezigate/internal/yamlenv"
+	"github.com/rezigate/rezigate/metrics"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/optionerr"
@@ -63,7 +64,7 @@ func (c *Config) ReziOptions(log *slog.Logger, observe func(string, time.Duratio
 // session settings, for the cookie store the middleware builds; with
 // redis, they go to the Redis store (RedisOptions) and the caller sets
 // Store. The caller sets Assertion.
-func (c *Config) MiddlewareOptions(p *oidc.Provider, rc *rezi.Client, log *slog.Logger, m *middleware.Metrics) middleware.Options {
+func (c *Config) MiddlewareOptions(p *oidc.Provider, rc *rezi.Client, log *slog.Logger, m *metrics.Metrics) middleware.Options {
 	var session sessions.Settings
 	if c.Session.Store != StoreRedis {
 		session = c.SessionSettings()
