@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/identity"
 	"github.com/rezigate/rezigate/internal/demo"
 	"github.com/rezigate/rezigate/internal/localpath"
@@ -134,7 +135,7 @@ func newFixture() (*fixture, error) {
 		Provider: op, PublicURL: public,
 		Session:   sessions.Settings{Secrets: [][]byte{secret}, CookieName: cookieName, InsecureCookies: true},
 		UIDSecret: f.uidSecret, AllowedEmailDomains: []string{"example.com"},
-		Handoff:     middleware.Handoff{Rezi: rc, LoginURL: "/login/", RateLimit: -1},
+		Handoff:     handoff.Options{Rezi: rc, LoginURL: "/login/", RateLimit: -1},
 		ServeHealth: true, Metrics: m, Logger: log,
 	})
 	if err != nil {

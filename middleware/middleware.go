@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/assertion"
+	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/identity"
 	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/internal/requestid"
@@ -70,8 +70,7 @@ type Auth struct {
 	// session are the session settings, read from the store.
 	session   sessions.Settings
 	publicURL *url.URL
-	loginURL  *url.URL
-	limiter   *limiter
+	handoff   *handoff.Handler // nil: /rezi answers 404
 	metrics   *metrics.Metrics
 	sessions  *sessionCache
 	// csrf decides which sign-out requests came from this site.
@@ -88,9 +87,6 @@ func New(opts Options) (*Auth, error) {
 	}
 	if opts.MaxStateCookies == 0 {
 		opts.MaxStateCookies = DefaultMaxStateCookies
-	}
-	if opts.Handoff.RateLimit == 0 {
-		opts.Handoff.RateLimit = DefaultRateLimit
 	}
 	if opts.RefreshGrace == 0 {
 		opts.RefreshGrace = DefaultRefreshGrace
@@ -120,15 +116,8 @@ func New(opts Options) (*Auth, error) {
 	if a.stateCodec, err = session.NewCodec(a.session.Secrets, stateMaxAge); err != nil {
 		return nil, fmt.Errorf("middleware: session secrets: %w", err)
 	}
-	if opts.Handoff.LoginURL != "" {
-		rel, err := url.Parse(opts.Handoff.LoginURL)
-		if err != nil {
-			return nil, errors.New("middleware: Handoff.LoginURL: not a URL") // Validate parsed it already
-		}
-		a.loginURL = a.publicURL.ResolveReference(rel)
-	}
-	if opts.Handoff.RateLimit > 0 && opts.Handoff.Limiter == nil {
-		a.limiter = newLimiter(opts.Handoff.RateLimit, time.Minute)
+	if err := a.initHandoff(); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
@@ -165,7 +154,7 @@ func (a *Auth) uid(issuer, subject string) string {
 	return identity.UID(a.opts.UIDSecret, issuer, subject)
 }
 
-// Wrap returns a handler that serves the sign-in and /rezi endpoints and
+// Wrap returns a handler that serves the sign-in endpoints and /rezi and
 // passes every other request to next only when it carries a valid session.
 // When the middleware answers a request itself without reading all of its
 // body, the response closes the connection (HTTP/1), so a client cannot
@@ -207,8 +196,8 @@ func (a *Auth) route(w *statusWriter, r *http.Request, id string, next http.Hand
 	switch {
 	case strings.HasPrefix(p, "/oauth2/"):
 		return a.serveOAuth2(w, w.own(r.WithContext(ctx)))
-	case p == "/rezi":
-		return "rezi", a.serveRezi(w, w.own(r.WithContext(ctx)))
+	case p == handoff.Path:
+		return "rezi", a.serveHandoff(w, w.own(r.WithContext(ctx)))
 	case a.opts.ServeHealth && (p == "/healthz" || p == "/readyz"):
 		a.serveHealth(w, r)
 		return "health", nil
@@ -216,20 +205,9 @@ func (a *Auth) route(w *statusWriter, r *http.Request, id string, next http.Hand
 		a.access.jwks.ServeHTTP(w, r)
 		return "jwks", nil
 	}
-	u, ok, err := a.lookupSession(ctx, r.Header)
-	if err != nil {
-		a.storeUnavailable(w, r.WithContext(ctx), err)
-		return "unavailable", nil
-	}
-	if !ok {
-		a.signInRequired(w, r)
-		return "unauthenticated", nil
-	}
-	if a.access.strict {
-		if res := a.decide(r, u); !res.Allowed {
-			a.deny(w, w.own(r.WithContext(ctx)), u, res)
-			return "denied", u
-		}
+	u, refused := a.authorize(ctx, w, r, false)
+	if refused != "" {
+		return refused, u
 	}
 	w.body = nil // the app reads its own body, at its own pace
 	next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, userKey{}, u)))

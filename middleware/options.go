@@ -1,35 +1,29 @@
 package middleware
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/rezigate/rezigate/assertion"
+	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/internal/httptoken"
 	"github.com/rezigate/rezigate/internal/httpurl"
-	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/internal/session"
 	"github.com/rezigate/rezigate/metrics"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/optionerr"
 	"github.com/rezigate/rezigate/policy"
-	"github.com/rezigate/rezigate/rezi"
 	"github.com/rezigate/rezigate/sessions"
 )
 
 // Defaults for zero Options fields, and the limits Validate enforces.
 const (
 	DefaultMaxStateCookies = 5
-	// DefaultRateLimit is Handoff.RateLimit when it is zero: /rezi calls
-	// per minute per uid.
-	DefaultRateLimit = 10
 	// DefaultRefreshGrace is Options.RefreshGrace when it is zero.
 	DefaultRefreshGrace = time.Hour
 	// MinSecretLen is the shortest UIDSecret accepted, in bytes.
@@ -127,8 +121,14 @@ type Options struct {
 	// session at once, whatever the grace. Zero means DefaultRefreshGrace;
 	// negative means no grace.
 	RefreshGrace time.Duration
-	// Handoff configures /rezi, the hand-off into the Rezi RMS.
-	Handoff Handoff
+	// Handoff configures /rezi, the hand-off into the Rezi RMS, which the
+	// middleware mounts at handoff.Path behind its sign-in and Policy:
+	// without a session /rezi sends the browser to sign in and comes back
+	// with the same query, so one click from an intranet link ends in the
+	// RMS. Nil Handoff.Rezi means /rezi answers 404. Set only its settings
+	// (Rezi to Limiter): New fills PublicURL, User, Unavailable (the 503
+	// of a store that cannot answer) and Logger from these Options.
+	Handoff handoff.Options
 	// Policy decides who may sign in (AllowGroups, and the email rules
 	// with AllowedEmailDomains and AllowUnverifiedEmail above: others get
 	// the 403 page and no session; every refresh applies the same rules
@@ -184,41 +184,6 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Handoff configures /rezi: a signed-in user's token from Rezi, then a
-// redirect into the RMS with it.
-type Handoff struct {
-	// Rezi mints RMS login tokens. Nil means /rezi answers 404.
-	Rezi *rezi.Client
-	// LoginURL is the RMS login URL that /rezi redirects to with the user
-	// token: an absolute http(s) URL without user info or fragment, or a
-	// local path (starting with a single "/") resolved against PublicURL.
-	// Required when Rezi is set.
-	LoginURL string
-	// OpenOnboarding is the default for the openOnboarding option of the
-	// RMS login URL; a /rezi?openOnboarding= query overrides it.
-	OpenOnboarding bool
-	// CloseOnboardingRedirect is the default for closeOnboardingRedirect,
-	// a local path starting with a single "/"; empty means the option is
-	// not sent. A /rezi?closeOnboardingRedirect= query overrides it.
-	CloseOnboardingRedirect string
-	// RateLimit is how many /rezi requests one uid may make per minute.
-	// Zero means DefaultRateLimit; negative turns the limit off.
-	RateLimit int
-	// Limiter, when not nil, replaces the in-process limit (RateLimit is
-	// then ignored): a limit shared by every replica, such as
-	// redisstore.Limiter. Every /rezi call counts, cached tokens too.
-	// When it cannot answer, /rezi answers 503.
-	Limiter Limiter
-}
-
-// Limiter limits how often each uid may do something.
-type Limiter interface {
-	// Allow counts one call of uid and reports whether it is within the
-	// limit; when it is not, retryAfter says how long to wait. An error
-	// means the limiter could not answer.
-	Allow(ctx context.Context, uid string) (ok bool, retryAfter time.Duration, err error)
-}
-
 // Validate reports every problem with o at once: errors.Join of
 // *optionerr.Error values, one per field, each reading
 // "middleware: Field: what is wrong". It does no I/O and never includes a
@@ -259,19 +224,16 @@ func (o Options) Validate() error {
 	} else if _, ok := o.Store.(sessions.Updater); o.RefreshInterval > 0 && !ok {
 		add("RefreshInterval", "needs a server-side Store that keeps refresh tokens (a sessions.Updater, such as redisstore.Store); the cookie store cannot")
 	}
-	h := o.Handoff
-	switch {
-	case h.LoginURL == "":
-		if h.Rezi != nil {
-			add("Handoff.LoginURL", "required when Handoff.Rezi is set")
-		}
-	default:
-		if msg := checkLoginURL(h.LoginURL); msg != "" {
-			add("Handoff.LoginURL", "%s", msg)
-		}
+	// The hand-off's rules are its own; its fields are named as
+	// Handoff's here. PublicURL's problems are reported above.
+	ho := o.Handoff
+	if ho.PublicURL == nil {
+		ho.PublicURL = pub
 	}
-	if h.CloseOnboardingRedirect != "" && !localpath.Valid(h.CloseOnboardingRedirect) {
-		add("Handoff.CloseOnboardingRedirect", "must be a local path starting with a single /, such as /dashboard")
+	for _, fe := range optionerr.Fields(ho.Validate()) {
+		if fe.Field != "PublicURL" || o.Handoff.PublicURL != nil {
+			add("Handoff."+fe.Field, "%s", fe.Msg)
+		}
 	}
 	errs = append(errs, o.Policy.Validate())
 	for i, p := range o.TrustedProxies {
@@ -326,24 +288,6 @@ func parsePublicURL(raw string) (*url.URL, string) {
 	}
 	u.Path, u.RawPath = "", ""
 	return u, ""
-}
-
-// checkLoginURL returns what is wrong with a Handoff.LoginURL, or "".
-func checkLoginURL(raw string) string {
-	const msg = "must be an absolute http or https URL, or a local path starting with a single /"
-	if strings.HasPrefix(raw, "/") {
-		if !localpath.Valid(raw) {
-			return msg
-		}
-		return ""
-	}
-	switch _, err := httpurl.Parse(raw, 0); {
-	case errors.Is(err, httpurl.ErrNotAbsolute):
-		return msg
-	case err != nil:
-		return err.Error()
-	}
-	return ""
 }
 
 // LogValue keeps secrets out of logs.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/assertion"
+	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/internal/loopback"
 	"github.com/rezigate/rezigate/internal/yamlenv"
 	"github.com/rezigate/rezigate/metrics"
@@ -74,7 +75,7 @@ func (c *Config) MiddlewareOptions(p *oidc.Provider, rc *rezi.Client, log *slog.
 		RefreshInterval: time.Duration(c.Session.RefreshInterval), RefreshGrace: time.Duration(c.Session.RefreshGrace),
 		UIDSecret: []byte(c.Identity.UIDSecret), AllowedEmailDomains: c.OIDC.AllowedEmailDomains,
 		AllowUnverifiedEmail: !c.OIDC.RequireEmailVerified, SkipProviderSignOut: !c.OIDC.ProviderSignOut,
-		Handoff: middleware.Handoff{
+		Handoff: handoff.Options{
 			Rezi: rc, LoginURL: c.Rezi.LoginURL, OpenOnboarding: c.Rezi.OpenOnboarding,
 			CloseOnboardingRedirect: c.Rezi.CloseOnboardingRedirect, RateLimit: c.Rezi.RateLimit.Option(),
 		},
