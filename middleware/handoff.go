@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/rezigate/rezigate/handoff"
+	"github.com/rezigate/rezigate/internal/statuswriter"
 )
 
 // initHandoff builds the hand-off of Options.Handoff, when it has a Rezi
@@ -50,7 +51,7 @@ func contextUser(r *http.Request) (email, uid string, ok bool) {
 // sent to sign in, and comes back here with the same query, so one click
 // from an intranet link ends in the RMS. A method other than GET is
 // refused first, so that it never starts a sign-in.
-func (a *Auth) serveHandoff(w *statusWriter, r *http.Request) *User {
+func (a *Auth) serveHandoff(w *statuswriter.Writer, r *http.Request) *User {
 	if a.handoff == nil {
 		a.errorPage(w, r, http.StatusNotFound, "There is nothing at this address.")
 		return nil
@@ -73,7 +74,7 @@ func (a *Auth) serveHandoff(w *statusWriter, r *http.Request) *User {
 // "unauthenticated" (no session: the browser is sent to sign in when
 // signIn is set or r is a navigation, anything else gets 401) or "denied"
 // (the policy's 403, u the user it refused). ctx carries the request id.
-func (a *Auth) authorize(ctx context.Context, w *statusWriter, r *http.Request, signIn bool) (u *User, refused string) {
+func (a *Auth) authorize(ctx context.Context, w *statuswriter.Writer, r *http.Request, signIn bool) (u *User, refused string) {
 	u, ok, err := a.lookupSession(ctx, r.Header)
 	switch {
 	case err != nil:
@@ -88,7 +89,7 @@ func (a *Auth) authorize(ctx context.Context, w *statusWriter, r *http.Request, 
 	}
 	if a.access.strict {
 		if res := a.decide(r, u); !res.Allowed {
-			a.deny(w, w.own(r.WithContext(ctx)), u, res)
+			a.deny(w, w.Own(r.WithContext(ctx)), u, res)
 			return u, "denied"
 		}
 	}

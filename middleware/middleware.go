@@ -16,6 +16,7 @@ import (
 	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/internal/statuswriter"
 	"github.com/rezigate/rezigate/metrics"
 	"github.com/rezigate/rezigate/sessions"
 )
@@ -167,11 +168,11 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 		start := time.Now()
 		id := a.requestID(r)
 		w.Header()[requestid.Header] = []string{id}
-		sw := &statusWriter{ResponseWriter: w}
-		sw.watchBody(r)
+		sw := &statuswriter.Writer{ResponseWriter: w}
+		sw.Watch(r)
 		route, user := a.route(sw, r, id, next)
-		sw.finish()
-		a.logAccess(r, id, route, sw.status(), time.Since(start), user)
+		sw.Finish()
+		a.logAccess(r, id, route, sw.Status(), time.Since(start), user)
 	})
 }
 
@@ -184,7 +185,7 @@ func (a *Auth) OwnCookie(name string) bool {
 
 // route dispatches one request and reports its route class and user. The
 // request is copied once, with the request id and, for the app, the user.
-func (a *Auth) route(w *statusWriter, r *http.Request, id string, next http.Handler) (string, *User) {
+func (a *Auth) route(w *statuswriter.Writer, r *http.Request, id string, next http.Handler) (string, *User) {
 	ctx := requestid.NewContext(r.Context(), id)
 	if a.access.strict {
 		var ok bool
@@ -195,9 +196,9 @@ func (a *Auth) route(w *statusWriter, r *http.Request, id string, next http.Hand
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/oauth2/"):
-		return a.serveOAuth2(w, w.own(r.WithContext(ctx)))
+		return a.serveOAuth2(w, w.Own(r.WithContext(ctx)))
 	case p == handoff.Path:
-		return "rezi", a.serveHandoff(w, w.own(r.WithContext(ctx)))
+		return "rezi", a.serveHandoff(w, w.Own(r.WithContext(ctx)))
 	case a.opts.ServeHealth && (p == "/healthz" || p == "/readyz"):
 		a.serveHealth(w, r)
 		return "health", nil
@@ -209,7 +210,7 @@ func (a *Auth) route(w *statusWriter, r *http.Request, id string, next http.Hand
 	if refused != "" {
 		return refused, u
 	}
-	w.body = nil // the app reads its own body, at its own pace
+	w.Release() // the app reads its own body, at its own pace
 	next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, userKey{}, u)))
 	return "app", u
 }

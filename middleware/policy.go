@@ -10,6 +10,7 @@ import (
 
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/requestid"
+	"github.com/rezigate/rezigate/internal/statuswriter"
 	"github.com/rezigate/rezigate/policy"
 )
 
@@ -94,11 +95,11 @@ func (a *Auth) namedGroups() []string {
 // the path changes, r itself otherwise. A path the policy refuses gets a
 // 400 and ok false. ctx carries the request id. Only called when the
 // policy has routes.
-func (a *Auth) normalizeRequest(ctx context.Context, w *statusWriter, r *http.Request) (_ *http.Request, ok bool) {
+func (a *Auth) normalizeRequest(ctx context.Context, w *statuswriter.Writer, r *http.Request) (_ *http.Request, ok bool) {
 	raw := r.URL.EscapedPath()
 	n, err := a.access.policy.Normalize(raw)
 	if err != nil {
-		r = w.own(r.WithContext(ctx))
+		r = w.Own(r.WithContext(ctx))
 		a.log.Info("request path refused", "request_id", requestid.FromContext(r.Context()), "reason", errors.Unwrap(err) /* the reason, never the path */, "err", err)
 		w.Header().Set("Cache-Control", "no-store")
 		if isNavigation(r) {
