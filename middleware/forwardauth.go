@@ -2,10 +2,9 @@ package middleware
 
 import (
 	"net/http"
-	"net/netip"
-	"slices"
 
 	"github.com/rezigate/rezigate/assertion"
+	"github.com/rezigate/rezigate/internal/forwarded"
 	"github.com/rezigate/rezigate/internal/groupheader"
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/policy"
@@ -35,82 +34,12 @@ func (a *Auth) serveForwardAuth(w http.ResponseWriter, r *http.Request) *User {
 	return u
 }
 
-// The headers forward-auth reads the original request from, and only
-// from a peer in Options.TrustedProxies: Traefik and Caddy send the
-// X-Forwarded pair, nginx configurations the X-Original pair.
-const (
-	forwardedMethod = "X-Forwarded-Method"
-	forwardedURI    = "X-Forwarded-Uri"
-	originalMethod  = "X-Original-Method"
-	originalURI     = "X-Original-Uri"
-)
-
 // Forward-auth answer headers for the edge proxy to copy upstream.
 const (
 	authEmailHeader  = "X-Auth-Request-Email"
 	authUserHeader   = "X-Auth-Request-User"
 	authGroupsHeader = "X-Auth-Request-Groups"
 )
-
-// trustedPeer reports whether the request came from an address in
-// Options.TrustedProxies.
-func (a *Auth) trustedPeer(r *http.Request) bool {
-	if len(a.access.trusted) == 0 {
-		return false
-	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := ap.Addr().Unmap()
-	for _, p := range a.access.trusted {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
-// originalRequest returns the method and path of the request an edge
-// proxy asks forward-auth about, when a trusted proxy names it in exactly
-// one X-Forwarded-Uri (with X-Forwarded-Method) or X-Original-URI (with
-// X-Original-Method) header. The URI must be a path, optionally with a
-// query; ok is false otherwise, and from any other peer. A missing method
-// is taken as GET only when no route lists methods.
-func (a *Auth) originalRequest(r *http.Request) (method, rawPath string, ok bool) {
-	if !a.trustedPeer(r) {
-		return "", "", false
-	}
-	h := r.Header
-	// An edge proxy sets one spelling and may pass the client's copy of the
-	// other through (nginx forwards client headers to auth_request): when
-	// both are present they must agree, or a client could name a request
-	// it is not making.
-	if !agree(h[forwardedURI], h[originalURI]) || !agree(h[forwardedMethod], h[originalMethod]) {
-		return "", "", false
-	}
-	uriKey, methodKey := forwardedURI, forwardedMethod
-	if _, ok := h[uriKey]; !ok {
-		uriKey, methodKey = originalURI, originalMethod
-	}
-	uris, methods := h[uriKey], h[methodKey]
-	if len(uris) != 1 || len(uris[0]) == 0 || uris[0][0] != '/' || len(methods) > 1 {
-		return "", "", false
-	}
-	method = http.MethodGet
-	if len(methods) == 1 {
-		method = methods[0]
-	} else if a.access.methodsMatter {
-		return "", "", false
-	}
-	return method, uris[0], true
-}
-
-// agree reports whether two header values name the same thing: equal, or
-// one of them absent.
-func agree(a, b []string) bool {
-	return len(a) == 0 || len(b) == 0 || slices.Equal(a, b)
-}
 
 // forwardAuthAllowed applies the routes to the request an edge proxy asks
 // about. With routes, an unknown or untrusted original request is refused:
@@ -121,7 +50,12 @@ func (a *Auth) forwardAuthAllowed(r *http.Request, u *User) bool {
 	if !a.access.strict {
 		return true
 	}
-	method, raw, ok := a.originalRequest(r)
+	var method, raw string
+	ok := forwarded.Trusted(r.RemoteAddr, a.access.trusted)
+	if ok {
+		// A missing method is taken as GET only when no route lists methods.
+		method, raw, ok = forwarded.Original(r.Header, a.access.methodsMatter)
+	}
 	if !ok {
 		a.log.Info("forward-auth refused: no original request from a trusted proxy", "request_id", requestid.FromContext(r.Context()), "uid", u.UID)
 		return false
