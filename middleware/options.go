@@ -28,8 +28,6 @@ const (
 	DefaultRefreshGrace = time.Hour
 	// MinSecretLen is the shortest UIDSecret accepted, in bytes.
 	MinSecretLen = session.MinSecretLen
-	// maxCookieName is the longest AssertionHeader accepted, in bytes.
-	maxCookieName = 64
 	// maxRequestID is the longest id from Options.RequestID that is used.
 	maxRequestID = 128
 	// stateInfix separates the cookie name from a sign-in attempt's state
@@ -302,9 +300,3 @@ func (o Options) LogValue() slog.Value {
 
 // String keeps secrets out of fmt output.
 func (o Options) String() string { return o.LogValue().String() }
-
-// validCookieName accepts a token (RFC 6265 cookie-name) of at most
-// maxCookieName bytes.
-func validCookieName(s string) bool {
-	return len(s) <= maxCookieName && httptoken.Valid(s)
-}
