@@ -7,6 +7,7 @@ import (
 
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/internal/config"
+	"github.com/rezigate/rezigate/metrics"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/proxy"
@@ -17,12 +18,12 @@ import (
 // build assembles the handler from cfg: the middleware in front of the
 // proxy, or of 404 without an upstream. Call closeParts once the server
 // has drained; it closes the connections to Redis, if any.
-func build(ctx context.Context, cfg *config.Config, log *slog.Logger, metrics *middleware.Metrics) (_ http.Handler, closeParts func(), err error) {
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger, m *metrics.Metrics) (_ http.Handler, closeParts func(), err error) {
 	provider, err := oidc.New(ctx, cfg.OIDCOptions(log))
 	if err != nil {
 		return nil, nil, err
 	}
-	mo, ro := cfg.MiddlewareOptions(provider, nil, log, metrics), cfg.ReziOptions(log, metrics.ObserveRezi)
+	mo, ro := cfg.MiddlewareOptions(provider, nil, log, m), cfg.ReziOptions(log, m.ObserveRezi)
 	closeParts = func() {}
 	// The session settings go to the store once: with the cookie store in
 	// mo.Session, with Redis in its options, and the middleware reads

@@ -33,7 +33,7 @@ import (
 
 	"github.com/rezigate/rezigate/internal/config"
 	"github.com/rezigate/rezigate/internal/logwriter"
-	"github.com/rezigate/rezigate/middleware"
+	"github.com/rezigate/rezigate/metrics"
 )
 
 const usage = `rezigate signs employees in through the company's OpenID Connect provider
@@ -234,11 +234,11 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, ready func(
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics, err := middleware.NewMetrics(reg)
+	m, err := metrics.New(reg)
 	if err != nil {
 		return err
 	}
-	handler, closeParts, err := build(ctx, cfg, log, metrics)
+	handler, closeParts, err := build(ctx, cfg, log, m)
 	if err != nil {
 		return err
 	}

@@ -19,10 +19,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/identity"
 	"github.com/rezigate/rezigate/internal/demo"
 	"github.com/rezigate/rezigate/internal/localpath"
 	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/metrics"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/proxy"
@@ -119,11 +121,11 @@ func newFixture() (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	metrics, err := middleware.NewMetrics(prometheus.NewRegistry())
+	m, err := metrics.New(prometheus.NewRegistry())
 	if err != nil {
 		return nil, err
 	}
-	rc, err := rezi.New(rezi.Options{APIURL: reziSrv.URL + "/v1", PrivateKey: fixtureReziKey, Logger: log, Observe: metrics.ObserveRezi})
+	rc, err := rezi.New(rezi.Options{APIURL: reziSrv.URL + "/v1", PrivateKey: fixtureReziKey, Logger: log, Observe: m.ObserveRezi})
 	if err != nil {
 		return nil, err
 	}
@@ -133,8 +135,8 @@ func newFixture() (*fixture, error) {
 		Provider: op, PublicURL: public,
 		Session:   sessions.Settings{Secrets: [][]byte{secret}, CookieName: cookieName, InsecureCookies: true},
 		UIDSecret: f.uidSecret, AllowedEmailDomains: []string{"example.com"},
-		Handoff:     middleware.Handoff{Rezi: rc, LoginURL: "/login/", RateLimit: -1},
-		ServeHealth: true, Metrics: metrics, Logger: log,
+		Handoff:     handoff.Options{Rezi: rc, LoginURL: "/login/", RateLimit: -1},
+		ServeHealth: true, Metrics: m, Logger: log,
 	})
 	if err != nil {
 		return nil, err

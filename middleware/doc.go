@@ -6,7 +6,7 @@
 //	provider, err := oidc.New(ctx, oidc.Options{IssuerURL: …, ClientID: …, ClientSecret: …, RedirectURL: publicURL + "/oauth2/callback"})
 //	client, err := rezi.New(rezi.Options{PrivateKey: os.Getenv("REZIGATE_REZI_PRIVATE_KEY")})
 //	auth, err := middleware.New(middleware.Options{Provider: provider, PublicURL: publicURL, …,
-//		Handoff: middleware.Handoff{Rezi: client, LoginURL: "https://rms.example.com/login/"}})
+//		Handoff: handoff.Options{Rezi: client, LoginURL: "https://rms.example.com/login/"}})
 //	http.ListenAndServe(addr, auth.Wrap(app))
 //
 // New checks its Options with [Options.Validate], which reports every bad
@@ -21,11 +21,19 @@
 //	                    with a server-side Store the session is deleted everywhere, and a
 //	                    same-origin POST with everywhere=true deletes every session of the user
 //	/oauth2/signed_out  the page a sign-out ends on
-//	/oauth2/auth        forward-auth check for nginx, Traefik and Caddy: 202 or 401
+//	/oauth2/auth        forward-auth check for nginx, Traefik and Caddy: 202, 401, or 403
+//	                    when the policy refuses the original request
 //	/oauth2/userinfo    the signed-in user as JSON
-//	/rezi               mint a Rezi user token and redirect into the RMS
 //	/oauth2/backchannel_logout  OpenID Connect Back-Channel Logout (POST logout_token),
 //	                    served only with a server-side Store that records token ids
+//	/rezi               the hand-off (package handoff, mounted at handoff.Path behind
+//	                    the session and the policy): mint a Rezi user token and
+//	                    redirect into the RMS; 404 without Options.Handoff.Rezi
+//	/healthz            liveness: 200 while the process runs (with Options.ServeHealth)
+//	/readyz             readiness: 200 once the provider's discovery document is
+//	                    loaded and the Store answers, 503 before (with Options.ServeHealth)
+//	/.well-known/rezigate/jwks.json  the identity assertion's public keys (assertion.JWKSPath),
+//	                    no session needed (with Options.Assertion)
 //
 // # Sessions
 //

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rezigate/rezigate/internal/demo"
+	"github.com/rezigate/rezigate/metrics"
 )
 
 // newMetricsEnv is newEnv with the given provider users and a metrics
@@ -17,7 +18,7 @@ import (
 func newMetricsEnv(t *testing.T, users []demo.User) (*env, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	m, err := NewMetrics(reg)
+	m, err := metrics.New(reg)
 	if err != nil {
 		t.Fatal(err)
 	}

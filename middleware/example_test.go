@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"time"
 
+	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/oidc/oidctest"
@@ -87,7 +88,7 @@ func ExampleOptions_Validate() {
 		PublicURL:       "http://rms.example.com/app",
 		Session:         sessions.Settings{Secrets: [][]byte{[]byte("too-short")}, MaxAge: -time.Hour},
 		MaxStateCookies: -1,
-		Handoff:         middleware.Handoff{LoginURL: "//evil.example/login"},
+		Handoff:         handoff.Options{LoginURL: "//evil.example/login"},
 	}.Validate()
 	fmt.Println(err)
 	// Output:
@@ -106,7 +107,7 @@ func ExampleOptions_Warnings() {
 	o := middleware.Options{
 		PublicURL: "http://rms.internal.example",
 		Session:   sessions.Settings{InsecureCookies: true},
-		Handoff:   middleware.Handoff{LoginURL: "/login/"},
+		Handoff:   handoff.Options{LoginURL: "/login/"},
 	}
 	for _, w := range o.Warnings() {
 		fmt.Println(w)

@@ -2,24 +2,20 @@ package middleware
 
 import (
 	"context"
-	"log/slog"
-	"net/http/httptest"
-	"time"
-
-	"github.com/rezigate/rezigate/internal/localpath"
-	"github.com/rezigate/rezigate/oidc"
-	"github.com/rezigate/rezigate/sessions"
-
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/rezigate/rezigate/internal/session"
-	"github.com/rezigate/rezigate/rezi"
+	"time"
 
 	"github.com/rezigate/rezigate/internal/demo"
+	"github.com/rezigate/rezigate/internal/localpath"
+	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/sessions"
 )
 
 func TestJourney(t *testing.T) {
@@ -273,96 +269,6 @@ func TestRedirectTargets(t *testing.T) {
 	}
 }
 
-func TestReziOptions(t *testing.T) {
-	e := newEnv(t, envOptions{mod: func(o *Options) { o.Handoff.CloseOnboardingRedirect = "/home" }})
-	e.signIn(e.client, "/rezi", "alice@example.com", alicePassword)
-	tests := []struct {
-		query      string
-		wantStatus int
-		wantOpen   string
-		wantClose  string
-	}{
-		{"", 302, "", "/home"},
-		{"?openOnboarding=false", 302, "false", "/home"},
-		{"?openOnboarding=true&closeOnboardingRedirect=/dashboard/education", 302, "true", "/dashboard/education"},
-		{"?openOnboarding=maybe", 400, "", ""},
-		{"?closeOnboardingRedirect=//evil.com", 400, "", ""},
-		{"?closeOnboardingRedirect=https://evil.com", 400, "", ""},
-		{"?closeOnboardingRedirect=/%5Cevil.com", 400, "", ""},
-		{"?closeOnboardingRedirect=/a&closeOnboardingRedirect=/b", 400, "", ""},
-		{"?closeOnboardingRedirect=%2F%5Cevil.com", 400, "", ""},
-	}
-	for _, tc := range tests {
-		r := e.get("/rezi" + tc.query)
-		if r.StatusCode != tc.wantStatus {
-			t.Errorf("/rezi%s = %d; want %d", tc.query, r.StatusCode, tc.wantStatus)
-			continue
-		}
-		if tc.wantStatus != 302 {
-			continue
-		}
-		q := mustURL(r.Header.Get("Location")).Query()
-		if q.Get("openOnboarding") != tc.wantOpen || q.Get("closeOnboardingRedirect") != tc.wantClose {
-			t.Errorf("/rezi%s options = %q, %q; want %q, %q", tc.query, q.Get("openOnboarding"), q.Get("closeOnboardingRedirect"), tc.wantOpen, tc.wantClose)
-		}
-	}
-	if r := e.do(e.client, "POST", "/rezi", nil, url.Values{}); r.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("POST /rezi = %d; want 405", r.StatusCode)
-	}
-}
-
-func TestReziFailures(t *testing.T) {
-	tests := []struct {
-		name  string
-		fault demo.ReziFault
-		want  int
-	}{
-		{"server error", demo.ReziStatus500, 502},
-		{"unavailable", demo.ReziStatus503, 502},
-		{"unauthorized", demo.ReziStatus401, 502},
-		{"status error", demo.ReziStatusError, 502},
-		{"missing token", demo.ReziMissingToken, 502},
-		{"malformed json", demo.ReziMalformedJSON, 502},
-		{"connection reset", demo.ReziReset, 502},
-		{"timeout", demo.ReziSlow, 504},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			// Only the slow fault waits for the timeout; the others must not
-			// depend on how fast a loaded machine answers.
-			timeout := 10 * time.Second
-			if tc.fault == demo.ReziSlow {
-				timeout = 500 * time.Millisecond
-			}
-			e := newEnv(t, envOptions{reziTimeout: timeout})
-			e.rezi.SetFault(tc.fault)
-			cb := e.signIn(e.client, "/rezi", "alice@example.com", alicePassword)
-			r := e.get(cb.Header.Get("Location"))
-			id := r.Header.Get("X-Request-Id")
-			if r.StatusCode != tc.want || id == "" || !strings.Contains(r.body, id) {
-				t.Errorf("/rezi = %d (request id %q in page: %v); want %d with the request id", r.StatusCode, id, strings.Contains(r.body, id), tc.want)
-			}
-			if !strings.Contains(e.logs.String(), "request_id="+id) {
-				t.Errorf("log has no line with request_id=%s:\n%s", id, e.logs.String())
-			}
-			e.checkNoLeaks()
-		})
-	}
-	t.Run("connection refused", func(t *testing.T) {
-		e := newEnv(t, envOptions{})
-		rc, err := rezi.New(rezi.Options{APIURL: "http://" + freeAddr(t) + "/v1", PrivateKey: testPrivateKey, Timeout: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.auth.opts.Handoff.Rezi = rc
-		e.signIn(e.client, "/", "alice@example.com", alicePassword)
-		if r := e.get("/rezi"); r.StatusCode != http.StatusBadGateway {
-			t.Errorf("/rezi with Rezi down = %d; want 502", r.StatusCode)
-		}
-		e.checkNoLeaks()
-	})
-}
-
 func TestUnauthenticated(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	tests := []struct {
@@ -444,20 +350,6 @@ func TestSignedInEndpoints(t *testing.T) {
 	e.auth.opts.SkipProviderSignOut = true
 	if r := e.do(e.client, "GET", "/oauth2/sign_out", nil, nil); r.Header.Get("Location") != "/oauth2/signed_out" {
 		t.Errorf("local sign_out Location = %q; want /oauth2/signed_out", r.Header.Get("Location"))
-	}
-}
-
-func TestReziRateLimit(t *testing.T) {
-	e := newEnv(t, envOptions{mod: func(o *Options) { o.Handoff.RateLimit = 3 }})
-	e.signIn(e.client, "/", "alice@example.com", alicePassword)
-	for i := 0; i < 3; i++ {
-		if r := e.get("/rezi"); r.StatusCode != http.StatusFound {
-			t.Fatalf("/rezi #%d = %d; want 302", i+1, r.StatusCode)
-		}
-	}
-	r := e.get("/rezi")
-	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
-		t.Errorf("/rezi over the limit = %d Retry-After %q; want 429 with Retry-After", r.StatusCode, r.Header.Get("Retry-After"))
 	}
 }
 

@@ -77,7 +77,7 @@ func (a *Auth) sessionGroups(w http.ResponseWriter, r *http.Request, id oidc.Ide
 	groups, err := a.keptGroups(id)
 	var eg *errGroups
 	if errors.As(err, &eg) {
-		a.metrics.signIn(eg.outcome)
+		a.metrics.SignIn(eg.outcome)
 		a.log.Warn(eg.log, "request_id", requestid.FromContext(r.Context()),
 			"uid", a.uid(id.Issuer, id.Subject), "reason", eg.outcome, "provider_groups", len(id.Groups), "limit_groups", oidc.MaxGroups, "limit_bytes", groupheader.MaxValueLen)
 		a.errorPage(w, r, http.StatusForbidden, eg.page)

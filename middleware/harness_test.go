@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/internal/demo"
 	"github.com/rezigate/rezigate/internal/testsupport/freeport"
 	"github.com/rezigate/rezigate/internal/testsupport/lockedbuf"
@@ -127,7 +128,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 		Provider: p, PublicURL: public,
 		Session:   sessions.Settings{Secrets: [][]byte{[]byte(testSessionKey)}, InsecureCookies: true},
 		UIDSecret: []byte(testUIDSecret), AllowedEmailDomains: []string{"example.com"},
-		Handoff:     Handoff{Rezi: rc, LoginURL: rmsSrv.URL + "/login/"},
+		Handoff:     handoff.Options{Rezi: rc, LoginURL: rmsSrv.URL + "/login/"},
 		ServeHealth: true, Logger: log,
 	}
 	if eo.mod != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/optionerr"
 	"github.com/rezigate/rezigate/policy"
@@ -33,7 +34,7 @@ func validOptions(t *testing.T) Options {
 	return Options{
 		Provider: p, PublicURL: "https://rms.example.com",
 		Session: sessions.Settings{Secrets: [][]byte{[]byte(testSessionKey)}}, UIDSecret: []byte(testUIDSecret),
-		Handoff: Handoff{Rezi: rc, LoginURL: "/login/"},
+		Handoff: handoff.Options{Rezi: rc, LoginURL: "/login/"},
 	}
 }
 
@@ -67,7 +68,7 @@ func TestValidate(t *testing.T) {
 		}, nil},
 		{"domain in capitals", func(o *Options) { o.AllowedEmailDomains = []string{"Example.COM"} }, nil},
 		{"state cookies", func(o *Options) { o.MaxStateCookies = 1 }, nil},
-		{"no rezi, no login url", func(o *Options) { o.Handoff = Handoff{} }, nil},
+		{"no rezi, no login url", func(o *Options) { o.Handoff = handoff.Options{} }, nil},
 		{"login url absolute", func(o *Options) { o.Handoff.LoginURL = "https://app.example.com/login/" }, nil},
 		{"login url with query", func(o *Options) { o.Handoff.LoginURL = "https://app.example.com/login/?tenant=a" }, nil},
 		{"login url path with query", func(o *Options) { o.Handoff.LoginURL = "/login/?tenant=a" }, nil},
@@ -134,7 +135,7 @@ func TestValidate(t *testing.T) {
 		{"domain label too long", func(o *Options) { o.AllowedEmailDomains = []string{strings.Repeat("a", 64) + ".com"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
 		{"domain too long", func(o *Options) { o.AllowedEmailDomains = []string{strings.Repeat("a.", 127) + "com"} }, []string{"AllowedEmailDomains[0]: must be a domain name"}},
 		{"negative state cookies", func(o *Options) { o.MaxStateCookies = -1 }, []string{"MaxStateCookies: must not be negative"}},
-		{"no login url", func(o *Options) { o.Handoff.LoginURL = "" }, []string{"Handoff.LoginURL: required when Handoff.Rezi is set"}},
+		{"no login url", func(o *Options) { o.Handoff.LoginURL = "" }, []string{"Handoff.LoginURL: required when Rezi is set"}},
 		{"login url scheme", func(o *Options) { o.Handoff.LoginURL = "javascript:alert(1)" }, []string{"Handoff.LoginURL: must be an absolute http or https URL, or a local path"}},
 		{"login url relative", func(o *Options) { o.Handoff.LoginURL = "login/" }, []string{"Handoff.LoginURL: must be an absolute http or https URL, or a local path"}},
 		{"login url protocol-relative", func(o *Options) { o.Handoff.LoginURL = "//evil.com/login" }, []string{"Handoff.LoginURL: must be an absolute http or https URL, or a local path"}},
@@ -144,13 +145,13 @@ func TestValidate(t *testing.T) {
 		// The rule is package httpurl's: the rezi and assertion copies refused spaces, this one took them.
 		{"login url with a space", func(o *Options) { o.Handoff.LoginURL = "https://app.example.com/log in" }, []string{"Handoff.LoginURL: must be an absolute http or https URL, or a local path"}},
 		{"login url with an empty fragment", func(o *Options) { o.Handoff.LoginURL = "https://app.example.com/login#" }, []string{"Handoff.LoginURL: must not have a fragment"}},
-		{"bad login url without rezi", func(o *Options) { o.Handoff = Handoff{LoginURL: "ftp://x"} }, []string{"Handoff.LoginURL: must be"}},
+		{"bad login url without rezi", func(o *Options) { o.Handoff = handoff.Options{LoginURL: "ftp://x"} }, []string{"Handoff.LoginURL: must be"}},
 		{"close redirect absolute", func(o *Options) { o.Handoff.CloseOnboardingRedirect = "https://evil.com" }, []string{"Handoff.CloseOnboardingRedirect: must be a local path"}},
 		{"close redirect protocol-relative", func(o *Options) { o.Handoff.CloseOnboardingRedirect = "//evil.com" }, []string{"Handoff.CloseOnboardingRedirect: must be a local path"}},
 		{"close redirect relative", func(o *Options) { o.Handoff.CloseOnboardingRedirect = "dashboard" }, []string{"Handoff.CloseOnboardingRedirect: must be a local path"}},
 		{"every problem at once", func(o *Options) {
 			*o = Options{PublicURL: "x", Session: sessions.Settings{Secrets: [][]byte{secret(3)}, MaxAge: -1, CookieName: "a b"},
-				AllowedEmailDomains: []string{"@"}, MaxStateCookies: -1, Handoff: Handoff{Rezi: o.Handoff.Rezi, CloseOnboardingRedirect: "x"}}
+				AllowedEmailDomains: []string{"@"}, MaxStateCookies: -1, Handoff: handoff.Options{Rezi: o.Handoff.Rezi, CloseOnboardingRedirect: "x"}}
 		}, []string{"Provider:", "PublicURL:", "Session.Secrets[0]:", "Session.CookieName:", "Session.MaxAge:", "UIDSecret:",
 			"AllowedEmailDomains[0]:", "MaxStateCookies:", "Handoff.LoginURL:", "Handoff.CloseOnboardingRedirect:"}},
 	}
@@ -188,8 +189,9 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// TestNewDefaults checks what zero fields become, and that a negative
-// rate limit turns the limit off.
+// TestNewDefaults checks what zero fields become, and that the hand-off
+// is built only with a Rezi client (its own defaults are tested in
+// package handoff).
 func TestNewDefaults(t *testing.T) {
 	o := validOptions(t)
 	a, err := New(o)
@@ -197,23 +199,20 @@ func TestNewDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if a.cookieName != "__Host-"+sessions.DefaultCookieName || a.session.MaxAge != sessions.DefaultMaxAge ||
-		a.opts.MaxStateCookies != DefaultMaxStateCookies || a.opts.Handoff.RateLimit != DefaultRateLimit || a.limiter == nil {
-		t.Errorf("New(zero knobs) = cookie %q, max age %v, state cookies %d, rate limit %d (limiter %v); want the defaults",
-			a.cookieName, a.session.MaxAge, a.opts.MaxStateCookies, a.opts.Handoff.RateLimit, a.limiter != nil)
+		a.opts.MaxStateCookies != DefaultMaxStateCookies || a.handoff == nil {
+		t.Errorf("New(zero knobs) = cookie %q, max age %v, state cookies %d, hand-off %v; want the defaults and a hand-off",
+			a.cookieName, a.session.MaxAge, a.opts.MaxStateCookies, a.handoff != nil)
 	}
-	if got, want := a.loginURL.String(), "https://rms.example.com/login/"; got != want {
-		t.Errorf("login URL = %q; want %q, resolved against PublicURL", got, want)
-	}
-	o.Handoff.RateLimit = -1
-	if a, err = New(o); err != nil || a.limiter != nil {
-		t.Errorf("New(Handoff.RateLimit: -1) = limiter %v, %v; want no limiter", a != nil && a.limiter != nil, err)
+	o.Handoff = handoff.Options{}
+	if a, err = New(o); err != nil || a.handoff != nil {
+		t.Errorf("New(no Handoff.Rezi) = hand-off %v, %v; want none", a != nil && a.handoff != nil, err)
 	}
 }
 
 // TestWarnings has one case per unsafe setting: each changes a safe
 // Options and lists the warnings it expects, as "Field: message start".
 func TestWarnings(t *testing.T) {
-	safe := Options{PublicURL: "https://rms.example.com", AllowedEmailDomains: []string{"example.com"}, Handoff: Handoff{LoginURL: "/login/"}}
+	safe := Options{PublicURL: "https://rms.example.com", AllowedEmailDomains: []string{"example.com"}, Handoff: handoff.Options{LoginURL: "/login/"}}
 	tests := []struct {
 		name   string
 		mutate func(*Options)

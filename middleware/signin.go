@@ -2,11 +2,8 @@ package middleware
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -63,7 +60,7 @@ func (a *Auth) serveStart(w http.ResponseWriter, r *http.Request) {
 	}
 	a.evictStates(w, r)
 	http.SetCookie(w, a.cookie(name, value, stateMaxAge))
-	a.metrics.signIn("started")
+	a.metrics.SignIn("started")
 	redirect(w, authURL)
 }
 
@@ -110,14 +107,14 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 	}
 	q := r.URL.Query()
 	if code := q.Get("error"); code != "" {
-		a.metrics.signIn("provider_error")
+		a.metrics.SignIn("provider_error")
 		a.log.Warn("sign-in refused by the identity provider", "request_id", requestid.FromContext(r.Context()), "error", safeToken(code))
 		a.errorPage(w, r, http.StatusForbidden, "The identity provider did not sign you in ("+safeToken(code)+"). Please try again: open the RMS, and sign in at the provider.")
 		return nil
 	}
 	state := q.Get("state")
 	if state == "" || len(state) > 64 {
-		a.metrics.signIn("bad_state")
+		a.metrics.SignIn("bad_state")
 		a.errorPage(w, r, http.StatusBadRequest, "This sign-in link is missing its state. Please start again.")
 		return nil
 	}
@@ -129,7 +126,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 		return found
 	})
 	if !found {
-		a.metrics.signIn("bad_state")
+		a.metrics.SignIn("bad_state")
 		a.errorPage(w, r, http.StatusBadRequest, "This sign-in attempt is unknown or has expired (sign-ins must finish within 10 minutes, in the browser that started them). Please start again.")
 		return nil
 	}
@@ -138,7 +135,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 	http.SetCookie(w, a.cookie(name, "", -1))
 	code := q.Get("code")
 	if code == "" {
-		a.metrics.signIn("bad_request")
+		a.metrics.SignIn("bad_request")
 		a.errorPage(w, r, http.StatusBadRequest, "The identity provider sent no authorization code. Please start again.")
 		return nil
 	}
@@ -154,17 +151,17 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 			status, outcome, msg = http.StatusForbidden, "no_email", "Your account has no email address, which this site requires."
 		case errors.Is(err, oidc.ErrBadEmail):
 			// Logged by uid only: the claim may be crafted to mislead.
-			a.metrics.signIn("bad_email")
+			a.metrics.SignIn("bad_email")
 			a.log.Warn("sign-in refused: email claim is not a single plain address", "request_id", requestid.FromContext(r.Context()), "uid", a.uid(id.Issuer, id.Subject))
 			a.errorPage(w, r, http.StatusForbidden, "Your account's email address cannot be used here.")
 			return nil
 		case errors.Is(err, oidc.ErrUserInfoSubject):
-			a.metrics.signIn("userinfo_mismatch")
+			a.metrics.SignIn("userinfo_mismatch")
 			a.log.Warn("sign-in refused: userinfo names another subject than the id token", "request_id", requestid.FromContext(r.Context()), "uid", a.uid(id.Issuer, id.Subject))
 			a.errorPage(w, r, status, msg)
 			return nil
 		}
-		a.metrics.signIn(outcome)
+		a.metrics.SignIn(outcome)
 		a.fail(w, r, status, msg, err)
 		return nil
 	}
@@ -180,23 +177,23 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 	u := &User{Email: id.Email, UID: a.uid(id.Issuer, id.Subject)}
 	value, err := a.store.Put(r.Context(), a.newSession(r.Context(), id, u))
 	if errors.Is(err, sessions.ErrUnavailable) {
-		a.metrics.signIn("store_unavailable")
+		a.metrics.SignIn("store_unavailable")
 		a.storeUnavailable(w, r, err)
 		return nil
 	}
 	if errors.Is(err, sessions.ErrTooLarge) {
-		a.metrics.signIn("session_too_large")
+		a.metrics.SignIn("session_too_large")
 		a.log.Warn("sign-in refused: the session is too large for the store (too many of the groups the policy names)", "request_id", requestid.FromContext(r.Context()), "uid", u.UID, "groups", len(id.Groups))
 		a.errorPage(w, r, http.StatusForbidden, "Your account belongs to more of the groups this site checks than a sign-in session can hold. Ask your administrator; nothing is wrong with your account.")
 		return nil
 	}
 	if err != nil {
-		a.metrics.signIn("internal_error")
+		a.metrics.SignIn("internal_error")
 		a.fail(w, r, http.StatusInternalServerError, "Your sign-in could not be completed. Please try again.", err)
 		return nil
 	}
 	http.SetCookie(w, a.cookie(a.cookieName, value, a.session.MaxAge))
-	a.metrics.signIn("ok")
+	a.metrics.SignIn("ok")
 	redirect(w, localpath.OrRoot(st.Redirect))
 	return u
 }
@@ -225,7 +222,7 @@ func (a *Auth) refuseSignIn(w http.ResponseWriter, r *http.Request, uid string, 
 	if !ok { // a rule added to the policy without its page here
 		ref.outcome, ref.log, ref.page = "denied", "sign-in refused by the policy", "Your account is not allowed to use this site."
 	}
-	a.metrics.signIn(ref.outcome)
+	a.metrics.SignIn(ref.outcome)
 	a.log.Warn(ref.log, "request_id", requestid.FromContext(r.Context()), "uid", uid, "rule", string(res.Rule), "reason", res.Reason)
 	w.Header().Del("Location")
 	// Back into the RMS would only sign in with the same account: the
@@ -246,134 +243,4 @@ func safeToken(s string) string {
 		}
 	}
 	return s
-}
-
-// Limits on reading a sign-out form, which carries at most rd: a client
-// cannot pin the connection by sending a large or slow body.
-const signOutMaxBody = 8 << 10
-
-var signOutReadTimeout = 5 * time.Second
-
-// serveSignOut clears the session and, when configured and offered, ends
-// the session at the provider too (RP-Initiated Logout 1.0). No
-// id_token_hint is sent because the session keeps no ID token.
-//
-// Only a request from this site signs out at once. A GET from another
-// site (a link or a redirect there) gets a page with a sign-out button,
-// so another site cannot sign a user out, and through the provider's
-// logout, with one click; a cross-site POST is refused. Both decisions are
-// http.CrossOriginProtection's: Sec-Fetch-Site, else Origin against Host,
-// with PublicURL's origin trusted. A GET with neither header (a typed URL
-// in an old browser, or a script) signs out at once, as before.
-func (a *Auth) serveSignOut(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet:
-		rd := localpath.OrRoot(r.URL.Query().Get("rd"))
-		if a.crossOrigin(r) {
-			a.confirmSignOut(w, r, rd)
-			return
-		}
-		a.signOut(w, r, rd, false)
-	case http.MethodPost:
-		if err := a.csrf.Check(r); err != nil {
-			a.log.Warn("sign-out refused", "request_id", requestid.FromContext(r.Context()), "err", err)
-			a.errorPage(w, r, http.StatusForbidden, "This sign-out request came from another site, so it was refused. To sign out, use the sign-out link of this site.")
-			return
-		}
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(signOutReadTimeout))
-		r.Body = http.MaxBytesReader(w, r.Body, signOutMaxBody)
-		if err := r.ParseForm(); err != nil {
-			a.log.Info("sign-out form unreadable", "request_id", requestid.FromContext(r.Context()), "err", err)
-			a.errorPage(w, r, http.StatusBadRequest, "The sign-out form could not be read. Please try again.")
-			return
-		}
-		rd := r.PostForm.Get("rd")
-		if _, ok := r.PostForm["rd"]; !ok {
-			rd = r.URL.Query().Get("rd")
-		}
-		// Only a same-origin POST (checked above) ends every session of
-		// the user; a GET with everywhere=true is an ordinary sign-out.
-		everywhere, _ := strconv.ParseBool(r.PostForm.Get("everywhere"))
-		a.signOut(w, r, localpath.OrRoot(rd), everywhere)
-	default:
-		a.methodNotAllowed(w, r, "GET, POST")
-	}
-}
-
-// crossOrigin reports whether r came from another origin, by the rule
-// CrossOriginProtection applies to unsafe methods; it allows every GET,
-// so it is asked about r as if r were a POST.
-func (a *Auth) crossOrigin(r *http.Request) bool {
-	probe := r.WithContext(r.Context())
-	probe.Method = http.MethodPost
-	return a.csrf.Check(probe) != nil
-}
-
-// signOut deletes the session from the store (with everywhere, every
-// session of its user), clears the session cookie and ends on the
-// signed-out page for rd, by way of the provider's logout when that is
-// configured and offered. When the store cannot answer, nothing is
-// cleared: the answer is 503, and the user can try again.
-func (a *Auth) signOut(w http.ResponseWriter, r *http.Request, rd string, everywhere bool) {
-	if err := a.deleteSessions(r, everywhere); err != nil {
-		a.storeUnavailable(w, r, err)
-		return
-	}
-	http.SetCookie(w, a.cookie(a.cookieName, "", -1))
-	done := signedOutPath(rd)
-	if end := a.opts.Provider.EndSessionURL(); !a.opts.SkipProviderSignOut && end != "" {
-		if u, err := url.Parse(end); err == nil {
-			q := u.Query()
-			q.Set("client_id", a.opts.Provider.ClientID())
-			q.Set("post_logout_redirect_uri", a.publicURL.String()+done)
-			u.RawQuery = q.Encode()
-			redirect(w, u.String())
-			return
-		}
-	}
-	redirect(w, done)
-}
-
-// serveForwardAuth answers an edge proxy's subrequest (nginx auth_request,
-// Traefik forwardAuth, Caddy forward_auth). It never redirects: the edge
-// proxy decides what a 401 means.
-func (a *Auth) serveForwardAuth(w http.ResponseWriter, r *http.Request) *User {
-	w.Header().Set("Cache-Control", "no-store")
-	u, ok, err := a.sessionUser(r)
-	if err != nil {
-		a.log.Error("session store unavailable", "request_id", requestid.FromContext(r.Context()), "path", r.URL.Path, "err", err)
-		w.WriteHeader(http.StatusServiceUnavailable)
-		return nil
-	}
-	if !ok {
-		w.WriteHeader(http.StatusUnauthorized)
-		return nil
-	}
-	if !a.forwardAuthAllowed(r, u) {
-		w.WriteHeader(http.StatusForbidden)
-		return u
-	}
-	a.setAuthHeaders(w, r, u)
-	w.WriteHeader(http.StatusAccepted)
-	return u
-}
-
-func (a *Auth) serveUserInfo(w http.ResponseWriter, r *http.Request) *User {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Type", "application/json")
-	u, ok, err := a.sessionUser(r)
-	if err != nil {
-		a.storeUnavailable(w, r, err)
-		return nil
-	}
-	if !ok {
-		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = w.Write([]byte(`{"error":"unauthorized","message":"sign in required"}` + "\n"))
-		return nil
-	}
-	_ = json.NewEncoder(w).Encode(struct {
-		Email string `json:"email"`
-		UID   string `json:"uid"`
-	}{u.Email, u.UID})
-	return u
 }

@@ -83,43 +83,6 @@ func TestUnreadBodyClosesConnection(t *testing.T) {
 	}
 }
 
-// TestReadBodyKeepsConnection: a handler of the middleware that reads the
-// request body to its end answers without closing the connection.
-func TestReadBodyKeepsConnection(t *testing.T) {
-	tests := []struct {
-		name      string
-		read      int64 // bytes the handler reads; -1 reads to the end
-		wantClose bool
-	}{
-		{"read to the end", -1, false},
-		{"read in part", 10, true},
-		{"not read", 0, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := httptest.NewRequest("POST", "/oauth2/sign_out", strings.NewReader(strings.Repeat("f", 100)))
-			w := httptest.NewRecorder()
-			sw := &statusWriter{ResponseWriter: w}
-			sw.watchBody(r)
-			own := sw.own(r.WithContext(r.Context()))
-			var err error
-			if tc.read < 0 {
-				_, err = io.ReadAll(own.Body)
-			} else {
-				_, err = io.CopyN(io.Discard, own.Body, tc.read)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			sw.WriteHeader(http.StatusFound)
-			sw.finish()
-			if got := w.Header().Get("Connection") == "close"; got != tc.wantClose {
-				t.Errorf("Connection: close = %v; want %v", got, tc.wantClose)
-			}
-		})
-	}
-}
-
 // TestKeepAliveWithoutBody: over a real connection, requests without a
 // body reuse it, and one whose body the middleware leaves unread ends it.
 func TestKeepAliveWithoutBody(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rezigate/rezigate/metrics"
 )
 
 // TestRequestID checks that an id from Options.RequestID is used in the
@@ -91,7 +92,7 @@ func TestNoAccessLog(t *testing.T) {
 	for _, off := range []bool{false, true} {
 		var logs bytes.Buffer
 		reg := prometheus.NewRegistry()
-		m, err := NewMetrics(reg)
+		m, err := metrics.New(reg)
 		if err != nil {
 			t.Fatal(err)
 		}

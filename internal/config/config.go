@@ -22,6 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/rezigate/rezigate/assertion"
+	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/internal/yamlenv"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
@@ -144,7 +145,7 @@ func Defaults() Config {
 	c.Session.CookieName, c.Session.MaxAge, c.Session.Secure = sessions.DefaultCookieName, yamlenv.Duration(sessions.DefaultMaxAge), true
 	c.Session.Store, c.Session.RefreshGrace = StoreCookie, yamlenv.Duration(middleware.DefaultRefreshGrace)
 	c.Rezi.APIURL, c.Rezi.Timeout, c.Rezi.CacheSize = rezi.DefaultAPIURL, yamlenv.Duration(rezi.DefaultTimeout), rezi.DefaultCacheSize
-	c.Rezi.CacheMargin, c.Rezi.RateLimit = yamlenv.Duration(rezi.DefaultCacheMargin), middleware.DefaultRateLimit
+	c.Rezi.CacheMargin, c.Rezi.RateLimit = yamlenv.Duration(rezi.DefaultCacheMargin), handoff.DefaultRateLimit
 	c.Log = Log{Format: "text", Level: "info"}
 	c.Policy.GroupsClaim, c.Policy.Default = oidc.DefaultGroupsClaim, string(policy.DefaultDecision)
 	c.Assertion.Lifetime = yamlenv.Duration(assertion.DefaultLifetime)

@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/assertion"
+	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/internal/loopback"
 	"github.com/rezigate/rezigate/internal/yamlenv"
+	"github.com/rezigate/rezigate/metrics"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/optionerr"
@@ -65,7 +67,7 @@ func (c *Config) ReziOptions(log *slog.Logger, observe func(string, time.Duratio
 // session settings, for the cookie store the middleware builds; with
 // redis, they go to the Redis store (RedisOptions) and the caller sets
 // Store. The caller sets Assertion.
-func (c *Config) MiddlewareOptions(p *oidc.Provider, rc *rezi.Client, log *slog.Logger, m *middleware.Metrics) middleware.Options {
+func (c *Config) MiddlewareOptions(p *oidc.Provider, rc *rezi.Client, log *slog.Logger, m *metrics.Metrics) middleware.Options {
 	var session sessions.Settings
 	if c.Session.Store != StoreRedis {
 		session = c.SessionSettings()
@@ -75,7 +77,7 @@ func (c *Config) MiddlewareOptions(p *oidc.Provider, rc *rezi.Client, log *slog.
 		RefreshInterval: time.Duration(c.Session.RefreshInterval), RefreshGrace: time.Duration(c.Session.RefreshGrace),
 		UIDSecret: []byte(c.Identity.UIDSecret), AllowedEmailDomains: c.OIDC.AllowedEmailDomains,
 		AllowUnverifiedEmail: !c.OIDC.RequireEmailVerified, SkipProviderSignOut: !c.OIDC.ProviderSignOut,
-		Handoff: middleware.Handoff{
+		Handoff: handoff.Options{
 			Rezi: rc, LoginURL: c.Rezi.LoginURL, OpenOnboarding: c.Rezi.OpenOnboarding,
 			CloseOnboardingRedirect: c.Rezi.CloseOnboardingRedirect, RateLimit: c.Rezi.RateLimit.Option(),
 		},

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rezigate/rezigate/middleware"
+	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
 )
@@ -135,7 +135,7 @@ func TestZeroMeansOff(t *testing.T) {
 		{"rezi.rate_limit: 0", off.MiddlewareOptions(nil, nil, nil, nil).Handoff.RateLimit, -1},
 		{"upstream_max_idle_conns: 0", off.transportOptions().MaxIdleConns, -1},
 		{"rezi.cache_size left out", def.ReziOptions(nil, nil).CacheSize, rezi.DefaultCacheSize},
-		{"rezi.rate_limit left out", def.MiddlewareOptions(nil, nil, nil, nil).Handoff.RateLimit, middleware.DefaultRateLimit},
+		{"rezi.rate_limit left out", def.MiddlewareOptions(nil, nil, nil, nil).Handoff.RateLimit, handoff.DefaultRateLimit},
 		{"upstream_max_idle_conns left out", def.transportOptions().MaxIdleConns, proxy.DefaultMaxIdleConns},
 		{"rezi.cache_size: 7", set.ReziOptions(nil, nil).CacheSize, 7},
 		{"rezi.rate_limit: 3", set.MiddlewareOptions(nil, nil, nil, nil).Handoff.RateLimit, 3},

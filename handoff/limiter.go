@@ -1,6 +1,7 @@
-package middleware
+package handoff
 
 import (
+	"context"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -14,9 +15,11 @@ import (
 // recently seen one start again with a full bucket.
 const limiterSize = 10000
 
-// limiter is a token bucket (golang.org/x/time/rate) per uid, the buckets
-// held in a size-bounded LRU (lru.Cache) so that memory stays bounded
-// under churn without ever scanning them all.
+// limiter is the in-process Limiter of Options.RateLimit: a token bucket
+// (golang.org/x/time/rate) per uid, the buckets held in a size-bounded LRU
+// (lru.Cache) so that memory stays bounded under churn without ever
+// scanning them all. It counts in this process only: with replicas, each
+// allows the limit.
 type limiter struct {
 	perMin int
 	every  rate.Limit
@@ -36,6 +39,12 @@ func newLimiterSize(perMinute int, per time.Duration, size int) *limiter {
 		every:   rate.Every(per / time.Duration(perMinute)),
 		buckets: lru.New[string, *rate.Limiter](size),
 	}
+}
+
+// Allow is allow for a uid; it never fails.
+func (l *limiter) Allow(_ context.Context, uid string) (bool, time.Duration, error) {
+	ok, retry := l.allow(uid)
+	return ok, retry, nil
 }
 
 // allow takes a token for key, or reports how long until one is free.

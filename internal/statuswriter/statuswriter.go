@@ -1,9 +1,11 @@
-package middleware
+// Package statuswriter is the middleware's http.ResponseWriter: it
+// records the status code for the access log, and keeps a client from
+// pinning a connection with a request body that the middleware answers
+// without reading.
+package statuswriter
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -14,7 +16,7 @@ import (
 // cut. It lets a client that has sent its whole body see a clean close.
 const unreadBodyGrace = time.Second
 
-// statusWriter remembers the status code for the access log. Unwrap lets
+// Writer remembers the status code for the access log. Unwrap lets
 // http.ResponseController reach the underlying writer's Flush and Hijack,
 // which the reverse proxy needs for streaming and protocol upgrades.
 //
@@ -23,14 +25,14 @@ const unreadBodyGrace = time.Second
 // in, a 405...). net/http would otherwise read up to 256 KiB of it, at
 // whatever pace the client sends, before it sends the answer or reuses
 // the connection. While body is set, a response whose header goes out
-// before the body was read to its end says Connection: close, and finish
+// before the body was read to its end says Connection: close, and Finish
 // bounds the remaining read by unreadBodyGrace. The app's responses are
 // left alone: an upload through the proxy may take as long as it takes.
-type statusWriter struct {
+type Writer struct {
 	http.ResponseWriter
 	code int
 	// body watches the request body while the middleware answers itself;
-	// nil when the request has none and once the app has the request.
+	// nil when the request has none and once Release gave it up.
 	body *bodyWatch
 	// closing is set once the response said Connection: close.
 	closing bool
@@ -51,19 +53,19 @@ func (b *bodyWatch) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// watchBody starts watching r's body, if it has one that net/http would
+// Watch starts watching r's body, if it has one that net/http would
 // otherwise have to drain. HTTP/2 resets an unread stream by itself, and
 // Connection: close would end every other stream of its connection there.
-func (w *statusWriter) watchBody(r *http.Request) {
+func (w *Writer) Watch(r *http.Request) {
 	if r.ProtoMajor == 1 && r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		w.body = &bodyWatch{ReadCloser: r.Body}
 	}
 }
 
-// own makes r, a copy of the request that the middleware made, read its
+// Own makes r, a copy of the request that the middleware made, read its
 // body through the watch, so that a handler which reads the whole body
 // keeps the connection alive.
-func (w *statusWriter) own(r *http.Request) *http.Request {
+func (w *Writer) Own(r *http.Request) *http.Request {
 	if w.body != nil {
 		r.Body = w.body
 	}
@@ -71,16 +73,16 @@ func (w *statusWriter) own(r *http.Request) *http.Request {
 }
 
 // closeIfUnread runs just before the response header is written.
-func (w *statusWriter) closeIfUnread() {
+func (w *Writer) closeIfUnread() {
 	if w.body != nil && !w.body.eof.Load() {
 		w.Header().Set("Connection", "close")
 		w.closing = true
 	}
 }
 
-// finish runs once the handler has returned: a connection that is to be
+// Finish runs once the handler has returned: a connection that is to be
 // closed gets unreadBodyGrace to deliver the rest of the body, not more.
-func (w *statusWriter) finish() {
+func (w *Writer) Finish() {
 	if w.code == 0 {
 		w.closeIfUnread() // net/http is about to write an implicit 200
 	}
@@ -89,7 +91,8 @@ func (w *statusWriter) finish() {
 	}
 }
 
-func (w *statusWriter) WriteHeader(code int) {
+// WriteHeader records the first final status code and writes it.
+func (w *Writer) WriteHeader(code int) {
 	if w.code == 0 && code >= 200 {
 		w.code = code
 		w.closeIfUnread()
@@ -97,7 +100,8 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
+// Write writes b, recording 200 if no status was written.
+func (w *Writer) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
 		w.closeIfUnread()
@@ -105,7 +109,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-func (w *statusWriter) Flush() {
+// Flush flushes the underlying writer, recording 200 if no status was
+// written.
+func (w *Writer) Flush() {
 	if w.code == 0 {
 		w.code = http.StatusOK
 		w.closeIfUnread()
@@ -113,36 +119,17 @@ func (w *statusWriter) Flush() {
 	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
 
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+// Unwrap returns the underlying writer, for http.ResponseController.
+func (w *Writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func (w *statusWriter) status() int {
+// Status is the status code of the response: 200 when none was written.
+func (w *Writer) Status() int {
 	if w.code == 0 {
 		return http.StatusOK
 	}
 	return w.code
 }
 
-// logAccess counts the request and writes one line for it, unless
-// Options.NoAccessLog is set. It never logs the query string, cookies or
-// headers: they carry codes, states and tokens.
-func (a *Auth) logAccess(r *http.Request, id, route string, status int, d time.Duration, u *User) {
-	a.metrics.request(route, status, d)
-	if a.opts.NoAccessLog || !a.log.Enabled(context.Background(), slog.LevelInfo) {
-		return
-	}
-	attrs := []slog.Attr{
-		slog.String("request_id", id),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("route", route),
-		slog.Int("status", status),
-		slog.Duration("duration", d),
-	}
-	if u != nil {
-		attrs = append(attrs, slog.String("uid", u.UID))
-		if !a.opts.RedactEmail {
-			attrs = append(attrs, slog.String("email", u.Email))
-		}
-	}
-	a.log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
-}
+// Release stops watching the request body: the handler that now has the
+// request (the app behind a proxy) reads its body at its own pace.
+func (w *Writer) Release() { w.body = nil }

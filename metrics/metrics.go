@@ -1,6 +1,12 @@
-package middleware
+// Package metrics holds rezigate's Prometheus collectors: requests and
+// sign-ins, which the middleware counts, and Rezi user-token lookups,
+// which the Rezi client reports through rezi.Options.Observe. Every
+// method of a nil *Metrics records nothing, so a part given no Metrics
+// needs no check of its own.
+package metrics
 
 import (
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -8,8 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the Prometheus collectors of the middleware and its Rezi
-// client. A nil *Metrics records nothing.
+// Metrics are the collectors. A nil *Metrics records nothing. It is safe
+// for concurrent use.
 type Metrics struct {
 	children sync.Map // routeCode -> prometheus.Counter, routeKey -> prometheus.Observer
 	requests *prometheus.CounterVec
@@ -18,9 +24,10 @@ type Metrics struct {
 	reziCall *prometheus.HistogramVec
 }
 
-// NewMetrics registers the collectors with reg. Serve reg on a listener
-// of its own, never on the public port.
-func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+// New registers the collectors with reg. Serve reg on a listener of its
+// own, never on the public port. An error means a collector of the same
+// name is registered with reg already.
+func New(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rezigate_requests_total",
@@ -43,7 +50,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.signIns, m.reziCall} {
 		if err := reg.Register(c); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("metrics: register: %w", err)
 		}
 	}
 	return m, nil
@@ -57,7 +64,9 @@ func (m *Metrics) ObserveRezi(outcome string, elapsed time.Duration) {
 	m.reziCall.WithLabelValues(outcome).Observe(elapsed.Seconds())
 }
 
-func (m *Metrics) signIn(outcome string) {
+// SignIn counts one sign-in attempt by its outcome, a short fixed word
+// such as "started", "ok" or "denied_domain" (rezigate_sign_ins_total).
+func (m *Metrics) SignIn(outcome string) {
 	if m == nil {
 		return
 	}
@@ -71,9 +80,12 @@ type routeCode struct {
 
 type routeKey string
 
-// request records one answered request. The labelled children are looked
-// up once and kept, since a label lookup hashes strings on every call.
-func (m *Metrics) request(route string, code int, d time.Duration) {
+// Request records one answered request by its route class (a short fixed
+// word such as "app", "rezi" or "callback"), status code and time to
+// answer (rezigate_requests_total, rezigate_request_duration_seconds).
+// The labelled children are looked up once and kept, since a label
+// lookup hashes strings on every call.
+func (m *Metrics) Request(route string, code int, d time.Duration) {
 	if m == nil {
 		return
 	}

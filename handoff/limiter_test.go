@@ -1,4 +1,4 @@
-package middleware
+package handoff
 
 import (
 	"strconv"
