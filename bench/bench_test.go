@@ -27,6 +27,7 @@ import (
 	"github.com/rezigate/rezigate/metrics"
 	"github.com/rezigate/rezigate/middleware"
 	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
 	"github.com/rezigate/rezigate/sessions"
@@ -134,7 +135,7 @@ func newFixture() (*fixture, error) {
 	f.auth, err = middleware.New(middleware.Options{
 		Provider: op, PublicURL: public,
 		Session:   sessions.Settings{Secrets: [][]byte{secret}, CookieName: cookieName, InsecureCookies: true},
-		UIDSecret: f.uidSecret, AllowedEmailDomains: []string{"example.com"},
+		UIDSecret: f.uidSecret, Policy: policy.Options{AllowedEmailDomains: []string{"example.com"}},
 		Handoff:     handoff.Options{Rezi: rc, LoginURL: "/login/", RateLimit: -1},
 		ServeHealth: true, Metrics: m, Logger: log,
 	})

@@ -113,7 +113,7 @@ func ExampleOptions_Warnings() {
 		fmt.Println(w)
 	}
 	// Output:
-	// middleware: AllowedEmailDomains: empty: anyone with a verified email at the provider gets in
 	// middleware: PublicURL: plain http on a non-loopback host: cookies and Rezi tokens cross the network unencrypted
 	// middleware: Session.InsecureCookies: cookies are also sent over plain http, where anyone on the path can take the session
+	// policy: AllowedEmailDomains: empty: anyone with a verified email at the provider gets in
 }

@@ -39,7 +39,7 @@ func groupsEnv(t *testing.T, store string, pol policy.Options, users []demo.User
 	var signer *assertion.Signer
 	rec := &recorder{}
 	e := newEnv(t, envOptions{users: users, upstream: rec, mod: func(o *Options) {
-		o.Policy = pol
+		setPolicy(o, pol)
 		if store == "redis" {
 			useRedis(t, o, redistest.URL(t))
 		}

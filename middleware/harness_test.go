@@ -22,6 +22,7 @@ import (
 	"github.com/rezigate/rezigate/internal/testsupport/freeport"
 	"github.com/rezigate/rezigate/internal/testsupport/lockedbuf"
 	"github.com/rezigate/rezigate/oidc"
+	"github.com/rezigate/rezigate/policy"
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
 	"github.com/rezigate/rezigate/sessions"
@@ -127,7 +128,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	opts := Options{
 		Provider: p, PublicURL: public,
 		Session:   sessions.Settings{Secrets: [][]byte{[]byte(testSessionKey)}, InsecureCookies: true},
-		UIDSecret: []byte(testUIDSecret), AllowedEmailDomains: []string{"example.com"},
+		UIDSecret: []byte(testUIDSecret), Policy: policy.Options{AllowedEmailDomains: []string{"example.com"}},
 		Handoff:     handoff.Options{Rezi: rc, LoginURL: rmsSrv.URL + "/login/"},
 		ServeHealth: true, Logger: log,
 	}
@@ -294,4 +295,13 @@ func freeAddr(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+}
+
+// setPolicy makes p the policy of o, keeping the email domains o allows
+// (the harness's example.com) unless p names its own.
+func setPolicy(o *Options, p policy.Options) {
+	if p.AllowedEmailDomains == nil {
+		p.AllowedEmailDomains = o.Policy.AllowedEmailDomains
+	}
+	o.Policy = p
 }

@@ -64,22 +64,6 @@ type Options struct {
 	// which detaches users from their RMS accounts: never change it once
 	// users exist.
 	UIDSecret []byte
-	// AllowedEmailDomains limits sign-in to these email domains (matched
-	// with ASCII letters folded and exactly; no subdomains). Each must be a
-	// DNS name such as "example.com": no "@", wildcard or trailing dot,
-	// and a Unicode domain in its xn-- form. Empty allows any. It is
-	// passed into the policy as policy.Options.AllowedEmailDomains, where
-	// the rule lives (Policy.SignIn), so setting both is an error. Like
-	// every sign-in rule it is applied again at each refresh
-	// (RefreshInterval): a user whose address moves to another domain
-	// loses the session.
-	AllowedEmailDomains []string
-	// AllowUnverifiedEmail admits users whose ID token does not say
-	// email_verified=true. Zero (false) refuses them, which is what keeps an
-	// attacker from registering someone else's address at a lax provider.
-	// It is passed into the policy: either this or
-	// policy.Options.AllowUnverifiedEmail set admits them.
-	AllowUnverifiedEmail bool
 	// SkipProviderSignOut makes sign-out clear only the local session.
 	// Zero (false) also sends the browser to the provider's
 	// end_session_endpoint, when the provider has one, so that the next
@@ -127,10 +111,11 @@ type Options struct {
 	// (Rezi to Limiter): New fills PublicURL, User, Unavailable (the 503
 	// of a store that cannot answer) and Logger from these Options.
 	Handoff handoff.Options
-	// Policy decides who may sign in (AllowGroups, and the email rules
-	// with AllowedEmailDomains and AllowUnverifiedEmail above: others get
-	// the 403 page and no session; every refresh applies the same rules
-	// and ends the session of a user who no longer passes them) and which
+	// Policy decides who may sign in (AllowedEmailDomains,
+	// AllowUnverifiedEmail and AllowGroups: others get the 403 page and
+	// no session; every refresh applies the same rules, by the same
+	// function, and ends the session of a user who no longer passes them;
+	// the zero value admits anyone with a verified email) and which
 	// signed-in user may enter which path,
 	// /rezi included (others get 403: a page for a navigation, small JSON
 	// otherwise). With routes, every request path is first normalised
@@ -206,14 +191,6 @@ func (o Options) Validate() error {
 	case session.CheckSecret(o.UIDSecret) != "":
 		add("UIDSecret", "%s", session.CheckSecret(o.UIDSecret))
 	}
-	for i, d := range o.AllowedEmailDomains {
-		if !policy.ValidEmailDomain(d) {
-			add(fmt.Sprintf("AllowedEmailDomains[%d]", i), `must be a domain name such as "example.com" (no "@", no wildcard, no trailing dot)`)
-		}
-	}
-	if len(o.AllowedEmailDomains) > 0 && len(o.Policy.AllowedEmailDomains) > 0 {
-		add("AllowedEmailDomains", "set either this or Policy.AllowedEmailDomains, not both")
-	}
 	if o.MaxStateCookies < 0 {
 		add("MaxStateCookies", "must not be negative")
 	}
@@ -252,9 +229,6 @@ func (o Options) Validate() error {
 func (o Options) Warnings() []error {
 	var w []error
 	add := func(field, msg string) { w = append(w, optionerr.New("middleware", field, "%s", msg)) }
-	if len(o.AllowedEmailDomains) == 0 && len(o.Policy.AllowedEmailDomains) == 0 {
-		add("AllowedEmailDomains", "empty: anyone with a verified email at the provider gets in")
-	}
 	for _, k := range []struct{ field, raw string }{{"PublicURL", o.PublicURL}, {"Handoff.LoginURL", o.Handoff.LoginURL}} {
 		if u, err := url.Parse(k.raw); err == nil && u.Scheme == "http" && !httpurl.Secure(u) {
 			add(k.field, "plain http on a non-loopback host: cookies and Rezi tokens cross the network unencrypted")
@@ -262,9 +236,6 @@ func (o Options) Warnings() []error {
 	}
 	for _, fe := range optionerr.Fields(errors.Join(o.settings().Warnings()...)) {
 		add(o.settingsField(fe))
-	}
-	if o.AllowUnverifiedEmail || o.Policy.AllowUnverifiedEmail {
-		add("AllowUnverifiedEmail", "an email address nobody has verified is trusted as the user's identity")
 	}
 	for i, p := range o.TrustedProxies {
 		if p.IsValid() && p.Bits() == 0 {

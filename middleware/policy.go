@@ -41,16 +41,11 @@ type access struct {
 }
 
 // initAccess prepares the policy and assertion parts of a.opts, which
-// Validate has accepted. The email rules of Options are passed into the
-// policy, which owns every sign-in rule (Policy.SignIn).
+// Validate has accepted. The policy owns every sign-in rule
+// (Policy.SignIn).
 func (a *Auth) initAccess() error {
 	o := a.opts
-	po := o.Policy
-	if len(o.AllowedEmailDomains) > 0 { // Validate refuses both being set
-		po.AllowedEmailDomains = o.AllowedEmailDomains
-	}
-	po.AllowUnverifiedEmail = po.AllowUnverifiedEmail || o.AllowUnverifiedEmail
-	p, err := policy.New(po)
+	p, err := policy.New(o.Policy)
 	if err != nil {
 		return err
 	}

@@ -89,7 +89,7 @@ func newPolicyEnv(t *testing.T, mod func(*Options), proxyMod func(*proxy.Options
 			proxyMod(po)
 		}
 	}, mod: func(o *Options) {
-		o.Policy = testPolicy
+		setPolicy(o, testPolicy)
 		if mod != nil {
 			mod(o)
 		}
@@ -324,7 +324,7 @@ func TestPolicyPathShapes(t *testing.T) {
 // Without routes nothing is judged, so nothing is refused and paths go
 // upstream exactly as they came, as before policies existed.
 func TestPolicyNoRoutesLeavesPaths(t *testing.T) {
-	e := newPolicyEnv(t, func(o *Options) { o.Policy = policy.Options{AllowGroups: []string{"staff"}} }, nil)
+	e := newPolicyEnv(t, func(o *Options) { setPolicy(o, policy.Options{AllowGroups: []string{"staff"}}) }, nil)
 	carol := e.cookieOf("carol@example.com", "carol-pw")
 	for _, target := range []string{"/admin%2Fx", "//a//b", "/a/../b"} {
 		resp, _ := raw(t, e.addr(), "GET", target, [][2]string{{"Cookie", carol}})
@@ -340,7 +340,7 @@ func TestPolicyNoRoutesLeavesPaths(t *testing.T) {
 func TestPolicyGroupsHeader(t *testing.T) {
 	e := newPolicyEnv(t, nil, nil)
 	alice := e.cookieOf("alice@example.com", "alice-pw")
-	nog := newPolicyEnv(t, func(o *Options) { o.Policy = policy.Options{} }, nil)
+	nog := newPolicyEnv(t, func(o *Options) { setPolicy(o, policy.Options{}) }, nil)
 	nogCookie := nog.cookieOf("nogroups@example.com", "nogroups-pw")
 	tests := []struct {
 		name  string
@@ -384,7 +384,7 @@ func TestPolicyForwardAuth(t *testing.T) {
 	elsewhere := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	trusted := newPolicyEnv(t, func(o *Options) { o.TrustedProxies = loopback }, nil)
 	untrusted := newPolicyEnv(t, func(o *Options) { o.TrustedProxies = elsewhere }, nil)
-	noRoutes := newPolicyEnv(t, func(o *Options) { o.Policy = policy.Options{AllowGroups: []string{"staff"}} }, nil)
+	noRoutes := newPolicyEnv(t, func(o *Options) { setPolicy(o, policy.Options{AllowGroups: []string{"staff"}}) }, nil)
 	cookies := map[*policyEnv]map[string]string{}
 	for _, e := range []*policyEnv{trusted, untrusted, noRoutes} {
 		cookies[e] = map[string]string{
@@ -535,7 +535,7 @@ func TestPolicyCookieSize200Groups(t *testing.T) {
 	users := []demo.User{{Email: "erin.longname@example.com", Password: "erin-pw", Subject: "erin-sub", EmailVerified: true, Groups: all}}
 	rec := &recorder{}
 	e := newEnv(t, envOptions{users: users, upstream: rec, mod: func(o *Options) {
-		o.Policy = policy.Options{Routes: routes}
+		setPolicy(o, policy.Options{Routes: routes})
 	}, proxyMod: func(po *proxy.Options) {
 		po.Groups = func(r *http.Request) []string { u, _ := UserFromContext(r.Context()); return u.Groups }
 	}})
@@ -562,7 +562,7 @@ func TestPolicyCookieSize200Groups(t *testing.T) {
 // The middleware refuses an invalid policy, naming the policy's field.
 func TestPolicyOptionsValidate(t *testing.T) {
 	o := validOptions(t)
-	o.Policy = policy.Options{Routes: []policy.Route{{Path: "admin", Groups: []string{"a"}}}}
+	setPolicy(&o, policy.Options{Routes: []policy.Route{{Path: "admin", Groups: []string{"a"}}}})
 	o.TrustedProxies = []netip.Prefix{{}}
 	o.AssertionHeader = "bad header"
 	err := o.Validate()
@@ -587,7 +587,7 @@ func TestPolicyTooManyGroupsForACookie(t *testing.T) {
 		routes = append(routes, policy.Route{Path: fmt.Sprintf("/area-%03d", i), Groups: []string{g}})
 	}
 	users := []demo.User{{Email: "erin@example.com", Password: "erin-pw", Subject: "erin-sub", EmailVerified: true, Groups: all}}
-	e := newEnv(t, envOptions{users: users, mod: func(o *Options) { o.Policy = policy.Options{Routes: routes} }})
+	e := newEnv(t, envOptions{users: users, mod: func(o *Options) { setPolicy(o, policy.Options{Routes: routes}) }})
 	c := newClient()
 	cb := e.loginAt(c, e.authURL(c, "/"), "erin@example.com", "erin-pw")
 	r := e.do(c, "GET", cb, navigate, nil)

@@ -117,13 +117,22 @@ type Route struct {
 }
 
 // Warnings lists what o allows but is seldom meant, as *optionerr.Error
-// values like Validate's: routes with Default left at Allow open every
+// values like Validate's: no AllowedEmailDomains lets anyone with a
+// verified address at the provider in; AllowUnverifiedEmail trusts an
+// address nobody verified; routes with Default left at Allow open every
 // path no route names to every signed-in user. It assumes o is valid.
 func (o Options) Warnings() []error {
-	if len(o.Routes) > 0 && (o.Default == "" || o.Default == Allow) {
-		return []error{optionerr.New("policy", "Default", "allow: every path no route names is open to every signed-in user")}
+	var w []error
+	if len(o.AllowedEmailDomains) == 0 {
+		w = append(w, optionerr.New("policy", "AllowedEmailDomains", "empty: anyone with a verified email at the provider gets in"))
 	}
-	return nil
+	if o.AllowUnverifiedEmail {
+		w = append(w, optionerr.New("policy", "AllowUnverifiedEmail", "an email address nobody has verified is trusted as the user's identity"))
+	}
+	if len(o.Routes) > 0 && (o.Default == "" || o.Default == Allow) {
+		w = append(w, optionerr.New("policy", "Default", "allow: every path no route names is open to every signed-in user"))
+	}
+	return w
 }
 
 // Validate reports every problem with o at once: errors.Join of

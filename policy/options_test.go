@@ -187,23 +187,30 @@ func TestValidateHidesValues(t *testing.T) {
 
 func TestWarnings(t *testing.T) {
 	route := []policy.Route{{Path: "/admin", Groups: []string{"a"}}}
+	domains := []string{"example.com"}
 	tests := []struct {
 		name string
 		o    policy.Options
-		want string // "" means none
+		want []string // each warning's start, in order
 	}{
-		{"no routes", policy.Options{}, ""},
-		{"routes, default allow", policy.Options{Routes: route}, "policy: Default: allow: every path no route names is open"},
-		{"routes, explicit allow", policy.Options{Routes: route, Default: policy.Allow}, "policy: Default: allow:"},
-		{"routes, deny", policy.Options{Routes: route, Default: policy.Deny}, ""},
+		{"no routes", policy.Options{AllowedEmailDomains: domains}, nil},
+		{"no domains", policy.Options{}, []string{"policy: AllowedEmailDomains: empty: anyone with a verified email"}},
+		{"unverified email", policy.Options{AllowedEmailDomains: domains, AllowUnverifiedEmail: true}, []string{"policy: AllowUnverifiedEmail: an email address nobody has verified"}},
+		{"routes, default allow", policy.Options{AllowedEmailDomains: domains, Routes: route}, []string{"policy: Default: allow: every path no route names is open"}},
+		{"routes, explicit allow", policy.Options{AllowedEmailDomains: domains, Routes: route, Default: policy.Allow}, []string{"policy: Default: allow:"}},
+		{"routes, deny", policy.Options{AllowedEmailDomains: domains, Routes: route, Default: policy.Deny}, nil},
+		{"all three", policy.Options{AllowUnverifiedEmail: true, Routes: route}, []string{"policy: AllowedEmailDomains:", "policy: AllowUnverifiedEmail:", "policy: Default:"}},
 	}
 	for _, tc := range tests {
 		w := tc.o.Warnings()
-		switch {
-		case tc.want == "" && w != nil:
-			t.Errorf("%s: Warnings() = %v; want none", tc.name, w)
-		case tc.want != "" && (len(w) != 1 || !strings.HasPrefix(w[0].Error(), tc.want)):
-			t.Errorf("%s: Warnings() = %v; want one starting %q", tc.name, w, tc.want)
+		if len(w) != len(tc.want) {
+			t.Errorf("%s: Warnings() = %v; want %d: %q", tc.name, w, len(tc.want), tc.want)
+			continue
+		}
+		for i, want := range tc.want {
+			if !strings.HasPrefix(w[i].Error(), want) {
+				t.Errorf("%s: Warnings()[%d] = %v; want it to start %q", tc.name, i, w[i], want)
+			}
 		}
 	}
 }

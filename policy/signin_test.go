@@ -57,7 +57,8 @@ func TestSignIn(t *testing.T) {
 // TestValidateEmailDomains: the policy refuses an email domain that could
 // never match, naming its index.
 func TestValidateEmailDomains(t *testing.T) {
-	for _, d := range []string{"", "a@b.com", "*.example.com", "example.com.", "10.0.0.1", "::1", "example.123", "bücher.example", "exa_mple.com", "-x.com", "corp.example\u212a"} {
+	for _, d := range []string{"", "a@b.com", "*.example.com", "example.com.", "10.0.0.1", "::1", "example.123", "bücher.example", "exa_mple.com", "-x.com", "corp.example\u212a",
+		" example.com", "example..com", strings.Repeat("a", 64) + ".com", strings.Repeat("a.", 127) + "com"} {
 		err := policy.Options{AllowedEmailDomains: []string{"ok.example", d}}.Validate()
 		if err == nil || !strings.Contains(err.Error(), "policy: AllowedEmailDomains[1]: must be a domain name") {
 			t.Errorf("Validate(AllowedEmailDomains %q) = %v; want the AllowedEmailDomains[1] error", d, err)

@@ -59,8 +59,8 @@ type Config struct {
 		ClientID             string         `yaml:"client_id" opt:"oidc.ClientID"`
 		ClientSecret         yamlenv.Secret `yaml:"client_secret" opt:"oidc.ClientSecret"`
 		Scopes               []string       `yaml:"scopes" opt:"oidc.Scopes"`
-		AllowedEmailDomains  []string       `yaml:"allowed_email_domains" opt:"middleware.AllowedEmailDomains policy.AllowedEmailDomains"`
-		RequireEmailVerified bool           `yaml:"require_email_verified" opt:"middleware.AllowUnverifiedEmail policy.AllowUnverifiedEmail"`
+		AllowedEmailDomains  []string       `yaml:"allowed_email_domains" opt:"policy.AllowedEmailDomains"`
+		RequireEmailVerified bool           `yaml:"require_email_verified" opt:"policy.AllowUnverifiedEmail"`
 		ProviderSignOut      bool           `yaml:"provider_sign_out" opt:"middleware.SkipProviderSignOut"`
 	} `yaml:"oidc"`
 	Session struct {

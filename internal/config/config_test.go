@@ -201,8 +201,8 @@ rezi:
 		t.Fatalf("Parse = %v; want no error", err)
 	}
 	mo := c.MiddlewareOptions(nil, nil, nil, nil)
-	if mo.PublicURL != "https://rms.example.com/" || !reflect.DeepEqual(mo.AllowedEmailDomains, []string{"Example.COM", "corp.example.org"}) {
-		t.Errorf("MiddlewareOptions = PublicURL %q, AllowedEmailDomains %q; want the file's values", mo.PublicURL, mo.AllowedEmailDomains)
+	if mo.PublicURL != "https://rms.example.com/" || !reflect.DeepEqual(mo.Policy.AllowedEmailDomains, []string{"Example.COM", "corp.example.org"}) {
+		t.Errorf("MiddlewareOptions = PublicURL %q, Policy.AllowedEmailDomains %q; want the file's values", mo.PublicURL, mo.Policy.AllowedEmailDomains)
 	}
 	if got := c.OIDCOptions(nil).RedirectURL; got != "https://rms.example.com/oauth2/callback" {
 		t.Errorf("OIDCOptions().RedirectURL = %q; want https://rms.example.com/oauth2/callback", got)

@@ -75,13 +75,12 @@ func (c *Config) MiddlewareOptions(p *oidc.Provider, rc *rezi.Client, log *slog.
 	return middleware.Options{
 		Provider: p, PublicURL: c.PublicURL, Session: session,
 		RefreshInterval: time.Duration(c.Session.RefreshInterval), RefreshGrace: time.Duration(c.Session.RefreshGrace),
-		UIDSecret: []byte(c.Identity.UIDSecret), AllowedEmailDomains: c.OIDC.AllowedEmailDomains,
-		AllowUnverifiedEmail: !c.OIDC.RequireEmailVerified, SkipProviderSignOut: !c.OIDC.ProviderSignOut,
+		UIDSecret: []byte(c.Identity.UIDSecret), SkipProviderSignOut: !c.OIDC.ProviderSignOut,
 		Handoff: handoff.Options{
 			Rezi: rc, LoginURL: c.Rezi.LoginURL, OpenOnboarding: c.Rezi.OpenOnboarding,
 			CloseOnboardingRedirect: c.Rezi.CloseOnboardingRedirect, RateLimit: c.Rezi.RateLimit.Option(),
 		},
-		Policy: c.policyOptions(), TrustedProxies: c.trustedProxies(), AssertionHeader: c.Assertion.Header,
+		Policy: c.PolicyOptions(), TrustedProxies: c.trustedProxies(), AssertionHeader: c.Assertion.Header,
 		ServeHealth: true, RedactEmail: c.Log.RedactEmail, Metrics: m, Logger: log,
 	}
 }
@@ -117,16 +116,15 @@ func (c *Config) transportOptions() proxy.TransportOptions {
 
 // PolicyOptions returns the policy package's Options, routes with lines,
 // with every sign-in rule: policy.* and the email rules of
-// oidc.allowed_email_domains and oidc.require_email_verified, so that
-// `rezigate explain` judges a sign-in as the server does.
+// oidc.allowed_email_domains and oidc.require_email_verified. The server
+// and `rezigate explain` both judge with it.
 func (c *Config) PolicyOptions() policy.Options {
 	o := c.policyOptions()
 	o.AllowedEmailDomains, o.AllowUnverifiedEmail = c.OIDC.AllowedEmailDomains, !c.OIDC.RequireEmailVerified
 	return o
 }
 
-// policyOptions is PolicyOptions without the email rules, which the
-// middleware takes in its own Options fields and passes into its policy.
+// policyOptions is PolicyOptions without the email rules.
 func (c *Config) policyOptions() policy.Options {
 	routes := make([]policy.Route, len(c.Policy.Routes))
 	for i, r := range c.Policy.Routes {
