@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/rezigate/rezigate/assertion"
@@ -233,7 +234,15 @@ func (o Options) Validate() error {
 			add("Handoff."+fe.Field, "%s", fe.Msg)
 		}
 	}
-	errs = append(errs, o.Policy.Validate())
+	// The policy is judged with the email rules passed in, as initAccess
+	// builds it; a problem with AllowedEmailDomains' own entries is
+	// reported above, under this package's name.
+	for _, fe := range optionerr.Fields(o.signInPolicy().Validate()) {
+		if len(o.AllowedEmailDomains) > 0 && strings.HasPrefix(fe.Field, "AllowedEmailDomains[") {
+			continue
+		}
+		errs = append(errs, fe)
+	}
 	for i, p := range o.TrustedProxies {
 		if !p.IsValid() {
 			add(fmt.Sprintf("TrustedProxies[%d]", i), "must be a valid CIDR prefix such as 10.0.0.0/8")
