@@ -45,7 +45,7 @@ func (v verdict) allowed() bool { return v.refused == nil && v.signIn.Allowed &&
 // verified by the provider), then for a signed-in request
 // policy.Normalize, then policy.Decide on its result.
 func judge(p *policy.Policy, method, target string, u policy.User) verdict {
-	v := verdict{signIn: p.SignIn(policy.Identity{Email: u.Email, EmailVerified: true, Groups: u.Groups})}
+	v := verdict{signIn: p.SignIn(policy.Identity{Email: u.Email, EmailVerified: true, Groups: u.Groups, HostedDomain: policy.EmailDomain(u.Email)})}
 	path, err := p.Normalize(target)
 	if err != nil {
 		v.refused = err

@@ -188,6 +188,7 @@ func run(ctx context.Context, path string, check, demoMode, demoRedis bool) erro
 		for _, w := range cfg.Warnings() {
 			fmt.Fprintln(os.Stderr, "warning:", w)
 		}
+		fmt.Fprintf(os.Stderr, "%s: oidc.provider %s: %s\n", path, cfg.OIDC.Provider, config.ProfileRules(cfg.OIDC.Provider))
 		fmt.Fprintf(os.Stderr, "%s: configuration is valid\n", path)
 		return nil
 	}

@@ -210,7 +210,9 @@ func (o Options) Validate() error {
 			add("Handoff."+fe.Field, "%s", fe.Msg)
 		}
 	}
-	errs = append(errs, o.Policy.Validate())
+	// The policy is judged with the provider's rules, as initAccess
+	// builds it (entra and google require AllowedEmailDomains).
+	errs = append(errs, o.signInPolicy().Validate())
 	for i, p := range o.TrustedProxies {
 		if !p.IsValid() {
 			add(fmt.Sprintf("TrustedProxies[%d]", i), "must be a valid CIDR prefix such as 10.0.0.0/8")

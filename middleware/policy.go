@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -40,12 +41,34 @@ type access struct {
 	jwks    http.Handler
 }
 
+// signInPolicy is Policy with the provider's rules those of the
+// Provider's profile when Policy names none.
+func (o Options) signInPolicy() policy.Options {
+	po := o.Policy
+	if po.Provider == "" {
+		po.Provider = o.providerRules()
+	}
+	return po
+}
+
+// providerRules names the policy's provider rules of the Provider's
+// profile: the same names.
+func (o Options) providerRules() policy.Provider {
+	if o.Provider == nil {
+		return ""
+	}
+	return policy.Provider(o.Provider.Profile())
+}
+
 // initAccess prepares the policy and assertion parts of a.opts, which
 // Validate has accepted. The policy owns every sign-in rule
 // (Policy.SignIn).
 func (a *Auth) initAccess() error {
 	o := a.opts
-	p, err := policy.New(o.Policy)
+	if o.Policy.Provider != "" && o.Policy.Provider != o.providerRules() {
+		return fmt.Errorf("middleware: Policy.Provider %q is not the Provider's profile %q", o.Policy.Provider, o.Provider.Profile())
+	}
+	p, err := policy.New(o.signInPolicy())
 	if err != nil {
 		return err
 	}

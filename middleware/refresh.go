@@ -152,7 +152,7 @@ func (a *Auth) refresh(ctx context.Context, cur sessions.Session, now time.Time)
 	if err != nil {
 		return cur, err
 	}
-	who := policy.Identity{Email: cur.Email, EmailVerified: true, Groups: cur.Groups}
+	who := policy.Identity{Email: cur.Email, EmailVerified: true, Groups: cur.Groups, HostedDomain: policy.EmailDomain(cur.Email)}
 	if id.Subject != "" {
 		if a.uid(id.Issuer, id.Subject) != cur.UID {
 			return cur, errRefused

@@ -155,6 +155,10 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 			a.log.Warn("sign-in refused: email claim is not a single plain address", "request_id", requestid.FromContext(r.Context()), "uid", a.uid(id.Issuer, id.Subject))
 			a.errorPage(w, r, http.StatusForbidden, "Your account's email address cannot be used here.")
 			return nil
+		case errors.Is(err, oidc.ErrGroupsUnavailable):
+			status, outcome, msg = http.StatusServiceUnavailable, "groups_unavailable", "You belong to more groups than fit in your sign-in token, and Microsoft Graph could not be asked for them, so this site cannot tell what you may open. Please try again in a minute; if it keeps failing, ask your administrator to check the app's Microsoft Graph permission."
+		case errors.Is(err, oidc.ErrWrongTenant), errors.Is(err, oidc.ErrNoObjectID):
+			status, outcome, msg = http.StatusForbidden, "wrong_tenant", "This site accepts only accounts of its own organisation's directory."
 		case errors.Is(err, oidc.ErrUserInfoSubject):
 			a.metrics.SignIn("userinfo_mismatch")
 			a.log.Warn("sign-in refused: userinfo names another subject than the id token", "request_id", requestid.FromContext(r.Context()), "uid", a.uid(id.Issuer, id.Subject))
@@ -201,7 +205,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) *User {
 // signInIdentity is what the sign-in rules read of an identity the
 // provider vouched for, at sign-in or at a refresh.
 func signInIdentity(id oidc.Identity) policy.Identity {
-	return policy.Identity{Email: id.Email, EmailVerified: id.EmailVerified, Groups: id.Groups}
+	return policy.Identity{Email: id.Email, EmailVerified: id.EmailVerified, Groups: id.Groups, Guest: id.Guest, HostedDomain: id.HostedDomain}
 }
 
 // signInRefusals are, per sign-in rule, the metric outcome, the log line
@@ -211,6 +215,10 @@ var signInRefusals = map[policy.SignInRule]struct{ outcome, log, page string }{
 		"Your email address is not verified at the identity provider, so you cannot be signed in here. Verify it there, then try again."},
 	policy.RuleEmailDomains: {"denied_domain", "sign-in refused: email domain not allowed",
 		"This site does not accept the account you signed in with. Sign out of it below, then sign in again with your company account."},
+	policy.RuleGuest: {"denied_guest", "sign-in refused: a guest account of the organisation",
+		"This site is for members of the organisation; guest accounts cannot sign in. Sign out of it below, then sign in with your own organisation's account."},
+	policy.RuleHostedDomain: {"denied_hosted_domain", "sign-in refused: not an account of an allowed Google Workspace domain",
+		"This site accepts only your company's Google Workspace account, not a personal Google account. Sign out of it below, then sign in with your company account."},
 	policy.RuleAllowGroups: {"denied_group", "sign-in refused: in none of the groups allowed to sign in",
 		"Your account is not allowed to use this site. If you need it, ask your administrator for access."},
 }

@@ -97,6 +97,19 @@ type Options struct {
 	DiscoveryRetryMax time.Duration
 	// Logger receives discovery failures. Nil means slog.Default().
 	Logger *slog.Logger
+	// Profile names the provider whose documented token shapes are read
+	// its way (see Profile). Zero means ProfileGeneric. With ProfileEntra
+	// the IssuerURL must name one tenant by its id, before "/v2.0", on
+	// any host: "common", "organizations", "consumers" and the personal
+	// accounts tenant are refused, since they admit accounts of other
+	// organisations.
+	Profile Profile
+	// GraphURL is Microsoft Graph, asked with the sign-in's access token
+	// for the user's groups when they overflow an Entra ID token
+	// (ProfileEntra only). Empty means DefaultGraphURL. It must be an
+	// https URL without query; plain http only on a loopback host, for
+	// tests.
+	GraphURL string
 }
 
 // LogValue keeps the client secret out of logs.
@@ -152,6 +165,21 @@ func (o Options) Validate() error {
 	if o.DiscoveryRetryMax < 0 {
 		add("DiscoveryRetryMax", "must not be negative")
 	}
+	if !o.Profile.valid() {
+		add("Profile", "must be one of %s", profileList())
+	}
+	if o.Profile == ProfileEntra {
+		if _, msg := entraTenant(o.IssuerURL); msg != "" {
+			add("IssuerURL", "%s", msg)
+		}
+	}
+	if o.GraphURL != "" {
+		if o.Profile != ProfileEntra {
+			add("GraphURL", "is only used with profile %q", ProfileEntra)
+		} else if _, err := httpurl.Parse(o.GraphURL, httpurl.RequireSecure|httpurl.NoQuery); err != nil {
+			add("GraphURL", "%v", err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -174,7 +202,10 @@ func validScope(s string) bool {
 type Identity struct {
 	// Issuer is the ID token's iss claim, equal to Options.IssuerURL.
 	Issuer string
-	// Subject is the provider's stable id for the user (sub claim).
+	// Subject is the provider's stable id for the user, from which the
+	// uid is derived: the sub claim, or with ProfileEntra the oid claim
+	// (sub is pairwise per app registration there, oid is the person's
+	// in the tenant).
 	Subject string
 	// Email is the email claim, one plain address exactly as the provider
 	// sent it (its domain is not lowercased). Exchange fails with
@@ -194,6 +225,16 @@ type Identity struct {
 	// back-channel logout may name. Empty when the provider sent none (or
 	// not as a string).
 	SID string
+	// Guest reports that the provider says the user is a guest of the
+	// organisation rather than one of its members (ProfileEntra: the acct
+	// claim is 1, the idp claim names another tenant, or "#EXT#" is in
+	// preferred_username or upn). Always false with other profiles. The
+	// policy refuses guests (policy.Identity.Guest).
+	Guest bool
+	// HostedDomain is the hd claim of a Google Workspace account
+	// (ProfileGoogle); empty for a consumer Google account and with other
+	// profiles.
+	HostedDomain string
 	// RefreshToken is the provider's refresh token, set by Exchange when
 	// the provider issued one (it does for the offline_access scope). It
 	// is a secret: keep it only server-side, never log it.
@@ -217,6 +258,12 @@ type Provider struct {
 	log    *slog.Logger
 	state  atomic.Pointer[discovered]
 	ready  chan struct{}
+	// tenant is the Entra tenant id of the issuer, lowercased
+	// (ProfileEntra).
+	tenant string
+	// googleOffline: ProfileGoogle with offline_access in the scopes, asked
+	// as access_type=offline and prompt=consent.
+	googleOffline bool
 	// keys bounds the fetches of the JWK Set, which verifies ID and
 	// logout tokens alike (keyset.go).
 	keys *keyFetchLimiter
@@ -232,7 +279,19 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	}
 	if opts.Scopes == nil {
 		opts.Scopes = DefaultScopes
+		if opts.Profile == ProfileOkta {
+			// Okta's org authorization server sends the groups claim
+			// only for this scope.
+			opts.Scopes = append(slices.Clone(DefaultScopes), "groups")
+		}
 	}
+	opts.Profile = opts.Profile.orDefault()
+	googleOffline := opts.Profile == ProfileGoogle && slices.Contains(opts.Scopes, offlineAccess)
+	if googleOffline {
+		// Google refuses the scope; AuthCodeURL asks its way instead.
+		opts.Scopes = slices.DeleteFunc(slices.Clone(opts.Scopes), func(s string) bool { return s == offlineAccess })
+	}
+	tenant, _ := entraTenant(opts.IssuerURL) // only read with ProfileEntra, whose Validate checked it
 	// A copy, so neither the caller nor a change to DefaultScopes can
 	// alter the scopes of a running Provider.
 	opts.Scopes = slices.Clone(opts.Scopes)
@@ -240,10 +299,12 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 		opts.DiscoveryRetryMax = DefaultDiscoveryRetryMax
 	}
 	p := &Provider{
-		opts:   opts,
-		client: opts.HTTPClient,
-		log:    opts.Logger,
-		ready:  make(chan struct{}),
+		opts:          opts,
+		tenant:        tenant,
+		googleOffline: googleOffline,
+		client:        opts.HTTPClient,
+		log:           opts.Logger,
+		ready:         make(chan struct{}),
 	}
 	if p.client == nil {
 		p.client = &http.Client{Timeout: DefaultHTTPTimeout}
@@ -335,6 +396,10 @@ func (p *Provider) WaitReady(ctx context.Context) error {
 // Issuer returns the configured issuer URL.
 func (p *Provider) Issuer() string { return p.opts.IssuerURL }
 
+// Profile returns the provider profile whose rules read its tokens:
+// Options.Profile, or ProfileGeneric when it was zero.
+func (p *Provider) Profile() Profile { return p.opts.Profile.orDefault() }
+
 // ClientID returns the configured client id.
 func (p *Provider) ClientID() string { return p.opts.ClientID }
 
@@ -355,8 +420,19 @@ func (p *Provider) AuthCodeURL(state, nonce, verifier string) (string, error) {
 	if d == nil {
 		return "", ErrNotReady
 	}
-	return d.oauth2.AuthCodeURL(state, gooidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), nil
+	opts := []oauth2.AuthCodeOption{gooidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)}
+	if p.googleOffline {
+		// Google ignores offline_access: a refresh token is asked with
+		// access_type=offline, and prompt=consent makes Google issue one
+		// at every sign-in, not only at the first consent.
+		opts = append(opts, oauth2.AccessTypeOffline, oauth2.SetAuthURLParam("prompt", "consent"))
+	}
+	return d.oauth2.AuthCodeURL(state, opts...), nil
 }
+
+// offlineAccess is the scope that asks for a refresh token (OpenID
+// Connect Core 1.0 section 11).
+const offlineAccess = "offline_access"
 
 // Exchange redeems code with the PKCE verifier, verifies the ID token
 // (signature, issuer, audience, expiry) and its nonce, and returns the
@@ -402,35 +478,10 @@ func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 || nonce == "" {
 		return Identity{}, ErrNonceMismatch
 	}
-	id := Identity{Issuer: idt.Issuer, Subject: idt.Subject, Groups: p.groups(ctx, idt)}
-	var claims struct {
-		Email         any `json:"email"`
-		EmailVerified any `json:"email_verified"`
-		SID           any `json:"sid"`
+	id, err := p.readIdentity(ctx, d, idt, tok.AccessToken)
+	if err != nil {
+		return id, err
 	}
-	if err := idt.Claims(&claims); err != nil {
-		return id, fmt.Errorf("oidc: read id token claims: %w", err)
-	}
-	id.SID, _ = claims.SID.(string)
-	email, verified := claims.Email, claims.EmailVerified
-	if email == nil || email == "" {
-		if d.userInfo == "" {
-			return id, ErrNoEmail
-		}
-		ui, err := p.userInfo(ctx, d.userInfo, tok.AccessToken, idt.Subject)
-		if err != nil {
-			return id, err
-		}
-		email, verified = ui.Email, ui.EmailVerified
-		if email == nil || email == "" {
-			return id, ErrNoEmail
-		}
-	}
-	s, ok := email.(string)
-	if !ok || !validEmail(s) {
-		return id, ErrBadEmail
-	}
-	id.Email, id.EmailVerified = s, emailVerified(verified)
 	id.RefreshToken = tok.RefreshToken
 	return id, nil
 }

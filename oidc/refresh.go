@@ -69,35 +69,10 @@ func (p *Provider) Refresh(ctx context.Context, refreshToken string) (id Identit
 	if err != nil {
 		return Identity{}, "", fmt.Errorf("oidc: refresh: verify id token: %w", err)
 	}
-	id.Issuer, id.Subject, id.Groups = idt.Issuer, idt.Subject, p.groups(ctx, idt)
-	var claims struct {
-		Email         any `json:"email"`
-		EmailVerified any `json:"email_verified"`
-		SID           any `json:"sid"`
+	id, err = p.readIdentity(ctx, d, idt, tok.AccessToken)
+	if err != nil {
+		return Identity{}, "", err
 	}
-	if err := idt.Claims(&claims); err != nil {
-		return Identity{}, "", fmt.Errorf("oidc: refresh: read id token claims: %w", err)
-	}
-	id.SID, _ = claims.SID.(string)
-	email, verified := claims.Email, claims.EmailVerified
-	if email == nil || email == "" {
-		if d.userInfo == "" {
-			return Identity{}, "", ErrNoEmail
-		}
-		ui, err := p.userInfo(ctx, d.userInfo, tok.AccessToken, idt.Subject)
-		if err != nil {
-			return Identity{}, "", err
-		}
-		email, verified = ui.Email, ui.EmailVerified
-		if email == nil || email == "" {
-			return Identity{}, "", ErrNoEmail
-		}
-	}
-	s, ok := email.(string)
-	if !ok || !validEmail(s) {
-		return Identity{}, "", ErrBadEmail
-	}
-	id.Email, id.EmailVerified = s, emailVerified(verified)
 	return id, newRefreshToken, nil
 }
 

@@ -56,6 +56,19 @@ type Options struct {
 	// provider and signing in as its owner.
 	AllowUnverifiedEmail bool
 
+	// Provider names the identity provider's profile (oidc.Profile, the
+	// configuration's oidc.provider), whose documented rules the sign-in
+	// adds to the ones above. Empty means ProviderGeneric, which adds
+	// none. ProviderEntra: email_verified is not required (Entra ID
+	// never sends it; the address is the tenant's own directory entry),
+	// AllowedEmailDomains is required, and guests are refused.
+	// ProviderGoogle: AllowedEmailDomains is required and the hd claim
+	// (Identity.HostedDomain) must be one of them, so that a consumer
+	// account holding a verified company address is refused.
+	// ProviderOkta and ProviderKeycloak add no sign-in rule (their
+	// difference is how groups are read).
+	Provider Provider
+
 	// Default decides a request that no route matches. Empty means
 	// DefaultDecision (Allow): with routes that protect only some paths,
 	// every other path is open to any signed-in user. Deny closes every
@@ -160,6 +173,15 @@ func (o Options) Validate() error {
 		if !ValidEmailDomain(d) {
 			add(fmt.Sprintf("AllowedEmailDomains[%d]", i), 0, `must be a domain name such as "example.com" (no "@", no wildcard, no trailing dot)`)
 		}
+	}
+	switch o.Provider {
+	case "", ProviderGeneric, ProviderOkta, ProviderKeycloak:
+	case ProviderEntra, ProviderGoogle:
+		if len(o.AllowedEmailDomains) == 0 {
+			add("AllowedEmailDomains", 0, "required with provider %q: name the organisation's email domains", o.Provider)
+		}
+	default:
+		add("Provider", 0, `must be one of "generic", "entra", "google", "okta", "keycloak"`)
 	}
 	switch o.Default {
 	case "", Allow, Deny:

@@ -19,7 +19,28 @@ type Identity struct {
 	// Groups are the user's groups, compared exactly with
 	// Options.AllowGroups. Nil means none.
 	Groups []string
+	// Guest reports that the provider says the person is a guest of the
+	// organisation, not a member (Entra ID B2B guests). A guest is always
+	// refused (RuleGuest).
+	Guest bool
+	// HostedDomain is the Google Workspace domain the account belongs to
+	// (Google's hd claim); empty for a consumer account. Read only with
+	// ProviderGoogle (RuleHostedDomain).
+	HostedDomain string
 }
+
+// Provider names the identity provider whose sign-in rules apply
+// (Options.Provider). The names are oidc.Profile's.
+type Provider string
+
+// The providers.
+const (
+	ProviderGeneric  Provider = "generic"
+	ProviderEntra    Provider = "entra"
+	ProviderGoogle   Provider = "google"
+	ProviderOkta     Provider = "okta"
+	ProviderKeycloak Provider = "keycloak"
+)
 
 // SignInRule names a sign-in rule by the configuration key that sets it,
 // for logs, metrics and `rezigate explain`.
@@ -27,12 +48,19 @@ type SignInRule string
 
 // The sign-in rules, in the order SignIn applies them.
 const (
+	// RuleGuest refuses a person the provider names a guest of the
+	// organisation (Identity.Guest).
+	RuleGuest SignInRule = "guest"
 	// RuleEmailVerified refuses an address the provider has not verified
 	// (Options.AllowUnverifiedEmail).
 	RuleEmailVerified SignInRule = "email_verified"
 	// RuleEmailDomains refuses an address outside
 	// Options.AllowedEmailDomains.
 	RuleEmailDomains SignInRule = "allowed_email_domains"
+	// RuleHostedDomain refuses, with ProviderGoogle, an account without
+	// an hd claim (a consumer Google account) or whose hd is not in
+	// Options.AllowedEmailDomains.
+	RuleHostedDomain SignInRule = "hd"
 	// RuleAllowGroups refuses a user in none of Options.AllowGroups.
 	RuleAllowGroups SignInRule = "allow_groups"
 )
@@ -54,6 +82,8 @@ const (
 	reasonSignInAllowed = "every sign-in rule passed"
 	reasonUnverified    = "email address not verified at the provider"
 	reasonDomain        = "email domain not in allowed_email_domains"
+	reasonGuest         = "a guest of the organisation at the provider"
+	reasonHostedDomain  = "not an account of a Google Workspace domain in allowed_email_domains (hd claim)"
 )
 
 // signInRules are the prepared email rules of Options; the group rule is
@@ -61,13 +91,20 @@ const (
 type signInRules struct {
 	domains         map[string]struct{} // ASCII-lowercased; nil allows any
 	allowUnverified bool
+	hostedDomain    bool   // ProviderGoogle: RuleHostedDomain applies
 	groupsReason    string // the refusal reason of RuleAllowGroups
 }
 
 // prepareSignIn prepares the sign-in rules of o, which Validate has
 // accepted.
 func prepareSignIn(o Options) signInRules {
-	r := signInRules{allowUnverified: o.AllowUnverifiedEmail, groupsReason: "in none of " + strings.Join(o.AllowGroups, ", ")}
+	r := signInRules{
+		// Entra ID sends no email_verified: its address is the tenant's
+		// own directory entry, and guests are refused.
+		allowUnverified: o.AllowUnverifiedEmail || o.Provider == ProviderEntra,
+		hostedDomain:    o.Provider == ProviderGoogle,
+		groupsReason:    "in none of " + strings.Join(o.AllowGroups, ", "),
+	}
 	if len(o.AllowedEmailDomains) > 0 {
 		r.domains = make(map[string]struct{}, len(o.AllowedEmailDomains))
 		for _, d := range o.AllowedEmailDomains {
@@ -83,12 +120,16 @@ func prepareSignIn(o Options) signInRules {
 // user the provider no longer vouches for (address unverified or changed
 // to another domain, removed from the groups) loses the session exactly
 // as they would be refused a new one. The rules apply in order:
-// RuleEmailVerified, RuleEmailDomains, RuleAllowGroups; the first that
+// RuleGuest, RuleEmailVerified, RuleEmailDomains, RuleHostedDomain,
+// RuleAllowGroups; the first that
 // refuses decides. A caller refuses the sign-in (403), or ends the
 // session, when Allowed is false, before any route is consulted. SignIn
 // does not allocate.
 func (p *Policy) SignIn(id Identity) SignInResult {
 	r := &p.signIn
+	if id.Guest {
+		return SignInResult{Rule: RuleGuest, Reason: reasonGuest}
+	}
 	if !id.EmailVerified && !r.allowUnverified {
 		return SignInResult{Rule: RuleEmailVerified, Reason: reasonUnverified}
 	}
@@ -98,10 +139,26 @@ func (p *Policy) SignIn(id Identity) SignInResult {
 			return SignInResult{Rule: RuleEmailDomains, Reason: reasonDomain}
 		}
 	}
+	if r.hostedDomain && (id.HostedDomain == "" || !r.hasDomain(id.HostedDomain)) {
+		return SignInResult{Rule: RuleHostedDomain, Reason: reasonHostedDomain}
+	}
 	if !p.SignInAllowed(id.Groups) {
 		return SignInResult{Rule: RuleAllowGroups, Reason: r.groupsReason}
 	}
 	return SignInResult{Allowed: true, Reason: reasonSignInAllowed}
+}
+
+// EmailDomain returns the domain of address, the text after its last
+// '@', or "" when it has none. A re-check of a session whose provider
+// said nothing new, and `rezigate explain`, pass it as
+// Identity.HostedDomain: the hd claim was checked at sign-in, and a policy
+// that has since dropped the domain still refuses.
+func EmailDomain(address string) string {
+	at := strings.LastIndexByte(address, '@')
+	if at < 0 {
+		return ""
+	}
+	return address[at+1:]
 }
 
 // hasDomain reports whether d, in any ASCII case, is an allowed domain.

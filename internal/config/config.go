@@ -55,6 +55,7 @@ type Config struct {
 	ShutdownTimeout      yamlenv.Duration `yaml:"shutdown_timeout"`
 	MetricsListen        string           `yaml:"metrics_listen"`
 	OIDC                 struct {
+		Provider             string         `yaml:"provider" opt:"oidc.Profile policy.Provider"`
 		IssuerURL            string         `yaml:"issuer_url" opt:"oidc.IssuerURL"`
 		ClientID             string         `yaml:"client_id" opt:"oidc.ClientID"`
 		ClientSecret         yamlenv.Secret `yaml:"client_secret" opt:"oidc.ClientSecret"`
@@ -62,6 +63,7 @@ type Config struct {
 		AllowedEmailDomains  []string       `yaml:"allowed_email_domains" opt:"policy.AllowedEmailDomains"`
 		RequireEmailVerified bool           `yaml:"require_email_verified" opt:"policy.AllowUnverifiedEmail"`
 		ProviderSignOut      bool           `yaml:"provider_sign_out" opt:"middleware.SkipProviderSignOut"`
+		GraphURL             string         `yaml:"graph_url" opt:"oidc.GraphURL"`
 	} `yaml:"oidc"`
 	Session struct {
 		CookieName      string           `yaml:"cookie_name" opt:"middleware.Session.CookieName redisstore.Settings.CookieName"`
@@ -141,6 +143,7 @@ func (l Log) SlogLevel() slog.Level {
 func Defaults() Config {
 	var c Config
 	c.Listen, c.ShutdownTimeout, c.UpstreamMaxIdleConns = DefaultListen, yamlenv.Duration(DefaultShutdownTimeout), proxy.DefaultMaxIdleConns
+	c.OIDC.Provider = string(oidc.ProfileGeneric)
 	c.OIDC.Scopes, c.OIDC.RequireEmailVerified, c.OIDC.ProviderSignOut = slices.Clone(oidc.DefaultScopes), true, true
 	c.Session.CookieName, c.Session.MaxAge, c.Session.Secure = sessions.DefaultCookieName, yamlenv.Duration(sessions.DefaultMaxAge), true
 	c.Session.Store, c.Session.RefreshGrace = StoreCookie, yamlenv.Duration(middleware.DefaultRefreshGrace)

@@ -51,6 +51,7 @@ func (c *Config) OIDCOptions(log *slog.Logger) oidc.Options {
 		IssuerURL: c.OIDC.IssuerURL, ClientID: c.OIDC.ClientID, ClientSecret: string(c.OIDC.ClientSecret),
 		RedirectURL: strings.TrimSuffix(c.PublicURL, "/") + "/oauth2/callback", Scopes: scopes,
 		GroupsClaim: c.Policy.GroupsClaim, Logger: log,
+		Profile: oidc.Profile(c.OIDC.Provider), GraphURL: c.OIDC.GraphURL,
 	}
 }
 
@@ -133,6 +134,7 @@ func (c *Config) policyOptions() policy.Options {
 	return policy.Options{
 		AllowGroups: c.Policy.AllowGroups, Default: policy.Decision(c.Policy.Default),
 		CaseInsensitivePaths: c.Policy.CaseInsensitivePaths, Routes: routes,
+		Provider: policy.Provider(c.OIDC.Provider),
 	}
 }
 
@@ -322,4 +324,20 @@ func (c *Config) Warnings() []string {
 		w = append(w, p.Error())
 	}
 	return w
+}
+
+// ProfileRules says in one line what the oidc.provider profile does, for
+// -check.
+func ProfileRules(provider string) string {
+	switch oidc.Profile(provider) {
+	case oidc.ProfileEntra:
+		return "uid from oid; tid must be the issuer's tenant; email_verified not required; email or preferred_username; guests refused; groups from Microsoft Graph on overage"
+	case oidc.ProfileGoogle:
+		return "hd must be in allowed_email_domains; refresh asked with access_type=offline and prompt=consent"
+	case oidc.ProfileOkta:
+		return "groups from the groups claim; the groups scope is requested with the default scopes"
+	case oidc.ProfileKeycloak:
+		return `groups as full paths without the leading "/" ("/rms/admins" is "rms/admins")`
+	}
+	return "standard claims: uid from sub, email and email_verified, groups from policy.groups_claim"
 }
