@@ -194,6 +194,11 @@ type Identity struct {
 	// back-channel logout may name. Empty when the provider sent none (or
 	// not as a string).
 	SID string
+	// IDToken is the raw ID token the Identity was read from, verified:
+	// the id_token_hint of RP-initiated logout. Empty when Refresh got no
+	// ID token. It names the user: keep it sealed or encrypted, never log
+	// it.
+	IDToken string
 	// RefreshToken is the provider's refresh token, set by Exchange when
 	// the provider issued one (it does for the offline_access scope). It
 	// is a secret: keep it only server-side, never log it.
@@ -361,8 +366,9 @@ func (p *Provider) AuthCodeURL(state, nonce, verifier string) (string, error) {
 // Exchange redeems code with the PKCE verifier, verifies the ID token
 // (signature, issuer, audience, expiry) and its nonce, and returns the
 // identity it asserts. Of the provider's tokens only the refresh token is
-// returned (Identity.RefreshToken), for Refresh; the ID and access tokens
-// are not kept.
+// returned (Identity.RefreshToken), for Refresh, with the raw ID token
+// (Identity.IDToken), for the id_token_hint of sign-out; the access token
+// is not kept.
 //
 // When the ID token has no email claim, email and email_verified come from
 // the provider's userinfo endpoint, called with the access token, whose
@@ -431,7 +437,7 @@ func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (
 		return id, ErrBadEmail
 	}
 	id.Email, id.EmailVerified = s, emailVerified(verified)
-	id.RefreshToken = tok.RefreshToken
+	id.RefreshToken, id.IDToken = tok.RefreshToken, raw
 	return id, nil
 }
 

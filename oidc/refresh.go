@@ -97,7 +97,7 @@ func (p *Provider) Refresh(ctx context.Context, refreshToken string) (id Identit
 	if !ok || !validEmail(s) {
 		return Identity{}, "", ErrBadEmail
 	}
-	id.Email, id.EmailVerified = s, emailVerified(verified)
+	id.Email, id.EmailVerified, id.IDToken = s, emailVerified(verified), raw
 	return id, newRefreshToken, nil
 }
 
