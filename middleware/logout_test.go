@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rezigate/rezigate/internal/demo"
 	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 )
 
@@ -129,4 +130,35 @@ func TestSignOutIDTokenHint(t *testing.T) {
 			e.checkNoLeaks()
 		})
 	}
+}
+
+// TestBackchannelLogoutWithoutExp: through POST /oauth2/backchannel_logout,
+// a logout token without exp (as Ory Hydra up to 2.3 sends) ends the
+// provider session's sessions when its iat is recent, and is refused (400)
+// when its iat is older than two minutes; a replay of the recent one is
+// refused too, its jti remembered.
+func TestBackchannelLogoutWithoutExp(t *testing.T) {
+	e := newEnv(t, redisEnvOptions(t, redistest.URL(t), nil))
+	_, v := e.signedInCookie("alice@example.com", alicePassword)
+	sid := e.provider.SID("alice@example.com")
+	post := func(lt demo.LogoutToken) response {
+		t.Helper()
+		return e.do(newClient(), "POST", "/oauth2/backchannel_logout", nil, url.Values{"logout_token": {mustLogoutToken(t, e, lt)}})
+	}
+	if r := post(demo.LogoutToken{SID: sid, NoExpiry: true, IssuedAt: time.Now().Add(-3 * time.Minute)}); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("no exp, iat 3 min ago = %d; want 400", r.StatusCode)
+	}
+	if r := e.userinfo(v); r.StatusCode != http.StatusOK {
+		t.Fatalf("after a refused token: session = %d; want 200", r.StatusCode)
+	}
+	if r := post(demo.LogoutToken{SID: sid, NoExpiry: true, JTI: "jti-no-exp"}); r.StatusCode != http.StatusOK {
+		t.Errorf("no exp, iat now = %d %s; want 200", r.StatusCode, r.body)
+	}
+	if r := e.userinfo(v); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("after the logout: session = %d; want 401", r.StatusCode)
+	}
+	if r := post(demo.LogoutToken{SID: sid, NoExpiry: true, JTI: "jti-no-exp"}); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("replay of the token without exp = %d; want 400", r.StatusCode)
+	}
+	e.checkNoLeaks()
 }
