@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -161,4 +162,77 @@ func TestBackchannelLogoutWithoutExp(t *testing.T) {
 		t.Errorf("replay of the token without exp = %d; want 400", r.StatusCode)
 	}
 	e.checkNoLeaks()
+}
+
+// TestFrontchannelLogout: GET /oauth2/frontchannel_logout?iss=…&sid=…,
+// loaded by the provider in an iframe without rezigate's cookie, ends the
+// sessions of that provider session with the Redis store, and no other;
+// iss must be the provider's issuer and sid given; the answer may be
+// framed by the provider's origin only, and is never cached. With the
+// cookie store, which cannot revoke, the path is not served (404).
+func TestFrontchannelLogout(t *testing.T) {
+	e := newEnv(t, redisEnvOptions(t, redistest.URL(t), nil))
+	_, v1 := e.signedInCookie("alice@example.com", alicePassword)
+	sid1 := e.provider.SID("alice@example.com")
+	_, v2 := e.signedInCookie("alice@example.com", alicePassword)
+	iss := e.provider.Issuer()
+	get := func(method string, q url.Values) response {
+		t.Helper()
+		return e.do(newClient(), method, "/oauth2/frontchannel_logout?"+q.Encode(), nil, nil)
+	}
+	bad := []struct {
+		name   string
+		method string
+		q      url.Values
+		status int
+	}{
+		{"another issuer", "GET", url.Values{"iss": {"https://idp.attacker.example"}, "sid": {sid1}}, http.StatusBadRequest},
+		{"no iss", "GET", url.Values{"sid": {sid1}}, http.StatusBadRequest},
+		{"no sid", "GET", url.Values{"iss": {iss}}, http.StatusBadRequest},
+		{"empty sid", "GET", url.Values{"iss": {iss}, "sid": {""}}, http.StatusBadRequest},
+		{"two sids", "GET", url.Values{"iss": {iss}, "sid": {"x", sid1}}, http.StatusBadRequest},
+		{"POST", "POST", url.Values{"iss": {iss}, "sid": {sid1}}, http.StatusMethodNotAllowed},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := get(tc.method, tc.q); r.StatusCode != tc.status {
+				t.Errorf("%s = %d; want %d", tc.name, r.StatusCode, tc.status)
+			}
+			if r := e.userinfo(v1); r.StatusCode != http.StatusOK {
+				t.Errorf("after a refused request: session = %d; want 200", r.StatusCode)
+			}
+		})
+	}
+
+	r := get("GET", url.Values{"iss": {iss}, "sid": {sid1}})
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("front-channel logout = %d %q; want 200 text/html", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+	if got, want := r.Header.Get("Content-Security-Policy"), "default-src 'none'; frame-ancestors "+iss; got != want {
+		t.Errorf("Content-Security-Policy = %q; want %q", got, want)
+	}
+	if xfo := r.Header.Values("X-Frame-Options"); len(xfo) != 0 {
+		t.Errorf("X-Frame-Options = %q; want none (the provider frames the page)", xfo)
+	}
+	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control = %q; want no-store", cc)
+	}
+	if r := e.userinfo(v1); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("session of the sid = %d; want 401", r.StatusCode)
+	}
+	if r := e.userinfo(v2); r.StatusCode != http.StatusOK {
+		t.Errorf("session of another sid = %d; want 200", r.StatusCode)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, "front-channel logout") || strings.Contains(logs, sid1) {
+		t.Error("the log has no front-channel logout line, or names the sid")
+	}
+	e.checkNoLeaks()
+
+	t.Run("cookie store", func(t *testing.T) {
+		e := newEnv(t, envOptions{})
+		r := e.do(newClient(), "GET", "/oauth2/frontchannel_logout?"+url.Values{"iss": {e.provider.Issuer()}, "sid": {"s"}}.Encode(), nil, nil)
+		if r.StatusCode != http.StatusNotFound {
+			t.Errorf("with the cookie store = %d; want 404", r.StatusCode)
+		}
+	})
 }

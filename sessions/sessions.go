@@ -120,8 +120,8 @@ type Store interface {
 //
 // With it, sign-out ends the session everywhere (the signed-out page says
 // so), a same-origin POST /oauth2/sign_out with everywhere=true ends every
-// session of the user, and, with JTIRecorder too, the middleware serves
-// back-channel logout. Without it (the cookie store), sign-out only
+// session of the user, the middleware serves front-channel logout, and,
+// with JTIRecorder too, back-channel logout. Without it (the cookie store), sign-out only
 // clears the browser's cookie: a copy of it stays valid until it expires.
 type Revoker interface {
 	Store
