@@ -71,6 +71,9 @@ func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 		refuse("token does not verify", err)
 		return
 	}
+	// The jti is remembered while the token could be accepted, and a
+	// little longer: until exp, or for a token without exp (accepted
+	// only within oidc.MaxLogoutTokenAge of its iat) until iat plus that.
 	ttl := time.Until(l.Expiry) + jtiLeeway
 	if time.Until(l.Expiry) > a.session.MaxAge {
 		refuse("exp further away than the session max age", nil)

@@ -26,6 +26,9 @@
 //	/oauth2/userinfo    the signed-in user as JSON
 //	/oauth2/backchannel_logout  OpenID Connect Back-Channel Logout (POST logout_token),
 //	                    served only with a server-side Store that records token ids
+//	/oauth2/frontchannel_logout  OpenID Connect Front-Channel Logout (GET ?iss=…&sid=…,
+//	                    loaded by the provider in an iframe), served only with a
+//	                    server-side Store (a sessions.Revoker)
 //	/rezi               the hand-off (package handoff, mounted at handoff.Path behind
 //	                    the session and the policy): mint a Rezi user token and
 //	                    redirect into the RMS; 404 without Options.Handoff.Rezi

@@ -53,6 +53,7 @@ func TestDocListsEveryEndpoint(t *testing.T) {
 		{"/oauth2/auth", true},
 		{"/oauth2/userinfo", true},
 		{"/oauth2/backchannel_logout", false},
+		{"/oauth2/frontchannel_logout", false},
 		{handoff.Path, true},
 		{"/healthz", true},
 		{"/readyz", true},

@@ -38,8 +38,10 @@ func TestJourney(t *testing.T) {
 	if !sc.HttpOnly || sc.SameSite != http.SameSiteLaxMode || sc.Path != "/" {
 		t.Errorf("session cookie = %+v; want HttpOnly, SameSite=Lax, Path=/", sc)
 	}
-	if len(sc.Value) > 400 {
-		t.Errorf("session cookie is %d bytes; want well under 1 KB", len(sc.Value))
+	// The cookie keeps the ID token (about 800 bytes here), the
+	// id_token_hint of sign-out.
+	if len(sc.Value) > 1536 {
+		t.Errorf("session cookie is %d bytes; want at most 1.5 KB", len(sc.Value))
 	}
 
 	r := e.get(target)
@@ -341,8 +343,8 @@ func TestSignedInEndpoints(t *testing.T) {
 	// Sign-out clears the session and goes to the provider's end_session_endpoint.
 	r = e.do(e.client, "POST", "/oauth2/sign_out?rd=/bye", nil, url.Values{})
 	loc := mustURL(r.Header.Get("Location"))
-	if r.StatusCode != http.StatusFound || loc.Path != "/logout" || loc.Query().Get("client_id") != "rezigate" || loc.Query().Get("post_logout_redirect_uri") != e.srv.URL+"/oauth2/signed_out?rd=%2Fbye" || loc.Query().Has("id_token_hint") {
-		t.Errorf("sign_out = %d to %q; want the provider's logout with client_id and post_logout_redirect_uri", r.StatusCode, loc)
+	if r.StatusCode != http.StatusFound || loc.Path != "/logout" || loc.Query().Get("client_id") != "rezigate" || loc.Query().Get("post_logout_redirect_uri") != e.srv.URL+"/oauth2/signed_out?rd=%2Fbye" || loc.Query().Get("id_token_hint") == "" {
+		t.Errorf("sign_out = %d to %q; want the provider's logout with client_id, post_logout_redirect_uri and id_token_hint", r.StatusCode, loc)
 	}
 	if r := e.do(e.client, "GET", "/oauth2/userinfo", nil, nil); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("after sign-out /oauth2/userinfo = %d; want 401", r.StatusCode)

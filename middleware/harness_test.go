@@ -67,6 +67,9 @@ type envOptions struct {
 	tweak func(*Auth)
 	// scopes are the provider client's scopes; nil means the default.
 	scopes []string
+	// providerWrap, when not nil, wraps the demo provider's handler (to
+	// watch what it answers).
+	providerWrap func(http.Handler) http.Handler
 }
 
 func newEnv(t *testing.T, eo envOptions) *env {
@@ -91,6 +94,9 @@ func newEnv(t *testing.T, eo envOptions) *env {
 		t.Fatal(err)
 	}
 	provSrv.Config.Handler = e.provider
+	if eo.providerWrap != nil {
+		provSrv.Config.Handler = eo.providerWrap(e.provider)
+	}
 	provSrv.Start()
 	t.Cleanup(provSrv.Close)
 

@@ -237,6 +237,11 @@ func (a *Auth) serveOAuth2(w http.ResponseWriter, r *http.Request) (string, *Use
 			a.serveBackchannelLogout(w, r)
 			return "backchannel_logout", nil
 		}
+	case "/oauth2/frontchannel_logout":
+		if a.revoker != nil {
+			a.serveFrontchannelLogout(w, r)
+			return "frontchannel_logout", nil
+		}
 	}
 	a.errorPage(w, r, http.StatusNotFound, "There is nothing at this address.")
 	return "oauth2_other", nil

@@ -82,8 +82,9 @@ type Options struct {
 	// (sessions.DeploymentOf). What it may offer beyond sessions.Store is
 	// looked for once, here: a sessions.Revoker (such as redisstore.Store)
 	// makes sign-out end the session on every replica, and serves "sign
-	// out everywhere" (POST /oauth2/sign_out with everywhere=true); one
-	// that is also a sessions.JTIRecorder serves OpenID Connect
+	// out everywhere" (POST /oauth2/sign_out with everywhere=true) and
+	// OpenID Connect Front-Channel Logout at GET
+	// /oauth2/frontchannel_logout; one that is also a sessions.JTIRecorder serves OpenID Connect
 	// Back-Channel Logout at POST /oauth2/backchannel_logout; a
 	// sessions.Updater allows RefreshInterval; a sessions.Pinger is
 	// checked by /readyz. When the store cannot answer, requests that

@@ -164,6 +164,9 @@ func (a *Auth) refresh(ctx context.Context, cur sessions.Session, now time.Time)
 		id.Groups = groups
 		who = signInIdentity(id)
 		cur.Email, cur.Groups = id.Email, id.Groups
+		if id.IDToken != "" {
+			cur.IDToken = id.IDToken // the hint names the newest token
+		}
 	}
 	if res := a.access.policy.SignIn(who); !res.Allowed {
 		return cur, &refusedBy{res}

@@ -18,8 +18,9 @@ const signOutMaxBody = 8 << 10
 var signOutReadTimeout = 5 * time.Second
 
 // serveSignOut clears the session and, when configured and offered, ends
-// the session at the provider too (RP-Initiated Logout 1.0). No
-// id_token_hint is sent because the session keeps no ID token.
+// the session at the provider too (RP-Initiated Logout 1.0), sending the
+// session's ID token as id_token_hint, post_logout_redirect_uri and
+// client_id.
 //
 // Only a request from this site signs out at once. A GET from another
 // site (a link or a redirect there) gets a page with a sign-out button,
@@ -77,24 +78,59 @@ func (a *Auth) crossOrigin(r *http.Request) bool {
 // signed-out page for rd, by way of the provider's logout when that is
 // configured and offered. When the store cannot answer, nothing is
 // cleared: the answer is 503, and the user can try again.
+//
+// The provider's logout gets the session's ID token as id_token_hint, which
+// some providers (Okta, Ory Hydra) require before they end their own
+// session or honour post_logout_redirect_uri. A session without one (kept
+// before ID tokens were, or whose token did not fit in the cookie) signs
+// out without the hint, and the log says so.
 func (a *Auth) signOut(w http.ResponseWriter, r *http.Request, rd string, everywhere bool) {
+	end := a.opts.Provider.EndSessionURL()
+	if a.opts.SkipProviderSignOut {
+		end = ""
+	}
+	var hint string
+	if end != "" {
+		hint = a.idTokenHint(r)
+	}
 	if err := a.deleteSessions(r, everywhere); err != nil {
 		a.storeUnavailable(w, r, err)
 		return
 	}
 	http.SetCookie(w, a.cookie(a.cookieName, "", -1))
 	done := signedOutPath(rd)
-	if end := a.opts.Provider.EndSessionURL(); !a.opts.SkipProviderSignOut && end != "" {
+	if end != "" {
 		if u, err := url.Parse(end); err == nil {
 			q := u.Query()
 			q.Set("client_id", a.opts.Provider.ClientID())
 			q.Set("post_logout_redirect_uri", a.publicURL.String()+done)
+			if hint != "" {
+				q.Set("id_token_hint", hint)
+			} else {
+				a.log.Info("provider sign-out without id_token_hint: the session keeps no ID token", "request_id", requestid.FromContext(r.Context()))
+			}
 			u.RawQuery = q.Encode()
 			redirect(w, u.String())
 			return
 		}
 	}
 	redirect(w, done)
+}
+
+// idTokenHint returns the ID token of the request's session, or "" when
+// it has none (or no session, or the store cannot answer: deleting the
+// session then says so).
+func (a *Auth) idTokenHint(r *http.Request) string {
+	var tok string
+	eachCookie(r.Header, a.cookieName, func(v string) bool {
+		s, err := a.store.Get(r.Context(), v)
+		if err != nil {
+			return false
+		}
+		tok = s.IDToken
+		return true
+	})
+	return tok
 }
 
 // signedOutPath is the local address of the signed-out page for rd, a

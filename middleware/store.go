@@ -264,11 +264,11 @@ func (a *Auth) signedOutPage(w http.ResponseWriter, signIn, id string) {
 
 // newSession is the session a sign-in creates for u, the identity id
 // verified: with the provider session's sid hashed (for back-channel
-// logout) and, when refreshing is on, the refresh token and the time of
+// logout), the raw ID token (the id_token_hint of sign-out) and, when refreshing is on, the refresh token and the time of
 // its first check.
 func (a *Auth) newSession(ctx context.Context, id oidc.Identity, u *User) sessions.Session {
 	now := time.Now()
-	s := sessions.Session{UID: u.UID, Email: u.Email, Groups: id.Groups, SIDHash: sessions.HashSID(id.SID), Expires: now.Add(a.session.MaxAge)}
+	s := sessions.Session{UID: u.UID, Email: u.Email, Groups: id.Groups, SIDHash: sessions.HashSID(id.SID), IDToken: id.IDToken, Expires: now.Add(a.session.MaxAge)}
 	if a.refresher != nil {
 		checked := a.now()
 		s.RefreshToken, s.CheckedAt, s.CheckDue = id.RefreshToken, checked, checked.Add(a.opts.RefreshInterval)

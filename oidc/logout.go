@@ -18,6 +18,15 @@ const BackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logo
 // lie, for clocks that disagree a little.
 const MaxLogoutTokenSkew = 2 * time.Minute
 
+// MaxLogoutTokenAge is how long after its iat a logout token without an
+// exp claim is accepted. Back-Channel Logout 1.0 requires exp, but Ory
+// Hydra up to 2.3, authentik before 2025.8 and LemonLDAP send none;
+// refusing their tokens would make logout at the provider silently end
+// nothing here. A token without exp is a replay risk for ever, so it is
+// held to this short window, and its jti must be remembered at least
+// until iat + MaxLogoutTokenAge (Logout.Expiry).
+const MaxLogoutTokenAge = 2 * time.Minute
+
 // ErrBadLogoutToken means a logout token is not one this client may act
 // on: see VerifyLogoutToken. Errors wrapping it say which check failed,
 // never quoting the token.
@@ -34,15 +43,20 @@ type Logout struct {
 	SID string
 	// JTI is the token's unique id, for replay detection. Never empty.
 	JTI string
-	// Expiry is the exp claim: how long JTI must be remembered.
+	// Expiry is until when the token is accepted, so how long JTI must be
+	// remembered: the exp claim, or for a token without one, its iat plus
+	// MaxLogoutTokenAge.
 	Expiry time.Time
 }
 
 // VerifyLogoutToken checks a back-channel logout token (OpenID Connect
 // Back-Channel Logout 1.0 section 2.6) with the keys and rules that
 // verify ID tokens: signature by the provider's published keys, iss equal
-// to the issuer, aud naming the client id, exp not passed. Then: iat
-// present and at most MaxLogoutTokenSkew in the future, an events claim
+// to the issuer, aud naming the client id, exp not passed. A token
+// without exp (sent by providers that do not follow the specification
+// there) is accepted only while its iat lies within the last
+// MaxLogoutTokenAge. Then: iat present and at most MaxLogoutTokenSkew in
+// the future, an events claim
 // that is a JSON object holding BackchannelLogoutEvent as an object, sub
 // and/or sid present as non-empty strings, a jti, and no nonce (which
 // keeps an ID token from passing for a logout token). Replay of the jti
@@ -63,7 +77,7 @@ func (p *Provider) VerifyLogoutToken(ctx context.Context, raw string) (Logout, e
 	if raw == "" || len(raw) > maxLogoutToken {
 		return bad("empty or too long")
 	}
-	tok, err := d.verifier.Verify(gooidc.ClientContext(ctx, p.client), raw)
+	tok, err := d.logoutVerifier.Verify(gooidc.ClientContext(ctx, p.client), raw)
 	if err != nil {
 		return Logout{}, fmt.Errorf("%w: %w", ErrBadLogoutToken, err)
 	}
@@ -71,14 +85,27 @@ func (p *Provider) VerifyLogoutToken(ctx context.Context, raw string) (Logout, e
 	if err := tok.Claims(&claims); err != nil {
 		return bad("claims are not a JSON object")
 	}
+	now := time.Now()
+	_, hasExp := claims["exp"]
 	if _, ok := claims["nonce"]; ok {
 		return bad("has a nonce")
 	}
 	if _, ok := claims["iat"]; !ok || tok.IssuedAt.IsZero() {
 		return bad("no iat")
 	}
-	if tok.IssuedAt.After(time.Now().Add(MaxLogoutTokenSkew)) {
+	if tok.IssuedAt.After(now.Add(MaxLogoutTokenSkew)) {
 		return bad("iat in the future")
+	}
+	expiry := tok.Expiry
+	switch {
+	case hasExp && expiry.Before(now):
+		// What go-oidc says of an expired ID token.
+		return Logout{}, fmt.Errorf("%w: %w", ErrBadLogoutToken, &gooidc.TokenExpiredError{Expiry: expiry})
+	case !hasExp:
+		expiry = tok.IssuedAt.Add(MaxLogoutTokenAge)
+		if expiry.Before(now) {
+			return bad("no exp, and iat older than MaxLogoutTokenAge")
+		}
 	}
 	var events map[string]json.RawMessage
 	if json.Unmarshal(claims["events"], &events) != nil || events == nil {
@@ -88,7 +115,7 @@ func (p *Provider) VerifyLogoutToken(ctx context.Context, raw string) (Logout, e
 	if e, ok := events[BackchannelLogoutEvent]; !ok || json.Unmarshal(e, &ev) != nil || ev == nil {
 		return bad("events lacks the back-channel logout event")
 	}
-	l := Logout{Issuer: tok.Issuer, Subject: tok.Subject, Expiry: tok.Expiry}
+	l := Logout{Issuer: tok.Issuer, Subject: tok.Subject, Expiry: expiry}
 	if s, ok := stringClaim(claims, "sid"); ok {
 		l.SID = s
 	} else if _, present := claims["sid"]; present {

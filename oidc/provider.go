@@ -235,6 +235,11 @@ type Identity struct {
 	// (ProfileGoogle); empty for a consumer Google account and with other
 	// profiles.
 	HostedDomain string
+	// IDToken is the raw ID token the Identity was read from, verified:
+	// the id_token_hint of RP-initiated logout. Empty when Refresh got no
+	// ID token. It names the user: keep it sealed or encrypted, never log
+	// it.
+	IDToken string
 	// RefreshToken is the provider's refresh token, set by Exchange when
 	// the provider issued one (it does for the offline_access scope). It
 	// is a secret: keep it only server-side, never log it.
@@ -244,10 +249,13 @@ type Identity struct {
 // discovered is the state loaded from the discovery document, swapped in
 // atomically once, so request paths never lock.
 type discovered struct {
-	oauth2     oauth2.Config
-	verifier   *gooidc.IDTokenVerifier
-	endSession string
-	userInfo   string // userinfo_endpoint; "" when the provider has none
+	oauth2   oauth2.Config
+	verifier *gooidc.IDTokenVerifier
+	// logoutVerifier is verifier without the exp check, which
+	// VerifyLogoutToken makes itself; same keys.
+	logoutVerifier *gooidc.IDTokenVerifier
+	endSession     string
+	userInfo       string // userinfo_endpoint; "" when the provider has none
 }
 
 // Provider signs users in with one OpenID provider. It is safe for
@@ -328,7 +336,9 @@ func (p *Provider) discover(ctx context.Context) error {
 		return fmt.Errorf("oidc: discovery: %w", err)
 	}
 	var extra struct {
-		EndSession string `json:"end_session_endpoint"`
+		EndSession string   `json:"end_session_endpoint"`
+		JWKSURI    string   `json:"jwks_uri"`
+		Algorithms []string `json:"id_token_signing_alg_values_supported"`
 	}
 	if err := gp.Claims(&extra); err != nil {
 		return fmt.Errorf("oidc: discovery: %w", err)
@@ -341,12 +351,17 @@ func (p *Provider) discover(ctx context.Context) error {
 			RedirectURL:  p.opts.RedirectURL,
 			Scopes:       p.opts.Scopes,
 		},
-		// One key set for ID tokens (sign-in, refresh) and logout tokens,
-		// fetched through p.keys: at most once per MinKeyRefetchInterval.
-		verifier:   gp.VerifierContext(gooidc.ClientContext(ctx, p.keys.client(p.client)), &gooidc.Config{ClientID: p.opts.ClientID}),
 		endSession: extra.EndSession,
 		userInfo:   gp.UserInfoEndpoint(),
 	}
+	// One key set for ID tokens (sign-in, refresh) and logout tokens,
+	// fetched through p.keys: at most once per MinKeyRefetchInterval. The
+	// logout tokens' verifier leaves exp to VerifyLogoutToken, which
+	// accepts a recent token without one.
+	keys := gooidc.NewRemoteKeySet(gooidc.ClientContext(ctx, p.keys.client(p.client)), extra.JWKSURI)
+	algs := signingAlgs(extra.Algorithms)
+	d.verifier = gooidc.NewVerifier(p.opts.IssuerURL, keys, &gooidc.Config{ClientID: p.opts.ClientID, SupportedSigningAlgs: algs})
+	d.logoutVerifier = gooidc.NewVerifier(p.opts.IssuerURL, keys, &gooidc.Config{ClientID: p.opts.ClientID, SupportedSigningAlgs: algs, SkipExpiryCheck: true})
 	// Endpoints may carry a query (Azure AD B2C's end-session endpoint
 	// names its policy in one).
 	if _, err := httpurl.Parse(d.endSession, httpurl.RequireSecure); err != nil {
@@ -360,6 +375,22 @@ func (p *Provider) discover(ctx context.Context) error {
 	p.state.Store(d)
 	close(p.ready)
 	return nil
+}
+
+// signingAlgs are the algorithms of the discovery document's
+// id_token_signing_alg_values_supported that go-oidc verifies, as its
+// Provider.Verifier would allow them; none means go-oidc's default,
+// RS256.
+func signingAlgs(advertised []string) []string {
+	var algs []string
+	for _, a := range advertised {
+		switch a {
+		case gooidc.RS256, gooidc.RS384, gooidc.RS512, gooidc.ES256, gooidc.ES384, gooidc.ES512,
+			gooidc.PS256, gooidc.PS384, gooidc.PS512, gooidc.EdDSA:
+			algs = append(algs, a)
+		}
+	}
+	return algs
 }
 
 func (p *Provider) retryDiscovery(ctx context.Context) {
@@ -437,8 +468,9 @@ const offlineAccess = "offline_access"
 // Exchange redeems code with the PKCE verifier, verifies the ID token
 // (signature, issuer, audience, expiry) and its nonce, and returns the
 // identity it asserts. Of the provider's tokens only the refresh token is
-// returned (Identity.RefreshToken), for Refresh; the ID and access tokens
-// are not kept.
+// returned (Identity.RefreshToken), for Refresh, with the raw ID token
+// (Identity.IDToken), for the id_token_hint of sign-out; the access token
+// is not kept.
 //
 // When the ID token has no email claim, email and email_verified come from
 // the provider's userinfo endpoint, called with the access token, whose
@@ -482,7 +514,7 @@ func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (
 	if err != nil {
 		return id, err
 	}
-	id.RefreshToken = tok.RefreshToken
+	id.RefreshToken, id.IDToken = tok.RefreshToken, raw
 	return id, nil
 }
 

@@ -73,6 +73,7 @@ func (p *Provider) Refresh(ctx context.Context, refreshToken string) (id Identit
 	if err != nil {
 		return Identity{}, "", err
 	}
+	id.IDToken = raw
 	return id, newRefreshToken, nil
 }
 

@@ -69,7 +69,10 @@ func TestExchangeUserInfo(t *testing.T) {
 			if id.SID == "" {
 				t.Error("Exchange gave no SID; the demo provider sends one")
 			}
-			id.SID = "" // a fresh random value at every sign-in
+			if id.IDToken == "" {
+				t.Error("Exchange gave no IDToken; want the raw ID token, the id_token_hint of sign-out")
+			}
+			id.SID, id.IDToken = "", "" // fresh values at every sign-in
 			want := Identity{Issuer: idp.Issuer(), Subject: tc.user.Subject, Email: tc.user.Email, EmailVerified: tc.wantVerified}
 			if !reflect.DeepEqual(id, want) {
 				t.Errorf("Exchange = %+v; want %+v", id, want)

@@ -72,10 +72,17 @@ func (o CookieOptions) LogValue() slog.Value {
 // without shared state, and nothing can be revoked before it expires. It
 // is rezigate's default store.
 //
-// It keeps UID, Email, Expires and the Groups listed in
-// CookieOptions.KeepGroups; Put drops other groups, SIDHash, CheckedAt
-// and CheckDue, and refuses a RefreshToken with ErrNotSupported rather
-// than hand it to the browser. It offers none of the optional
+// It keeps UID, Email, Expires, the Groups listed in
+// CookieOptions.KeepGroups and the IDToken when the cookie can hold it;
+// Put drops other groups, SIDHash, CheckedAt and CheckDue, and refuses a
+// RefreshToken with ErrNotSupported rather than hand it to the browser.
+//
+// The ID token is kept compressed (see internal/session): an RS256 token
+// of 2 KB (a large Entra ID token) makes a cookie of about 2.6 KB. When
+// the session with its token would pass the 4096 bytes browsers keep of
+// a cookie (a token carrying hundreds of groups, or many kept groups
+// beside it), Put keeps the session without its token: the user stays
+// signed in, and sign-out goes to the provider without id_token_hint. It offers none of the optional
 // capabilities (Revoker, JTIRecorder, Updater, Pinger).
 type CookieStore struct {
 	codec    *session.Codec
@@ -115,7 +122,16 @@ func (c *CookieStore) Put(_ context.Context, s Session) (string, error) {
 	if msg := storecheck.Put(s.UID, s.Expires, c.now(), c.settings.MaxAge); msg != "" {
 		return "", errors.New("sessions: put: " + msg)
 	}
-	v, err := c.codec.Encode(c.name, &session.Session{Email: s.Email, UID: s.UID, Expires: s.Expires, Groups: c.kept(s.Groups)})
+	cs := session.Session{Email: s.Email, UID: s.UID, Expires: s.Expires, Groups: c.kept(s.Groups), IDToken: s.IDToken}
+	if len(cs.IDToken) > maxCookieIDToken {
+		cs.IDToken = ""
+	}
+	v, err := c.encode(&cs)
+	if errors.Is(err, session.ErrTooLong) && cs.IDToken != "" {
+		// The identity matters more than the logout hint.
+		cs.IDToken = ""
+		v, err = c.encode(&cs)
+	}
 	if errors.Is(err, session.ErrTooLong) {
 		return "", fmt.Errorf("sessions: put: %w", ErrTooLarge)
 	}
@@ -133,8 +149,26 @@ func (c *CookieStore) Get(_ context.Context, cookie string) (Session, error) {
 	if c.codec.Decode(c.name, cookie, &s) != nil || s.UID == "" || !c.now().Before(s.Expires) {
 		return Session{}, ErrNotFound
 	}
-	return Session{UID: s.UID, Email: s.Email, Expires: s.Expires, Groups: s.Groups}, nil
+	return Session{UID: s.UID, Email: s.Email, Expires: s.Expires, Groups: s.Groups, IDToken: s.IDToken}, nil
 }
+
+// encode seals s, and reports session.ErrTooLong unless name=value fits
+// in the 4096 bytes browsers keep of a cookie.
+func (c *CookieStore) encode(s *session.Session) (string, error) {
+	v, err := c.codec.Encode(c.name, s)
+	if err == nil && len(c.name)+1+len(v) > maxCookieLen {
+		return "", session.ErrTooLong
+	}
+	return v, err
+}
+
+// maxCookieLen is what browsers keep of a cookie's name and value
+// (RFC 6265 section 6.1 asks for at least 4096 bytes).
+const maxCookieLen = 4096
+
+// maxCookieIDToken is the longest ID token Put tries to keep; no longer
+// one could fit in a cookie, however well it compresses.
+const maxCookieIDToken = 8 << 10
 
 // kept returns the groups of groups that KeepGroups lists, in order and
 // without repeats; nil when there are none.

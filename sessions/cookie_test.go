@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rezigate/rezigate/internal/session"
+	"github.com/rezigate/rezigate/internal/testsupport/idtoken"
 	"github.com/rezigate/rezigate/optionerr"
 )
 
@@ -363,5 +364,64 @@ func BenchmarkCookieGet(b *testing.B) {
 		if _, err := s.Get(ctx, v); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCookieStoreIDTokenSize measures the session cookie that keeps an ID
+// token for the id_token_hint of sign-out: with tokens the size of real
+// RS256 ID tokens (900 to 1,400 bytes for most providers, up to about
+// 2 KB for Entra ID), the whole cookie (name=value, what browsers limit to
+// 4096 bytes) stays under 4096 bytes and keeps the token; a token too
+// large for any cookie, or one beside groups that leave it no room, is
+// dropped and the session kept.
+func TestCookieStoreIDTokenSize(t *testing.T) {
+	named := make([]string, 20)
+	for i := range named {
+		named[i] = fmt.Sprintf("rms-team-%02d", i)
+	}
+	var crowded []string // groups that fill most of a cookie
+	for i := range 80 {
+		crowded = append(crowded, fmt.Sprintf("a-long-group-name-%03d", i))
+	}
+	tests := []struct {
+		name      string
+		token     int // bytes
+		groups    []string
+		keepToken bool
+	}{
+		{"1,250-byte token", 0, nil, true},
+		{"1,400-byte token", 1400, nil, true},
+		{"2 KB token", 2048, nil, true}, // the contract: under 4096 with the token kept
+		{"2 KB token and 20 kept groups", 2048, named, true},
+		{"3 KB token", 3072, nil, true},
+		{"6 KB token", 6144, nil, false},
+		{"10 KB token", 10 << 10, nil, false},
+		{"2 KB token beside 80 kept groups", 2048, crowded, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := NewCookieStore(CookieOptions{Settings: Settings{Deployment: testDeployment, Secrets: [][]byte{secretA}, MaxAge: 8 * time.Hour}, KeepGroups: tc.groups})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok := idtoken.Entra(1, tc.token)
+			in := Session{UID: strings.Repeat("f", 64), Email: "alice.longname@contoso.example", Expires: time.Now().Add(8 * time.Hour), Groups: tc.groups, IDToken: tok}
+			v, err := s.Put(ctx, in)
+			if err != nil {
+				t.Fatalf("Put(%d-byte token) = %v", len(tok), err)
+			}
+			header := testCookie + "=" + v
+			t.Logf("%d-byte ID token, %d kept groups: cookie %d bytes (name=value)", len(tok), len(tc.groups), len(header))
+			if len(header) > 4096 {
+				t.Errorf("cookie with a %d-byte ID token is %d bytes; want at most 4096", len(tok), len(header))
+			}
+			got, err := s.Get(ctx, v)
+			if err != nil || len(got.Groups) != len(tc.groups) {
+				t.Fatalf("Get = %+v, %v; want the session with its %d groups", got, err, len(tc.groups))
+			}
+			if kept := got.IDToken == tok; kept != tc.keepToken || (!kept && got.IDToken != "") {
+				t.Errorf("Get kept the ID token: %v (len %d); want %v", kept, len(got.IDToken), tc.keepToken)
+			}
+		})
 	}
 }

@@ -46,9 +46,10 @@ var (
 
 // Session is one signed-in browser's session.
 //
-// A CookieStore keeps only UID, Email, Expires and the groups its
-// KeepGroups lists (they travel, sealed, in the cookie itself); a
-// server-side store keeps every field.
+// A CookieStore keeps only UID, Email, Expires, the groups its
+// KeepGroups lists and the IDToken when the cookie can hold it (they
+// travel, sealed, in the cookie itself); a server-side store keeps every
+// field.
 type Session struct {
 	// UID is the user's stable hashed identifier. It must not be empty.
 	UID string
@@ -64,6 +65,15 @@ type Session struct {
 	// Expires is not in the future or lies further away than the store's
 	// maximum age.
 	Expires time.Time
+
+	// IDToken is the raw ID token the provider issued at sign-in, or at
+	// the latest refresh that returned one: sign-out sends it to the
+	// provider's end_session_endpoint as id_token_hint (RP-Initiated
+	// Logout 1.0), which some providers (Okta, Ory Hydra) require to end
+	// their own session. Empty means none is kept: sign-out then goes
+	// without the hint. It names the user and the provider session, so it
+	// is kept sealed or encrypted like every other field, never logged.
+	IDToken string
 
 	// RefreshToken is the provider's refresh token, kept only by a
 	// server-side store (encrypted at rest). Empty means none.
@@ -110,8 +120,8 @@ type Store interface {
 //
 // With it, sign-out ends the session everywhere (the signed-out page says
 // so), a same-origin POST /oauth2/sign_out with everywhere=true ends every
-// session of the user, and, with JTIRecorder too, the middleware serves
-// back-channel logout. Without it (the cookie store), sign-out only
+// session of the user, the middleware serves front-channel logout, and,
+// with JTIRecorder too, back-channel logout. Without it (the cookie store), sign-out only
 // clears the browser's cookie: a copy of it stays valid until it expires.
 type Revoker interface {
 	Store

@@ -234,6 +234,8 @@ type LogoutToken struct {
 	// IssuedAt replaces the iat claim (now); Expiry the exp claim (now +
 	// 2 minutes).
 	IssuedAt, Expiry time.Time
+	// NoExpiry leaves the exp claim out, as Ory Hydra up to 2.3 does.
+	NoExpiry bool
 }
 
 // SignLogoutToken returns a signed logout token as described by t.
@@ -272,6 +274,9 @@ func (p *Provider) SignLogoutToken(t LogoutToken) (string, error) {
 	}
 	if !t.Expiry.IsZero() {
 		claims["exp"] = t.Expiry.Unix()
+	}
+	if t.NoExpiry {
+		delete(claims, "exp")
 	}
 	key := p.currentKey()
 	signWith := key.priv

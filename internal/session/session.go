@@ -15,16 +15,32 @@
 // A session with groups uses a second version that appends them as a
 // count and length-prefixed names; a session without groups is still
 // written in the first version, and both versions open.
+//
+// A session that keeps the provider's ID token (for the id_token_hint of
+// RP-initiated logout) uses a third version: the fields, the groups, then
+// the token in its smallest form. An ID token is a JWS in compact form,
+// three base64url segments; it is kept as the DEFLATE of the three decoded
+// segments, which is what lets a 2 KB token fit in a cookie beside the
+// identity: base64url grows the bytes by a third and the cookie's own
+// sealing grows them by nearly four fifths again. A token that is not a
+// canonical compact JWS is kept as it came. Inflating stops at
+// maxIDToken bytes, so even a sealed payload (which only a holder of the
+// secrets can make) cannot make Deserialize allocate much.
 package session
 
 import (
+	"bytes"
+	"compress/flate"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -79,6 +95,9 @@ type Session struct {
 	// Groups are the user's groups kept in the cookie (the caller chooses
 	// which); nil means none. Empty names are not allowed.
 	Groups []string
+	// IDToken is the provider's raw ID token, kept for the id_token_hint
+	// of RP-initiated logout; empty means none. At most maxIDToken bytes.
+	IDToken string
 }
 
 // State is one sign-in attempt in flight, kept in a short-lived cookie so
@@ -169,7 +188,24 @@ const (
 	kindState   byte = 2
 	// kindSessionGroups is a session followed by its groups.
 	kindSessionGroups byte = 3
+	// kindSessionToken is a session followed by its groups (a count,
+	// maybe 0) and its ID token (see appendIDToken).
+	kindSessionToken byte = 4
 )
+
+// The forms of an ID token in a kindSessionToken payload: a form byte,
+// then a length-prefixed body.
+const (
+	// tokenRaw is the token as it came.
+	tokenRaw byte = 0
+	// tokenJWS is DEFLATE of the three base64url-decoded segments of a
+	// compact JWS, each length-prefixed.
+	tokenJWS byte = 1
+)
+
+// maxIDToken bounds the ID token a cookie keeps, and what inflating one
+// may produce.
+const maxIDToken = 16 << 10
 
 // maxCookieGroups bounds the group count a cookie may claim, so a
 // malformed count cannot make Deserialize allocate much.
@@ -182,13 +218,20 @@ type serializer struct{}
 func (serializer) Serialize(src any) ([]byte, error) {
 	switch v := src.(type) {
 	case *Session:
-		if len(v.Groups) == 0 {
+		if len(v.Groups) == 0 && v.IDToken == "" {
 			return appendFields(kindSession, v.Expires, v.Email, v.UID), nil
 		}
 		if len(v.Groups) > maxCookieGroups {
 			return nil, fmt.Errorf("session: more than %d groups", maxCookieGroups)
 		}
-		b := appendFields(kindSessionGroups, v.Expires, v.Email, v.UID)
+		if len(v.IDToken) > maxIDToken {
+			return nil, fmt.Errorf("session: ID token longer than %d bytes", maxIDToken)
+		}
+		kind := kindSessionGroups
+		if v.IDToken != "" {
+			kind = kindSessionToken
+		}
+		b := appendFields(kind, v.Expires, v.Email, v.UID)
 		b = binary.AppendUvarint(b, uint64(len(v.Groups)))
 		for _, g := range v.Groups {
 			if g == "" {
@@ -196,6 +239,9 @@ func (serializer) Serialize(src any) ([]byte, error) {
 			}
 			b = binary.AppendUvarint(b, uint64(len(g)))
 			b = append(b, g...)
+		}
+		if kind == kindSessionToken {
+			return appendIDToken(b, v.IDToken)
 		}
 		return b, nil
 	case *State:
@@ -222,7 +268,7 @@ func appendFields(kind byte, t time.Time, fields ...string) []byte {
 func (serializer) Deserialize(src []byte, dst any) error {
 	switch v := dst.(type) {
 	case *Session:
-		if len(src) > 0 && src[0] == kindSessionGroups {
+		if len(src) > 0 && (src[0] == kindSessionGroups || src[0] == kindSessionToken) {
 			return deserializeGroups(src, v)
 		}
 		f, t, _, err := readFields(src, kindSession, 2)
@@ -244,9 +290,11 @@ func (serializer) Deserialize(src []byte, dst any) error {
 
 var errMalformed = errors.New("session: malformed cookie payload")
 
-// deserializeGroups reads a kindSessionGroups payload into v.
+// deserializeGroups reads a kindSessionGroups or kindSessionToken
+// payload into v.
 func deserializeGroups(src []byte, v *Session) error {
-	f, t, rest, err := readFields(src, kindSessionGroups, 2)
+	kind := src[0]
+	f, t, rest, err := readFields(src, kind, 2)
 	if err != nil {
 		return err
 	}
@@ -267,11 +315,120 @@ func deserializeGroups(src []byte, v *Session) error {
 		groups[i] = string(rest[k : k+int(l)])
 		rest = rest[k+int(l):]
 	}
+	var tok string
+	if kind == kindSessionToken {
+		if tok, rest, err = readIDToken(rest); err != nil {
+			return err
+		}
+	}
 	if len(rest) != 0 {
 		return errMalformed
 	}
-	*v = Session{Email: f[0], UID: f[1], Expires: t, Groups: groups}
+	*v = Session{Email: f[0], UID: f[1], Expires: t, Groups: groups, IDToken: tok}
 	return nil
+}
+
+var jwsEncoding = base64.RawURLEncoding.Strict()
+
+// appendIDToken appends tok, not empty, in its smallest form: tokenJWS
+// when tok is a compact JWS whose segments decode and encode back to tok
+// exactly, else tokenRaw.
+func appendIDToken(b []byte, tok string) ([]byte, error) {
+	if z, ok := deflateJWS(tok); ok {
+		b = append(b, tokenJWS)
+		b = binary.AppendUvarint(b, uint64(len(z)))
+		return append(b, z...), nil
+	}
+	b = append(b, tokenRaw)
+	b = binary.AppendUvarint(b, uint64(len(tok)))
+	return append(b, tok...), nil
+}
+
+var flateWriters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestCompression)
+	return w
+}}
+
+func deflateJWS(tok string) ([]byte, bool) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return nil, false
+	}
+	var plain []byte
+	for _, p := range parts {
+		d, err := jwsEncoding.DecodeString(p)
+		// The decoder skips line breaks; only a canonical segment comes
+		// back as it was.
+		if err != nil || jwsEncoding.EncodeToString(d) != p {
+			return nil, false
+		}
+		plain = binary.AppendUvarint(plain, uint64(len(d)))
+		plain = append(plain, d...)
+	}
+	var z bytes.Buffer
+	w := flateWriters.Get().(*flate.Writer)
+	defer flateWriters.Put(w)
+	w.Reset(&z)
+	if _, err := w.Write(plain); err != nil {
+		return nil, false
+	}
+	if err := w.Close(); err != nil {
+		return nil, false
+	}
+	return z.Bytes(), true
+}
+
+// readIDToken reads a token written by appendIDToken from b and returns
+// what follows it. A token must not be empty.
+func readIDToken(b []byte) (tok string, rest []byte, err error) {
+	if len(b) == 0 {
+		return "", nil, errMalformed
+	}
+	form := b[0]
+	l, k := binary.Uvarint(b[1:])
+	if k <= 0 || l == 0 || l > uint64(len(b)-1-k) {
+		return "", nil, errMalformed
+	}
+	body, rest := b[1+k:1+k+int(l)], b[1+k+int(l):]
+	switch form {
+	case tokenRaw:
+		if len(body) > maxIDToken {
+			return "", nil, errMalformed
+		}
+		return string(body), rest, nil
+	case tokenJWS:
+		tok, ok := inflateJWS(body)
+		if !ok {
+			return "", nil, errMalformed
+		}
+		return tok, rest, nil
+	}
+	return "", nil, errMalformed
+}
+
+func inflateJWS(z []byte) (string, bool) {
+	r := flate.NewReader(bytes.NewReader(z))
+	defer r.Close()
+	plain, err := io.ReadAll(io.LimitReader(r, maxIDToken+1))
+	if err != nil || len(plain) > maxIDToken {
+		return "", false
+	}
+	var sb strings.Builder
+	for i := range 3 {
+		l, k := binary.Uvarint(plain)
+		if k <= 0 || l > uint64(len(plain)-k) {
+			return "", false
+		}
+		if i > 0 {
+			sb.WriteByte('.')
+		}
+		sb.WriteString(jwsEncoding.EncodeToString(plain[k : k+int(l)]))
+		plain = plain[k+int(l):]
+	}
+	if len(plain) != 0 || sb.Len() > maxIDToken {
+		return "", false
+	}
+	return sb.String(), true
 }
 
 // readFields reads the kind byte, the time and n strings from b; rest is
@@ -295,7 +452,7 @@ func readFields(b []byte, kind byte, n int) (out []string, t time.Time, rest []b
 		out[i] = string(b[k : k+int(l)])
 		b = b[k+int(l):]
 	}
-	if len(b) != 0 && kind != kindSessionGroups {
+	if len(b) != 0 && kind != kindSessionGroups && kind != kindSessionToken {
 		return nil, time.Time{}, nil, errMalformed
 	}
 	return out, time.Unix(sec, 0), b, nil

@@ -2,6 +2,8 @@ package session
 
 import (
 	"bytes"
+	"compress/flate"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rezigate/rezigate/internal/testsupport/idtoken"
 )
 
 var (
@@ -148,6 +152,11 @@ func FuzzDeserialize(f *testing.F) {
 	f.Add(withGroups)
 	f.Add([]byte{3, 0, 0, 0, 0})
 	f.Add([]byte{3, 0, 0, 0, 255, 255, 255, 255, 15})
+	for _, tok := range []string{"opaque", "a.b.c", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"} {
+		b, _ := serializer{}.Serialize(&Session{UID: "uid", Expires: time.Unix(1700000000, 0), Groups: []string{"g"}, IDToken: tok})
+		f.Add(b)
+	}
+	f.Add([]byte{4, 0, 0, 0, 0, 1, 1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var s Session
 		if (serializer{}).Deserialize(b, &s) == nil {
@@ -217,6 +226,70 @@ func TestGroupsVersion(t *testing.T) {
 		if _, err := (serializer{}).Serialize(bad); err == nil {
 			t.Errorf("Serialize(%d groups, first %q) = nil error; want an error", len(bad.Groups), bad.Groups[0])
 		}
+	}
+}
+
+// TestIDTokenVersion: a session with an ID token opens with the very
+// token, kept compressed when it is a canonical compact JWS and as it came
+// otherwise; a session without one is written as before.
+func TestIDTokenVersion(t *testing.T) {
+	jws := idtoken.Entra(1, 2048)
+	tests := []struct {
+		name   string
+		tok    string
+		groups []string
+		form   byte
+	}{
+		{"JWS", jws, nil, tokenJWS},
+		{"JWS with groups", jws, []string{"staff", "rms-admins"}, tokenJWS},
+		{"not a JWS", "opaque-token", nil, tokenRaw},
+		{"four segments", "a.b.c.d", nil, tokenRaw},
+		{"segment not canonical", "eyJhbGciOiJSUzI1NiJ9.e31.c2ln", nil, tokenRaw},
+		{"line break in a segment", "eyJhbGciOiJS\nUzI1NiJ9.e30.c2ln", nil, tokenRaw},
+		{"padded segment", "eyJhbGciOiJSUzI1NiJ9.e30=.c2ln", nil, tokenRaw},
+	}
+	c := mustCodec(t, secretA)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := Session{Email: "alice@example.com", UID: strings.Repeat("f", 64), Expires: time.Now().Add(time.Hour).Truncate(time.Second), Groups: tc.groups, IDToken: tc.tok}
+			b, err := serializer{}.Serialize(&in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b[0] != kindSessionToken {
+				t.Errorf("Serialize kind = %d; want %d", b[0], kindSessionToken)
+			}
+			if form := b[len(appendFields(kindSessionToken, in.Expires, in.Email, in.UID))+1+len(strings.Join(tc.groups, ""))+len(tc.groups)]; form != tc.form {
+				t.Errorf("token form = %d; want %d", form, tc.form)
+			}
+			v, err := c.Encode("_rezigate", &in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out Session
+			if err := c.Decode("_rezigate", v, &out); err != nil || !reflect.DeepEqual(out, in) {
+				t.Errorf("Decode = %+v, %v; want %+v", out, err, in)
+			}
+		})
+	}
+	if _, err := (serializer{}).Serialize(&Session{UID: "u", IDToken: strings.Repeat("x", maxIDToken+1)}); err == nil {
+		t.Errorf("Serialize(token of %d bytes) = nil error; want an error", maxIDToken+1)
+	}
+	// A payload that inflates past maxIDToken is refused, not read.
+	plain := binary.AppendUvarint(nil, maxIDToken)
+	plain = append(plain, make([]byte, maxIDToken)...)
+	plain = append(plain, 0, 0)
+	var z bytes.Buffer
+	w, _ := flate.NewWriter(&z, flate.BestCompression)
+	w.Write(plain)
+	w.Close()
+	bomb := appendFields(kindSessionToken, time.Unix(1, 0), "e", "u")
+	bomb = append(bomb, 0, tokenJWS)
+	bomb = binary.AppendUvarint(bomb, uint64(z.Len()))
+	bomb = append(bomb, z.Bytes()...)
+	var s Session
+	if err := (serializer{}).Deserialize(bomb, &s); err == nil {
+		t.Errorf("Deserialize(token inflating to %d bytes) = %+v; want an error", len(plain), s)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/rezigate/rezigate/internal/testsupport/redistest"
@@ -43,13 +44,16 @@ func TestPutRacingDeleteUser(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	failed := 0
+	failed, failedPuts := 0, 0
 	for i, err := range errs {
 		if err != nil && !errors.Is(err, sessions.ErrUnavailable) {
 			t.Fatalf("call %d during the race = %v; want nil or ErrUnavailable", i, err)
 		}
 		if err != nil {
 			failed++
+			if i%2 == 0 {
+				failedPuts++
+			}
 		}
 	}
 	t.Logf("%d of %d calls during the race gave up with ErrUnavailable", failed, len(errs))
@@ -71,8 +75,10 @@ func TestPutRacingDeleteUser(t *testing.T) {
 			readable++
 		}
 	}
-	if left != 0 || readable != 0 {
-		t.Errorf("after %d concurrent Put/DeleteUser pairs and one more DeleteUser: %d session records left in Redis, %d readable through Get; want 0 and 0", pairs, left, readable)
+	// A Put that failed handed out no cookie; its undo deletes its
+	// record unless Redis cannot answer that either.
+	if left > failedPuts || readable != 0 {
+		t.Errorf("after %d concurrent Put/DeleteUser pairs and one more DeleteUser: %d session records left in Redis (%d Puts failed), %d readable through Get; want none but failed Puts' and 0", pairs, left, failedPuts, readable)
 	}
 }
 
@@ -87,12 +93,19 @@ func TestPutRacingDeleteSID(t *testing.T) {
 	sess := aliceSession()
 	start := make(chan struct{})
 	var wg sync.WaitGroup
+	var failed atomic.Int64
+	cookies := make([]string, pairs)
 	for i := range pairs {
 		sess := sess
 		sess.UID = "uid-" + string(rune('a'+i%26)) // the sid index alone must hold them
 		wg.Go(func() {
 			<-start
-			_, _ = s.Put(ctx, sess)
+			c, err := s.Put(ctx, sess)
+			if err != nil {
+				failed.Add(1)
+				t.Logf("Put: %v", err)
+			}
+			cookies[i] = c
 		})
 		wg.Go(func() {
 			<-start
@@ -110,8 +123,20 @@ func TestPutRacingDeleteSID(t *testing.T) {
 			left++
 		}
 	}
-	if left != 0 {
-		t.Errorf("after %d concurrent Put/DeleteSID pairs and one more DeleteSID: %d session records left in Redis; want 0", pairs, left)
+	readable := 0
+	for _, c := range cookies {
+		if c == "" {
+			continue
+		}
+		if _, err := s.Get(ctx, c); !errors.Is(err, sessions.ErrNotFound) {
+			readable++
+		}
+	}
+	// A Put that failed (its Redis calls timed out on a loaded machine)
+	// handed out no cookie; its undo deletes its record unless Redis
+	// cannot answer that either. Every other record must be gone.
+	if left > int(failed.Load()) || readable != 0 {
+		t.Errorf("after %d concurrent Put/DeleteSID pairs and one more DeleteSID: %d session records left in Redis (%d Puts failed), %d readable through Get; want none but failed Puts' and 0", pairs, left, failed.Load(), readable)
 	}
 }
 

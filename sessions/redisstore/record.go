@@ -12,9 +12,15 @@ import (
 // The plaintext of a session value (before encryption) is a version byte,
 // three times as varint Unix milliseconds (0 for the zero time), then
 // length-prefixed UID, Email, SIDHash and RefreshToken, then a count of
-// groups and each group length-prefixed. It is compact, and decoding does
-// no reflection.
-const recordVersion = 1
+// groups and each group length-prefixed; version 2 appends the
+// length-prefixed IDToken. It is compact, and decoding does no
+// reflection. A session without an ID token is still written in version
+// 1, and both versions are read, so sessions stored before the ID token
+// was kept stay valid (their sign-out goes without id_token_hint).
+const (
+	recordVersion        = 1
+	recordVersionIDToken = 2
+)
 
 const (
 	maxRecordLen = 64 << 10
@@ -35,8 +41,18 @@ func encodeRecord(s *sessions.Session) ([]byte, error) {
 	if n > maxRecordLen || len(s.Groups) > maxGroups {
 		return nil, fmt.Errorf("redisstore: %w", sessions.ErrTooLarge)
 	}
+	if s.IDToken != "" {
+		n += binary.MaxVarintLen64 + len(s.IDToken)
+		if n > maxRecordLen {
+			return nil, fmt.Errorf("redisstore: %w", sessions.ErrTooLarge)
+		}
+	}
 	b := make([]byte, 0, n)
-	b = append(b, recordVersion)
+	if s.IDToken == "" {
+		b = append(b, recordVersion)
+	} else {
+		b = append(b, recordVersionIDToken)
+	}
 	for _, t := range [...]time.Time{s.Expires, s.CheckedAt, s.CheckDue} {
 		b = binary.AppendVarint(b, unixMilli(t))
 	}
@@ -46,6 +62,9 @@ func encodeRecord(s *sessions.Session) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(s.Groups)))
 	for _, g := range s.Groups {
 		b = appendString(b, g)
+	}
+	if s.IDToken != "" {
+		b = appendString(b, s.IDToken)
 	}
 	return b, nil
 }
@@ -71,7 +90,7 @@ func fromUnixMilli(ms int64) time.Time {
 
 func decodeRecord(b []byte) (sessions.Session, error) {
 	var s sessions.Session
-	if len(b) == 0 || len(b) > maxRecordLen || b[0] != recordVersion {
+	if len(b) == 0 || len(b) > maxRecordLen || (b[0] != recordVersion && b[0] != recordVersionIDToken) {
 		return s, errMalformed
 	}
 	r := reader{b: b[1:]}
@@ -90,6 +109,11 @@ func decodeRecord(b []byte) (sessions.Session, error) {
 		s.Groups = make([]string, n)
 		for i := range s.Groups {
 			s.Groups[i] = r.string()
+		}
+	}
+	if b[0] == recordVersionIDToken {
+		if s.IDToken = r.string(); s.IDToken == "" {
+			r.bad = true // version 2 is written only with a token
 		}
 	}
 	if r.bad || len(r.b) != 0 {

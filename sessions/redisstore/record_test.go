@@ -51,6 +51,8 @@ func FuzzDecodeRecord(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte{recordVersion})
+	f.Add([]byte{recordVersionIDToken, 0, 0, 0, 1, 'u', 0, 0, 0, 0, 0})
+	f.Add([]byte{recordVersionIDToken, 0, 0, 0, 1, 'u', 0, 0, 0, 0, 1, 't'})
 	f.Add([]byte{recordVersion, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := decodeRecord(b)
@@ -257,5 +259,39 @@ func TestOpenedCookiesBounded(t *testing.T) {
 	n := maxOpened + 9
 	if h, ok := o.get(strconv.Itoa(n)); !ok || h != (handle{byte(n), byte(n >> 8)}) {
 		t.Errorf("get(last) = %x, %v; want the value just put", h, ok)
+	}
+}
+
+// TestRecordIDToken: a session with an ID token is written in version 2,
+// which holds it; one without is still written in version 1, and a
+// version 1 record (stored before ID tokens were kept) still reads.
+func TestRecordIDToken(t *testing.T) {
+	with := aliceSession()
+	without := aliceSession()
+	without.IDToken = ""
+	for _, tc := range []struct {
+		name    string
+		s       sessions.Session
+		version byte
+	}{
+		{"with an ID token", with, recordVersionIDToken},
+		{"without", without, recordVersion},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := encodeRecord(&tc.s)
+			if err != nil || b[0] != tc.version {
+				t.Fatalf("encodeRecord = %x, %v; want version %d", b[:1], err, tc.version)
+			}
+			got, err := decodeRecord(b)
+			if err != nil || !sameSession(got, tc.s) {
+				t.Errorf("decodeRecord = %+v, %v; want %+v", got, err, tc.s)
+			}
+		})
+	}
+	// A version 2 record is written only with a token.
+	b, _ := encodeRecord(&without)
+	b[0] = recordVersionIDToken
+	if s, err := decodeRecord(append(b, 0)); err == nil {
+		t.Errorf("decodeRecord(version 2, empty token) = %+v; want an error", s)
 	}
 }

@@ -275,12 +275,15 @@ func (s *Store) put(ctx context.Context, plain []byte, sets []string, ttl time.D
 	}
 	set := s.client.B().Set().Key(key).Value(rueidis.BinaryString(s.keys.seal(key, plain))).Px(ttl).Build()
 	if err := s.client.Do(ctx, set).Error(); err != nil {
+		// The SET may have reached Redis although its answer did not.
+		s.undo(ctx, key)
 		return "", false, unavailable("put", err)
 	}
 	stored = true
 	for _, r := range indexCheck.ExecMulti(ctx, s.client, execs...) {
 		ok, err := r.AsInt64()
 		if err != nil {
+			s.undo(ctx, key)
 			return "", false, unavailable("put: check index", err)
 		}
 		stored = stored && ok == 1
@@ -288,11 +291,22 @@ func (s *Store) put(ctx context.Context, plain []byte, sets []string, ttl time.D
 	if stored {
 		return cookie, true, nil
 	}
-	s.recent.add(s.now(), key)
-	if err := s.client.Do(ctx, s.client.B().Del().Key(key).Build()).Error(); err != nil {
+	if err := s.undo(ctx, key); err != nil {
 		return "", false, unavailable("put: undo", err)
 	}
 	return "", false, nil
+}
+
+// undo deletes the record of a put that is not handed out, even when the
+// put's own context has ended (the usual reason it failed), so that a
+// failed sign-in leaves no record outside the indexes a revocation
+// reads. A record undo cannot delete either is named by no cookie and
+// expires with its TTL.
+func (s *Store) undo(ctx context.Context, key string) error {
+	s.recent.add(s.now(), key)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+	defer cancel()
+	return s.client.Do(ctx, s.client.B().Del().Key(key).Build()).Error()
 }
 
 // Get returns the session of a cookie value. A session read before is

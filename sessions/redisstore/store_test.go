@@ -22,7 +22,7 @@ var ctx = context.Background()
 func sameSession(a, b sessions.Session) bool {
 	eq := func(x, y time.Time) bool { return x.Truncate(time.Millisecond).Equal(y.Truncate(time.Millisecond)) }
 	return a.UID == b.UID && a.Email == b.Email && slices.Equal(a.Groups, b.Groups) && a.SIDHash == b.SIDHash &&
-		a.RefreshToken == b.RefreshToken && eq(a.Expires, b.Expires) && eq(a.CheckedAt, b.CheckedAt) && eq(a.CheckDue, b.CheckDue)
+		a.RefreshToken == b.RefreshToken && a.IDToken == b.IDToken && eq(a.Expires, b.Expires) && eq(a.CheckedAt, b.CheckedAt) && eq(a.CheckDue, b.CheckDue)
 }
 
 func aliceSession() sessions.Session {
@@ -31,6 +31,7 @@ func aliceSession() sessions.Session {
 		UID: strings.Repeat("f00d", 16), Email: "alice@example.com", Groups: []string{"staff", "hr"},
 		SIDHash: sessions.HashSID("provider-session-1"), Expires: now.Add(30 * time.Minute),
 		RefreshToken: "refresh-token-of-alice", CheckedAt: now, CheckDue: now.Add(5 * time.Minute),
+		IDToken: "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl",
 	}
 }
 
