@@ -10,11 +10,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 )
 
 const (
@@ -209,6 +213,14 @@ func TestHydraJourney(t *testing.T) {
 	alice, bob, carol, erin := users[0], users[1], users[2], users[3]
 	d := startHydraDeployment(t, users, refresh)
 
+	// What the replica step relies on, checked against Hydra alone.
+	ok := t.Run("Hydra revokes the chain of a refresh token used twice", func(t *testing.T) {
+		hydraRefreshReuse(t, d.hydra, erin)
+	})
+	if !ok {
+		t.FailNow()
+	}
+
 	// erin is a bystander: nothing done to the others may end her session.
 	erinB := newJarClient(t, 20*time.Second)
 	erinCookie := d.signIn(t, erinB, erin)
@@ -216,7 +228,7 @@ func TestHydraJourney(t *testing.T) {
 
 	aliceB := newJarClient(t, 20*time.Second)
 	var aliceCookie string
-	ok := t.Run("sign in through the login form", func(t *testing.T) {
+	ok = t.Run("sign in through the login form", func(t *testing.T) {
 		aliceCookie = d.signIn(t, aliceB, alice)
 		d.signedIn(t, "alice", aliceCookie, alice)
 		if d.hydra.app.sid(alice.Subject) == "" {
@@ -416,4 +428,82 @@ func get(t *testing.T, target, cookie string) (answer, error) {
 		return answer{}, fmt.Errorf("GET %s: %w", target, err)
 	}
 	return answer{status: resp.StatusCode, header: resp.Header, body: string(b)}, nil
+}
+
+// hydraRefreshReuse signs u in at h with a client of its own (no
+// rezigate), refreshes once, and then uses the first refresh token again:
+// Hydra must refuse it with invalid_grant and revoke the refresh token the
+// first refresh gave too.
+func hydraRefreshReuse(t *testing.T, h *hydra, u hydraUser) {
+	t.Helper()
+	codes := make(chan url.Values, 1)
+	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case codes <- r.URL.Query():
+		default:
+		}
+		_, _ = w.Write([]byte("callback"))
+	}))
+	defer cb.Close()
+	conf := oauth2.Config{
+		ClientID:     "e2e-direct",
+		ClientSecret: "direct-" + randomHex(t, 16),
+		RedirectURL:  cb.URL + "/callback",
+		Scopes:       strings.Fields(hydraScope),
+	}
+	client := map[string]any{
+		"client_id":                  conf.ClientID,
+		"client_secret":              conf.ClientSecret,
+		"redirect_uris":              []string{conf.RedirectURL},
+		"grant_types":                []string{"authorization_code", "refresh_token"},
+		"response_types":             []string{"code"},
+		"scope":                      hydraScope,
+		"token_endpoint_auth_method": "client_secret_basic",
+	}
+	if _, err := hydraAdmin(t.Context(), h.Admin, http.MethodPost, "/admin/clients", nil, client, nil, http.StatusCreated); err != nil {
+		t.Fatalf("create a client at hydra: %v", err)
+	}
+	ctx, cancel := withTimeout(t, 60*time.Second)
+	defer cancel()
+	provider, err := gooidc.NewProvider(ctx, h.Issuer)
+	if err != nil {
+		t.Fatalf("hydra discovery: %v", err)
+	}
+	conf.Endpoint = provider.Endpoint()
+	pkce := oauth2.GenerateVerifier()
+	resp, err := hydraFormLogin(t, newJarClient(t, 20*time.Second), conf.AuthCodeURL("state-direct", oauth2.S256ChallengeOption(pkce)), u)
+	body := readBody(t, resp)
+	if err != nil {
+		t.Fatalf("sign-in at hydra as %s ended at %s (%s) without the login form:\n%s", u.Email, resp.Request.URL, resp.Status, body)
+	}
+	var q url.Values
+	select {
+	case q = <-codes:
+	default:
+		t.Fatalf("sign-in at hydra as %s ended at %s (%s) without reaching the callback:\n%s", u.Email, resp.Request.URL, resp.Status, body)
+	}
+	tok, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(pkce))
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	if tok.RefreshToken == "" {
+		t.Fatalf("hydra issued no refresh token for scopes %q", conf.Scopes)
+	}
+	refresh := func(rt string) (*oauth2.Token, error) {
+		return conf.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
+	}
+	second, err := refresh(tok.RefreshToken)
+	if err != nil || second.RefreshToken == "" || second.RefreshToken == tok.RefreshToken {
+		t.Fatalf("first refresh: %v; want a new refresh token", err)
+	}
+	invalidGrant := func(err error) bool {
+		var re *oauth2.RetrieveError
+		return errors.As(err, &re) && re.ErrorCode == "invalid_grant"
+	}
+	if _, err := refresh(tok.RefreshToken); !invalidGrant(err) {
+		t.Fatalf("the first refresh token used again: %v; want invalid_grant", err)
+	}
+	if _, err := refresh(second.RefreshToken); !invalidGrant(err) {
+		t.Fatalf("the refresh token of the first refresh, after the reuse: %v; want invalid_grant (the chain revoked)", err)
+	}
 }

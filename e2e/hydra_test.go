@@ -346,7 +346,9 @@ func startHydra(t *testing.T, users []hydraUser, publicURL string) *hydra {
 	h.proc = startProcess(t, "hydra", bin, []string{"serve", "all", "--dev", "--sqa-opt-out"}, env)
 	waitHTTP(t, h.proc, h.Admin+"/health/ready", http.StatusOK, 30*time.Second)
 	discovery := fmt.Sprintf("http://127.0.0.1:%d/.well-known/openid-configuration", publicPort)
-	waitHTTP(t, h.proc, discovery, http.StatusOK, 10*time.Second)
+	// The first discovery request makes Hydra generate its ID-token
+	// signing key (RSA 4096), seconds of CPU on a busy machine.
+	waitHTTP(t, h.proc, discovery, http.StatusOK, 60*time.Second)
 	var doc struct {
 		Issuer string `json:"issuer"`
 	}
