@@ -3,11 +3,12 @@
 # python3-jwt and python3-cryptography (PyJWT, as an upstream verifies
 # rezigate's assertions), redis-server (the replica tests start their own),
 # tomcat10 (the policy's servlet-container upstream; the tests start it), and
-# two OpenID providers built from the Go module proxy at pinned versions: Dex
-# and the example provider of github.com/zitadel/oidc. Safe to run again:
-# each part is skipped when it is already there. The last line printed is the
-# path of the Dex binary; it is also written to $CACHE/dex-path, and the
-# zitadel example's path to $CACHE/zitadel-path.
+# three OpenID providers built from the Go module proxy at pinned versions:
+# Dex, the example provider of github.com/zitadel/oidc and Ory Hydra. Safe to
+# run again: each part is skipped when it is already there. The last line
+# printed is the path of the Dex binary; it is also written to
+# $CACHE/dex-path, the zitadel example's path to $CACHE/zitadel-path and
+# Hydra's to $CACHE/hydra-path.
 set -euo pipefail
 
 DEX_MODULE=github.com/dexidp/dex
@@ -22,10 +23,20 @@ DEX_API_VERSION=v2.4.0
 # storage, a login form, users from a JSON file.
 ZITADEL_MODULE=github.com/zitadel/oidc/v3
 ZITADEL_VERSION=v3.51.17
+# Ory Hydra, with its SQLite driver so that DSN=memory works. Its go.mod
+# replaces hydra-client-go/v2 with a nested module (internal/httpclient) the
+# module zip lacks, so `go install` refuses it; it is built inside a copy of
+# the module, with the released client in place of that replace. The replace
+# of gobuffalo/pop/v6 by Ory's fork stays: Hydra needs the fork.
+HYDRA_MODULE=github.com/ory/hydra/v2
+HYDRA_VERSION=v2.3.0
+HYDRA_CLIENT_MODULE=github.com/ory/hydra-client-go/v2
+HYDRA_CLIENT_VERSION=v2.2.1
 
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/rezigate-e2e"
 DEX_BIN="$CACHE/dex-$DEX_VERSION/dex"
 ZITADEL_BIN="$CACHE/zitadel-oidc-$ZITADEL_VERSION/server"
+HYDRA_BIN="$CACHE/hydra-$HYDRA_VERSION/hydra"
 
 log() { printf 'install.sh: %s\n' "$*" >&2; }
 # shellcheck source=../.ci/apt-install.sh
@@ -51,8 +62,10 @@ install_debs() {
 	[[ -x /usr/bin/redis-server ]] || missing+=(redis-server)
 	# The servlet-container upstream of the policy tests; they run their own.
 	[[ -x /usr/share/tomcat10/bin/catalina.sh ]] || missing+=(tomcat10)
+	# Hydra's SQLite driver is cgo.
+	[[ -x /usr/bin/gcc && -e /usr/include/stdio.h ]] || missing+=(gcc libc6-dev)
 	if ((${#missing[@]} == 0)); then
-		log "chromium, nginx, python3-jwt, python3-cryptography, redis-server and tomcat10 already installed"
+		log "chromium, nginx, python3-jwt, python3-cryptography, redis-server, tomcat10 and gcc already installed"
 		return
 	fi
 	apt_install "${missing[@]}"
@@ -110,10 +123,48 @@ build_zitadel() {
 	log "built $ZITADEL_BIN"
 }
 
+build_hydra() {
+	if [[ -x $HYDRA_BIN ]]; then
+		log "hydra $HYDRA_VERSION already built at $HYDRA_BIN"
+		return
+	fi
+	# A directory of its own: build_dex may have used $work already, and
+	# cleanup removes only the last one.
+	cleanup
+	work=$(mktemp -d)
+	log "go mod download $HYDRA_MODULE@$HYDRA_VERSION"
+	local dir
+	dir=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "$HYDRA_MODULE@$HYDRA_VERSION" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	if [[ -z $dir || ! -d $dir ]]; then
+		log "go mod download gave no module directory"
+		exit 1
+	fi
+	log "copy module to $work/hydra"
+	cp -r "$dir" "$work/hydra"
+	chmod -R u+w "$work/hydra"
+	log "go mod edit: $HYDRA_CLIENT_MODULE@$HYDRA_CLIENT_VERSION instead of the local replace"
+	mkdir -p "$(dirname "$HYDRA_BIN")"
+	(
+		cd "$work/hydra"
+		go mod edit -dropreplace="$HYDRA_CLIENT_MODULE" -require="$HYDRA_CLIENT_MODULE@$HYDRA_CLIENT_VERSION"
+		log "go mod download"
+		GOFLAGS=-mod=mod go mod download
+		log "go build (cgo, sqlite; about 2 minutes on 2 cores when nothing is cached)"
+		# The version Hydra reports, as its release builds set it.
+		CGO_ENABLED=1 GOFLAGS=-mod=mod go build -trimpath -tags sqlite,sqlite_omit_load_extension \
+			-ldflags "-X github.com/ory/hydra/v2/driver/config.Version=$HYDRA_VERSION" -o "$HYDRA_BIN.tmp" .
+	)
+	mv "$HYDRA_BIN.tmp" "$HYDRA_BIN"
+	log "built $HYDRA_BIN"
+}
+
 install_debs
 build_dex
 build_zitadel
+build_hydra
 mkdir -p "$CACHE"
 printf '%s\n' "$DEX_BIN" >"$CACHE/dex-path"
 printf '%s\n' "$ZITADEL_BIN" >"$CACHE/zitadel-path"
+printf '%s\n' "$HYDRA_BIN" >"$CACHE/hydra-path"
 echo "$DEX_BIN"

@@ -137,6 +137,9 @@ type rezigateOptions struct {
 	// SessionSecrets is REZIGATE_SESSION_SECRETS; empty means fresh ones,
 	// so two instances given the same value open each other's cookies.
 	SessionSecrets string
+	// UIDSecret is REZIGATE_IDENTITY_UID_SECRET; empty means a fresh one.
+	// Replicas of one deployment share it.
+	UIDSecret string
 }
 
 // startRezigate writes a config for d and parts, starts the binary with
@@ -148,7 +151,10 @@ func startRezigate(t *testing.T, d *dex, parts *demoParts, o rezigateOptions) *r
 		Listen:    "127.0.0.1:" + strconv.Itoa(o.Port),
 		URL:       o.PublicURL,
 		issuer:    d.Issuer,
-		uidSecret: randomHex(t, 32),
+		uidSecret: o.UIDSecret,
+	}
+	if rg.uidSecret == "" {
+		rg.uidSecret = randomHex(t, 32)
 	}
 	if rg.URL == "" {
 		rg.URL = "http://" + rg.Listen

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the end-to-end tests: installs Dex, the zitadel oidc example,
-# Chromium and nginx if needed (e2e/install.sh), then the tests, and lists
+# Runs the end-to-end tests: installs Dex, the zitadel oidc example, Ory
+# Hydra, Chromium and nginx if needed (e2e/install.sh), then the tests, and lists
 # the browser screenshots.
 # Extra arguments go to `go test`, e.g. e2e/run.sh -v -run TestNginx.
 set -euo pipefail
@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 
 REZIGATE_E2E_DEX=$(bash e2e/install.sh | tail -n 1)
 export REZIGATE_E2E_DEX
-# install.sh leaves the zitadel example's path in its cache directory.
+# install.sh leaves the zitadel example's and Hydra's paths in its cache
+# directory.
 REZIGATE_E2E_ZITADEL=$(cat "${XDG_CACHE_HOME:-$HOME/.cache}/rezigate-e2e/zitadel-path")
 export REZIGATE_E2E_ZITADEL
+REZIGATE_E2E_HYDRA=$(cat "${XDG_CACHE_HOME:-$HOME/.cache}/rezigate-e2e/hydra-path")
+export REZIGATE_E2E_HYDRA
 export REZIGATE_E2E_SHOTS="${REZIGATE_E2E_SHOTS:-${TMPDIR:-/tmp}/rezigate-e2e-shots}"
 mkdir -p "$REZIGATE_E2E_SHOTS"
 rm -f "$REZIGATE_E2E_SHOTS"/*.png
