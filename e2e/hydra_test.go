@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -48,18 +47,7 @@ const (
 // caches it.
 func hydraBinary(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("REZIGATE_E2E_HYDRA"); p != "" {
-		return requireFile(t, "hydra (REZIGATE_E2E_HYDRA)", p)
-	}
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			t.Fatalf("hydra: no home directory to find its cache in (%v): set REZIGATE_E2E_HYDRA or run e2e/install.sh", err)
-		}
-		cache = filepath.Join(home, ".cache")
-	}
-	return requireFile(t, "hydra", filepath.Join(cache, "rezigate-e2e", "hydra-"+hydraVersion, "hydra"))
+	return cachedBinary(t, "hydra", "REZIGATE_E2E_HYDRA", filepath.Join("hydra-"+hydraVersion, "hydra"))
 }
 
 // hydraUser is one person the login app knows. Subject is the sub Hydra

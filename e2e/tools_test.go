@@ -41,22 +41,29 @@ func requireFile(t *testing.T, what, path string) string {
 	return path
 }
 
-// dexBinary returns the Dex binary: $REZIGATE_E2E_DEX, else where
-// install.sh caches it.
-func dexBinary(t *testing.T) string {
+// cachedBinary returns a program install.sh builds: the path in $env
+// when it is set, else rel under install.sh's cache
+// ($XDG_CACHE_HOME or ~/.cache, then rezigate-e2e).
+func cachedBinary(t *testing.T, what, env, rel string) string {
 	t.Helper()
-	if p := os.Getenv("REZIGATE_E2E_DEX"); p != "" {
-		return requireFile(t, "dex (REZIGATE_E2E_DEX)", p)
+	if p := os.Getenv(env); p != "" {
+		return requireFile(t, what+" ("+env+")", p)
 	}
 	cache := os.Getenv("XDG_CACHE_HOME")
 	if cache == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			t.Fatalf("dex: no home directory to find its cache in (%v): set REZIGATE_E2E_DEX or run e2e/install.sh", err)
+			t.Fatalf("%s: no home directory to find its cache in (%v): set %s or run e2e/install.sh", what, err, env)
 		}
 		cache = filepath.Join(home, ".cache")
 	}
-	return requireFile(t, "dex", filepath.Join(cache, "rezigate-e2e", "dex-"+dexVersion, "dex"))
+	return requireFile(t, what, filepath.Join(cache, "rezigate-e2e", rel))
+}
+
+// dexBinary returns the Dex binary install.sh builds.
+func dexBinary(t *testing.T) string {
+	t.Helper()
+	return cachedBinary(t, "dex", "REZIGATE_E2E_DEX", filepath.Join("dex-"+dexVersion, "dex"))
 }
 
 func chromiumBinary(t *testing.T) string { t.Helper(); return requireFile(t, "chromium", chromiumPath) }

@@ -52,18 +52,7 @@ const (
 // where install.sh caches it.
 func zitadelBinary(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("REZIGATE_E2E_ZITADEL"); p != "" {
-		return requireFile(t, "zitadel oidc example (REZIGATE_E2E_ZITADEL)", p)
-	}
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			t.Fatalf("zitadel oidc example: no home directory to find its cache in (%v): set REZIGATE_E2E_ZITADEL or run e2e/install.sh", err)
-		}
-		cache = filepath.Join(home, ".cache")
-	}
-	return requireFile(t, "zitadel oidc example", filepath.Join(cache, "rezigate-e2e", "zitadel-oidc-"+zitadelVersion, "server"))
+	return cachedBinary(t, "zitadel oidc example", "REZIGATE_E2E_ZITADEL", filepath.Join("zitadel-oidc-"+zitadelVersion, "server"))
 }
 
 // zitadelUser is one entry of the example server's users file. Its sub
