@@ -60,21 +60,7 @@ func TestPutRacingDeleteUser(t *testing.T) {
 	if _, err := s.DeleteUser(ctx, sess.UID); err != nil {
 		t.Fatalf("final DeleteUser = %v", err)
 	}
-	left := 0
-	for _, k := range scanKeys(t, rawClient(t, url), prefix) {
-		if strings.HasPrefix(k, prefix+kindSession) {
-			left++
-		}
-	}
-	readable := 0
-	for _, c := range cookies {
-		if c == "" {
-			continue
-		}
-		if _, err := s.Get(ctx, c); !errors.Is(err, sessions.ErrNotFound) {
-			readable++
-		}
-	}
+	left, readable := leftAfterRace(t, s, url, prefix, cookies)
 	// A Put that failed handed out no cookie; its undo deletes its
 	// record unless Redis cannot answer that either.
 	if left > failedPuts || readable != 0 {
@@ -117,21 +103,7 @@ func TestPutRacingDeleteSID(t *testing.T) {
 	if _, err := s.DeleteSID(ctx, sess.SIDHash); err != nil {
 		t.Fatalf("final DeleteSID = %v", err)
 	}
-	left := 0
-	for _, k := range scanKeys(t, rawClient(t, url), prefix) {
-		if strings.HasPrefix(k, prefix+kindSession) {
-			left++
-		}
-	}
-	readable := 0
-	for _, c := range cookies {
-		if c == "" {
-			continue
-		}
-		if _, err := s.Get(ctx, c); !errors.Is(err, sessions.ErrNotFound) {
-			readable++
-		}
-	}
+	left, readable := leftAfterRace(t, s, url, prefix, cookies)
 	// A Put that failed (its Redis calls timed out on a loaded machine)
 	// handed out no cookie; its undo deletes its record unless Redis
 	// cannot answer that either. Every other record must be gone.
@@ -169,4 +141,25 @@ func TestRevocationFinishesHalfDone(t *testing.T) {
 	if n, _ := raw.Do(ctx, raw.B().Exists().Key(set).Build()).AsInt64(); n != 0 {
 		t.Errorf("the index is left after DeleteUser; want it gone with its last session")
 	}
+}
+
+// leftAfterRace counts the session records left under prefix, and the
+// cookies handed out during a race ("" for a Put that failed) that still
+// open a session.
+func leftAfterRace(t *testing.T, s *Store, url, prefix string, cookies []string) (left, readable int) {
+	t.Helper()
+	for _, k := range scanKeys(t, rawClient(t, url), prefix) {
+		if strings.HasPrefix(k, prefix+kindSession) {
+			left++
+		}
+	}
+	for _, c := range cookies {
+		if c == "" {
+			continue
+		}
+		if _, err := s.Get(ctx, c); !errors.Is(err, sessions.ErrNotFound) {
+			readable++
+		}
+	}
+	return left, readable
 }
