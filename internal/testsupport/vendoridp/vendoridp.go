@@ -83,7 +83,7 @@ type IdP struct {
 	nonce    string            // for a code no /authorize issued
 	codes    map[string]string // code -> the nonce of its authorization request
 	logouts  []url.Values      // the queries of requests to /logout
-	tokenReq []url.Values      // the forms of requests to /token
+	idTokens []string          // every ID token issued
 }
 
 // New serves a provider whose issuer is the server's origin + path
@@ -138,7 +138,6 @@ func New(t testing.TB, path string) *IdP {
 		}
 		now := time.Now()
 		v.mu.Lock()
-		v.tokenReq = append(v.tokenReq, r.PostForm)
 		nonce, ok := v.codes[r.PostForm.Get("code")]
 		if ok {
 			delete(v.codes, r.PostForm.Get("code"))
@@ -152,10 +151,12 @@ func New(t testing.TB, path string) *IdP {
 		for k, x := range v.claims {
 			c[k] = x
 		}
+		idt := v.Sign(t, c)
+		v.idTokens = append(v.idTokens, idt)
 		v.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": AccessToken, "token_type": "Bearer", "expires_in": 3600, "id_token": v.Sign(t, c), "refresh_token": "rt-1"})
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": AccessToken, "token_type": "Bearer", "expires_in": 3600, "id_token": idt, "refresh_token": "rt-1"})
 	})
 	mux.HandleFunc("GET /logout", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -195,6 +196,14 @@ func (v *IdP) Logouts() []url.Values {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return append([]url.Values(nil), v.logouts...)
+}
+
+// IDTokens returns every ID token the token endpoint has issued, oldest
+// first.
+func (v *IdP) IDTokens() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]string(nil), v.idTokens...)
 }
 
 // Sign signs claims, as they are, with the provider's key: an ID token
