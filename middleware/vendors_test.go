@@ -15,9 +15,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rezigate/rezigate/identity"
 	"github.com/rezigate/rezigate/internal/testsupport/lockedbuf"
+	"github.com/rezigate/rezigate/internal/testsupport/redistest"
 	"github.com/rezigate/rezigate/internal/testsupport/vendoridp"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/policy"
@@ -337,6 +339,62 @@ func TestOktaJourney(t *testing.T) {
 		}
 		if e.signedIn(c) {
 			t.Error("still signed in after sign-out")
+		}
+	})
+}
+
+// TestEntraBackchannelLogoutBySub: entra uids come from oid, and a
+// provider's logout token names the pairwise sub, so with the entra
+// profile a logout token naming its user by sub alone is refused (400,
+// and a log line that says why and points to front-channel logout)
+// instead of answering 200 having ended nothing; one naming the oid ends
+// that user's sessions, one naming the sid that provider session's, and
+// front-channel logout by sid (what Entra ID uses) ends them too.
+func TestEntraBackchannelLogoutBySub(t *testing.T) {
+	redis := redistest.URL(t)
+	idp := vendoridp.New(t, "/"+vendoridp.Tenant+"/v2.0")
+	e := newVendorEnv(t, idp, vendorOptions{profile: oidc.ProfileEntra, redis: redis})
+	m := vendoridp.EntraMember()
+	logoutToken := func(kv ...any) string {
+		now := time.Now()
+		return idp.Sign(t, vendoridp.With(map[string]any{
+			"iss": idp.Issuer, "aud": vendoridp.ClientID, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(),
+			"jti": oidc.NewState(), "events": map[string]any{oidc.BackchannelLogoutEvent: map[string]any{}},
+		}, kv...))
+	}
+	tests := []struct {
+		name   string
+		token  func() string
+		status int
+		ended  bool
+	}{
+		{"sub alone", func() string { return logoutToken("sub", m["sub"]) }, http.StatusBadRequest, false},
+		{"sub and oid", func() string { return logoutToken("sub", m["sub"], "oid", m["oid"], "tid", vendoridp.Tenant) }, http.StatusOK, true},
+		{"sub and sid", func() string { return logoutToken("sub", m["sub"], "sid", "entra-sid-1") }, http.StatusOK, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, r := vendorSignIn(e, idp, vendoridp.With(vendoridp.EntraMember(), "sid", "entra-sid-1"), "/")
+			if r.StatusCode != http.StatusFound {
+				t.Fatalf("callback = %d; want 302", r.StatusCode)
+			}
+			r = e.do(newClient(), "POST", "/oauth2/backchannel_logout", nil, url.Values{"logout_token": {tc.token()}})
+			if r.StatusCode != tc.status {
+				t.Errorf("back-channel logout = %d %s; want %d", r.StatusCode, r.body, tc.status)
+			}
+			if got := e.signedIn(c); got == tc.ended {
+				t.Errorf("signed in after the logout = %v; want %v", got, !tc.ended)
+			}
+			if tc.status == http.StatusBadRequest && !strings.Contains(logLine(e.logs.String(), "back-channel logout refused"), "front-channel") {
+				t.Errorf("the refusal's log line does not say why:\n%s", e.logs)
+			}
+		})
+	}
+	t.Run("front-channel by sid", func(t *testing.T) {
+		c, _ := vendorSignIn(e, idp, vendoridp.With(vendoridp.EntraMember(), "sid", "entra-sid-2"), "/")
+		r := e.do(newClient(), "GET", "/oauth2/frontchannel_logout?iss="+url.QueryEscape(idp.Issuer)+"&sid=entra-sid-2", nil, nil)
+		if r.StatusCode != http.StatusOK || e.signedIn(c) {
+			t.Errorf("front-channel logout = %d, signed in %v; want 200 and signed out", r.StatusCode, e.signedIn(c))
 		}
 	})
 }

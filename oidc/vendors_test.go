@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -229,6 +230,61 @@ func TestKeycloakProfile(t *testing.T) {
 			id, err := signInAt(t, idp, p, claims)
 			if err != nil || !slices.Equal(id.Groups, tc.want) {
 				t.Errorf("Exchange groups = %q, %v; want %q", id.Groups, err, tc.want)
+			}
+		})
+	}
+}
+
+// logoutClaims is a back-channel logout token's claims, fresh, with kv
+// set as With does.
+func logoutClaims(issuer string, kv ...any) map[string]any {
+	now := time.Now()
+	return with(map[string]any{
+		"iss": issuer, "aud": vendoridp.ClientID, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(),
+		"jti": NewState(), "events": map[string]any{BackchannelLogoutEvent: map[string]any{}},
+	}, kv...)
+}
+
+// TestEntraLogoutToken: with the entra profile a logout token's user is
+// its oid (of the issuer's tenant), never the pairwise sub uids are not
+// made from: one naming its user by sub alone fails with
+// ErrLogoutNoObjectID instead of ending nobody's sessions; one with a sid
+// is served by sid. The generic profile reads sub as before.
+func TestEntraLogoutToken(t *testing.T) {
+	idp := vendoridp.New(t, "/"+testTenant+"/v2.0")
+	entra := newProfileProvider(t, Options{IssuerURL: idp.Issuer, Profile: ProfileEntra})
+	generic := newProfileProvider(t, Options{IssuerURL: idp.Issuer})
+	m := entraMember()
+	tests := []struct {
+		name        string
+		p           *Provider
+		claims      map[string]any
+		wantErr     error
+		wantSubject string
+		wantSID     string
+	}{
+		{"entra, sub only", entra, logoutClaims(idp.Issuer, "sub", m["sub"]), ErrLogoutNoObjectID, "", ""},
+		{"entra, sub and oid", entra, logoutClaims(idp.Issuer, "sub", m["sub"], "oid", m["oid"], "tid", testTenant), nil, m["oid"].(string), ""},
+		{"entra, oid of another tenant", entra, logoutClaims(idp.Issuer, "sub", m["sub"], "oid", m["oid"], "tid", otherTenant), ErrWrongTenant, "", ""},
+		{"entra, oid without tid", entra, logoutClaims(idp.Issuer, "sub", m["sub"], "oid", m["oid"]), ErrWrongTenant, "", ""},
+		{"entra, sub and sid", entra, logoutClaims(idp.Issuer, "sub", m["sub"], "sid", "sid-1"), nil, "", "sid-1"},
+		{"entra, sid only", entra, logoutClaims(idp.Issuer, "sid", "sid-1"), nil, "", "sid-1"},
+		{"generic, sub only", generic, logoutClaims(idp.Issuer, "sub", m["sub"]), nil, m["sub"].(string), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := tc.p.VerifyLogoutToken(context.Background(), idp.Sign(t, tc.claims))
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("VerifyLogoutToken = %+v, %v; want %v", l, err, tc.wantErr)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrBadLogoutToken) {
+					t.Errorf("VerifyLogoutToken = %v; want it to wrap ErrBadLogoutToken", err)
+				}
+				return
+			}
+			if l.Subject != tc.wantSubject || l.SID != tc.wantSID {
+				t.Errorf("VerifyLogoutToken = subject %q sid %q; want %q %q", l.Subject, l.SID, tc.wantSubject, tc.wantSID)
 			}
 		})
 	}
