@@ -176,6 +176,69 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// TestCheckProviderProfile: -check prints the oidc.provider profile's
+// rules in one line, refuses a multi-tenant Entra issuer naming
+// oidc.issuer_url, and requires oidc.allowed_email_domains with entra and
+// google.
+func TestCheckProviderProfile(t *testing.T) {
+	const tenantIssuer = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
+	config := func(issuer, provider string, domains bool) string {
+		p := writeConfig(t, "127.0.0.1:4180", issuer, "https://app.example.com", "")
+		doc := mustRead(t, p)
+		if provider != "" {
+			doc = strings.Replace(doc, "  client_id: \"rezigate\"\n", "  client_id: \"rezigate\"\n  provider: "+provider+"\n", 1)
+		}
+		if !domains {
+			doc = strings.Replace(doc, "  allowed_email_domains: [\"example.com\"]\n", "", 1)
+		}
+		if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name     string
+		path     string
+		wantCode int
+		wantOut  []string
+	}{
+		{"generic by default", config("https://login.example.com", "", true), 0,
+			[]string{"oidc.provider generic: standard claims: uid from sub", "configuration is valid"}},
+		{"entra", config(tenantIssuer, "entra", true), 0,
+			[]string{"oidc.provider entra: uid from oid; tid must be the issuer's tenant", "configuration is valid"}},
+		{"entra common", config("https://login.microsoftonline.com/common/v2.0", "entra", true), 1,
+			[]string{`oidc.issuer_url: with provider entra must name one tenant by its id, not "common"`, "configuration is invalid"}},
+		{"entra without domains", config(tenantIssuer, "entra", false), 1,
+			[]string{`oidc.allowed_email_domains: required with provider "entra"`}},
+		{"google", config("https://accounts.google.com", "google", true), 0,
+			[]string{"oidc.provider google: hd must be in allowed_email_domains", "configuration is valid"}},
+		{"google without domains", config("https://accounts.google.com", "google", false), 1,
+			[]string{`oidc.allowed_email_domains: required with provider "google"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(binary, "-config", tc.path, "-check")
+			cmd.Env = secretEnv()
+			out, err := cmd.CombinedOutput()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.wantCode {
+				t.Errorf("-check exit code = %d; want %d\n%s", code, tc.wantCode, out)
+			}
+			for _, w := range tc.wantOut {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("-check output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
 // lineNumbered matches a problem that names its line in the file.
 var lineNumbered = regexp.MustCompile(`\(line \d+\)`)
 

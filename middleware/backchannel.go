@@ -31,7 +31,11 @@ var backchannelReadTimeout = 5 * time.Second
 // nothing about why (the log does); 503 when the store cannot answer, so
 // a provider that retries may try again. A token is refused as a replay
 // only once a delivery of it has ended its sessions: the retry of a
-// delivery that got 503 is served like the first.
+// delivery that got 503 is served like the first. With the entra profile
+// a token's user is its oid (oidc.Logout.Subject), and a token naming its
+// user by the pairwise sub alone is refused (400, and a log line that
+// says why) rather than answered 200 having ended nothing; Entra ID
+// itself uses front-channel logout, by sid.
 func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodPost {
@@ -66,6 +70,12 @@ func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, oidc.ErrNotReady) {
 			a.log.Warn("back-channel logout: provider not ready", "request_id", id)
 			backchannelError(w, http.StatusServiceUnavailable, "temporarily_unavailable")
+			return
+		}
+		if errors.Is(err, oidc.ErrLogoutNoObjectID) {
+			// Answering 200 would claim sessions ended that were never
+			// looked for: entra uids come from oid, not the pairwise sub.
+			refuse("with provider entra, uids come from oid, and this logout token names its user by sub alone (no oid, no sid), so no session can be found from it; Entra ID ends sessions by front-channel logout (sid): register /oauth2/frontchannel_logout", err)
 			return
 		}
 		refuse("token does not verify", err)

@@ -26,7 +26,9 @@ type User struct {
 	// Email is the address from the provider's ID token.
 	Email string
 	// UID is identity.UID(UIDSecret, issuer, sub): lowercase
-	// hex(HMAC-SHA256(UIDSecret, issuer + "|" + sub)), stable for the same
+	// hex(HMAC-SHA256(UIDSecret, issuer + "|" + sub)), where sub is the
+	// claim the provider's profile names (oidc.Identity.Subject: oid with
+	// oidc.ProfileEntra, sub otherwise), stable for the same
 	// person as long as UIDSecret does not change, and revealing neither
 	// the provider's subject nor the email.
 	UID string

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -32,12 +33,23 @@ const MaxLogoutTokenAge = 2 * time.Minute
 // never quoting the token.
 var ErrBadLogoutToken = errors.New("oidc: invalid logout token")
 
+// ErrLogoutNoObjectID means, with ProfileEntra, a logout token that names
+// its user by sub alone (no oid, no sid). Entra uids are derived from oid
+// and sub is pairwise, so no session can be found from it: ending nothing
+// and answering success would hide that. The caller answers 400 and
+// says so in its log; Entra ID itself ends sessions by front-channel
+// logout, by sid.
+var ErrLogoutNoObjectID = errors.New("oidc: entra: logout token names its user by sub only, and entra uids come from oid")
+
 // Logout is what a verified logout token asks for: end the sessions of
 // provider session SID, or when SID is empty every session of Subject.
 type Logout struct {
 	// Issuer is the token's iss, equal to Options.IssuerURL.
 	Issuer string
-	// Subject is the sub claim; empty when the token names only a sid.
+	// Subject is the claim uids are derived from, as Identity.Subject:
+	// the sub claim, or with ProfileEntra the oid claim (sub is pairwise
+	// there, so a uid made from it would name nobody). Empty when the
+	// token names only a sid.
 	Subject string
 	// SID is the sid claim; empty when the token names only a subject.
 	SID string
@@ -60,7 +72,10 @@ type Logout struct {
 // that is a JSON object holding BackchannelLogoutEvent as an object, sub
 // and/or sid present as non-empty strings, a jti, and no nonce (which
 // keeps an ID token from passing for a logout token). Replay of the jti
-// is for the caller to refuse.
+// is for the caller to refuse. With ProfileEntra, Logout.Subject is the
+// oid claim, whose tid must be the issuer's tenant (else ErrWrongTenant),
+// and a token that names its user by sub alone fails with
+// ErrLogoutNoObjectID; both wrap ErrBadLogoutToken.
 //
 // Anyone can post a logout token, so one naming a key the provider never
 // published must not cost the provider a request each time: the JWK Set
@@ -123,6 +138,21 @@ func (p *Provider) VerifyLogoutToken(ctx context.Context, raw string) (Logout, e
 	}
 	if l.Subject == "" && l.SID == "" {
 		return bad("neither sub nor sid")
+	}
+	if p.opts.Profile == ProfileEntra {
+		// Entra ID sends no logout tokens (it loads the front-channel
+		// logout URL, by sid), but one that names its user must name
+		// the oid uids come from, of the tenant's own directory.
+		l.Subject = ""
+		if oid, ok := stringClaim(claims, "oid"); ok {
+			if tid, _ := stringClaim(claims, "tid"); tid == "" || !strings.EqualFold(tid, p.tenant) {
+				return Logout{}, fmt.Errorf("%w: %w", ErrBadLogoutToken, ErrWrongTenant)
+			}
+			l.Subject = oid
+		}
+		if l.Subject == "" && l.SID == "" {
+			return Logout{}, fmt.Errorf("%w: %w", ErrBadLogoutToken, ErrLogoutNoObjectID)
+		}
 	}
 	jti, ok := stringClaim(claims, "jti")
 	if !ok {
