@@ -1,6 +1,7 @@
 package tlsserve
 
 import (
+	"bufio"
 	"crypto/tls"
 	"io"
 	"log"
@@ -213,4 +214,32 @@ func TestRedirect(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzRedirect: whatever the request line and Host, the redirect stays on
+// public_url's origin: its Location is that origin followed by a path.
+func FuzzRedirect(f *testing.F) {
+	for _, s := range []string{"/", "/a?b=c", "//evil.example/x", "/\\evil", "*", "http://evil.example/", "/.well-known/acme-challenge/x", "/%2F%2Fevil"} {
+		f.Add(s, "evil.example")
+	}
+	public, _ := url.Parse("https://rms.example.com")
+	h := Redirect(public, nil)
+	f.Fuzz(func(t *testing.T, uri, host string) {
+		r, err := http.ReadRequest(bufio.NewReader(strings.NewReader("GET " + uri + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n")))
+		if err != nil {
+			return // not a request a server would serve
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		loc := w.Header().Get("Location")
+		if w.Code == http.StatusNotFound && strings.HasPrefix(r.URL.Path, ChallengePrefix) {
+			return
+		}
+		if w.Code != http.StatusPermanentRedirect || !strings.HasPrefix(loc, "https://rms.example.com/") {
+			t.Fatalf("GET %q Host %q = %d %q; want 308 to https://rms.example.com/...", uri, host, w.Code, loc)
+		}
+		if u, err := url.Parse(loc); err != nil || u.Host != "rms.example.com" || u.Scheme != "https" {
+			t.Fatalf("GET %q: Location %q parses to host %v (%v); want rms.example.com", uri, loc, u, err)
+		}
+	})
 }
