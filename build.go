@@ -70,6 +70,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, m *metrics
 	if cfg.Upstream != "" {
 		po := cfg.ProxyOptions(log)
 		po.Identity, po.Groups, po.StripCookies, po.Assertion = userIdentity, groups, auth.OwnCookie, mo.Assertion
+		if po.Transport, err = cfg.UpstreamTransport(log); err != nil {
+			return nil, nil, err
+		}
 		if app, err = proxy.New(po); err != nil {
 			return nil, nil, err
 		}

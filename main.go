@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -34,6 +35,7 @@ import (
 	"github.com/rezigate/rezigate/internal/config"
 	"github.com/rezigate/rezigate/internal/logwriter"
 	"github.com/rezigate/rezigate/metrics"
+	"github.com/rezigate/rezigate/tlsserve"
 )
 
 const usage = `rezigate signs employees in through the company's OpenID Connect provider
@@ -245,8 +247,13 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, ready func(
 	}
 	defer closeParts()
 	srv := newServer(handler, log)
+	if cfg.TLSEnabled() {
+		if srv.TLSConfig, err = tlsserve.NewConfig(cfg.TLSOptions(log)); err != nil {
+			return err
+		}
+	}
 	servers := []*http.Server{srv}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	if cfg.MetricsListen != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsListen)
 		if err != nil {
@@ -257,8 +264,24 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, ready func(
 		go func() { errc <- msrv.Serve(mln) }()
 		log.Info("metrics listening", "addr", mln.Addr().String())
 	}
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("rezigate listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "upstream", cfg.Upstream)
+	if cfg.TLS.RedirectListen != "" {
+		rln, err := net.Listen("tcp", cfg.TLS.RedirectListen)
+		if err != nil {
+			return fmt.Errorf("redirect listen: %w", err)
+		}
+		public, _ := url.Parse(cfg.PublicURL) // validated
+		rsrv := newServer(tlsserve.Redirect(public, nil), log)
+		servers = append(servers, rsrv)
+		go func() { errc <- rsrv.Serve(rln) }()
+		log.Info("redirect listening", "addr", rln.Addr().String(), "to", public.Scheme+"://"+public.Host)
+	}
+	if srv.TLSConfig != nil {
+		// ServeTLS adds HTTP/2 to the server, as ALPN "h2" in NextProtos asks.
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	log.Info("rezigate listening", "addr", ln.Addr().String(), "tls", srv.TLSConfig != nil, "public_url", cfg.PublicURL, "upstream", cfg.Upstream)
 	if ready != nil {
 		ready()
 	}

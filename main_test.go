@@ -385,6 +385,14 @@ type proc struct {
 
 func start(t *testing.T, cfgPath, addr string) *proc {
 	t.Helper()
+	return startWith(t, cfgPath, addr, "http://", http.DefaultClient)
+}
+
+// startWith is start for a process whose /healthz answers at scheme +
+// addr to client: "https://" and a client trusting its CA for one that
+// serves TLS.
+func startWith(t *testing.T, cfgPath, addr, scheme string, client *http.Client) *proc {
+	t.Helper()
 	p := &proc{cmd: exec.Command(binary, "-config", cfgPath), addr: addr, done: make(chan error, 1)}
 	p.cmd.Env = secretEnv()
 	pipe, err := p.cmd.StderrPipe()
@@ -420,7 +428,7 @@ func start(t *testing.T, cfgPath, addr string) *proc {
 		default:
 		}
 		if strings.Contains(p.log(), `"rezigate listening"`) { // msg= in text, "msg": in JSON
-			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			if resp, err := client.Get(scheme + addr + "/healthz"); err == nil {
 				resp.Body.Close()
 				return p
 			}
@@ -443,7 +451,15 @@ func signedInClient(t *testing.T, addr string) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
-	resp, err := c.Get("http://" + addr + "/oauth2/start?rd=/oauth2/userinfo")
+	signIn(t, c, "http://"+addr)
+	return c
+}
+
+// signIn signs alice in through the demo provider with c, whose jar then
+// carries the session for base (scheme and host of the gateway).
+func signIn(t *testing.T, c *http.Client, base string) {
+	t.Helper()
+	resp, err := c.Get(base + "/oauth2/start?rd=/oauth2/userinfo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +470,7 @@ func signedInClient(t *testing.T, addr string) *http.Client {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	resp, err = c.Get("http://" + addr + "/oauth2/userinfo")
+	resp, err = c.Get(base + "/oauth2/userinfo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +478,6 @@ func signedInClient(t *testing.T, addr string) *http.Client {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("sign-in failed: /oauth2/userinfo = %d", resp.StatusCode)
 	}
-	return c
 }
 
 func startDemoProvider(t *testing.T, redirect string) string {

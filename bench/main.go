@@ -6,6 +6,7 @@
 //	go run ./bench -n 20000 -rounds 5 -json results.json
 //	go run ./bench -policy=false             leave out the policy and assertion target
 //	go run ./bench -redis                    add the Redis session store and its revocation latency
+//	go run ./bench -tls                      add HTTPS over HTTP/1.1 and HTTP/2: rezigate's TLS next to Go's
 //
 // Every part runs in a process of its own on 127.0.0.1, so that each one's
 // CPU time can be read from /proc/PID/stat and nothing the load client or
@@ -59,6 +60,7 @@ type options struct {
 	info                 bool
 	policy               bool
 	redis                bool
+	tls                  bool
 	revocations          int
 	barePool             bool
 	jsonPath             string
@@ -80,6 +82,7 @@ func main() {
 	flag.BoolVar(&o.info, "info", false, "also measure a rezigate with info-level access logs written to a file (a fourth target: about a third more time)")
 	flag.BoolVar(&o.policy, "policy", true, "also measure a rezigate with a policy of 20 routes and the signed identity assertion on, and the session cookie of a user in 200 groups")
 	flag.BoolVar(&o.redis, "redis", false, "also measure a rezigate with session.store redis against a local redis-server (in PATH), and how fast a sign-out reaches a second replica")
+	flag.BoolVar(&o.tls, "tls", false, "also measure HTTPS: the bare proxy behind Go's TLS server and a rezigate with tls.cert_file, each over HTTP/1.1 and HTTP/2")
 	flag.IntVar(&o.revocations, "revocations", 200, "with -redis: sign-outs timed from one replica to the other")
 	flag.BoolVar(&o.barePool, "bare-buffer-pool", false, "give the bare proxy a pool of copy buffers (httputil.ReverseProxy.BufferPool), for when rezigate's proxy has one")
 	flag.StringVar(&o.jsonPath, "json", "", "also write every measurement and the summary as JSON to this file")

@@ -175,6 +175,8 @@ func (r *results) summarize(targets []*target, peakMiB map[string]float64) {
 	withStore := func(m measurement) float64 { return m.CPUMicros + storeCPU(m) }
 	add("rezigate-redis + redis-server CPU/req ÷ rezigate CPU/req (cookie store)", targetRedis, targetRezigate, withStore, 1.10, true)
 	add("rezigate-redis req/s ÷ rezigate req/s (cookie store)", targetRedis, targetRezigate, rps, 0.9, false)
+	add("rezigate-tls-h1 CPU/req ÷ bare-tls-h1 CPU/req (HTTPS, HTTP/1.1)", targetRezigateTLS1, targetBareTLS1, cpu, 1.05, true)
+	add("rezigate-tls-h2 CPU/req ÷ bare-tls-h2 CPU/req (HTTPS, HTTP/2)", targetRezigateTLS2, targetBareTLS2, cpu, 1.05, true)
 	add("rezigate-info CPU/req ÷ bare CPU/req (access logs on)", targetInfo, targetBare, cpu, 1.15, true)
 	add("rezigate-info req/s ÷ bare req/s (access logs on)", targetInfo, targetBare, rps, 0.9, false)
 }

@@ -71,7 +71,7 @@ func runRole(role string) int {
 	switch role {
 	case roleUpstream:
 		err = serveUpstream(log)
-	case roleBare:
+	case roleBare, roleBareTLS:
 		err = serveBare(log)
 	case roleStubs:
 		err = serveStubs(log)
@@ -207,7 +207,7 @@ func serveBare(log *slog.Logger) error {
 		fmt.Fprintln(w, gcCycles())
 	}), log)
 	errc := make(chan error, 2)
-	go func() { errc <- newServer(rp, log).Serve(ln) }()
+	go func() { errc <- serveTLSIfAsked(newServer(rp, log), ln) }()
 	go func() { errc <- ctlSrv.Serve(ctl) }()
 	announce("addr="+ln.Addr().String(), "ctl="+ctl.Addr().String())
 	return <-errc

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -239,6 +241,32 @@ func (e *env) start(ctx context.Context, bin string) ([]*target, error) {
 		}
 		redirects = append(redirects, more...)
 	}
+	var tlsRG *rezigateInstance
+	var bareTLS *child
+	var pool *x509.CertPool
+	if e.o.tls {
+		var certFile, keyFile string
+		if certFile, keyFile, pool, err = benchCert(e.dir); err != nil {
+			return nil, err
+		}
+		// Readiness checks and the sign-in reach the HTTPS rezigate too.
+		e.ctl.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+		if bareTLS, err = helper(roleBareTLS, append(bareVars, tlsCertEnv+"="+certFile, tlsKeyEnv+"="+keyFile)...); err != nil {
+			return nil, err
+		}
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		mport, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		tlsRG = &rezigateInstance{name: "rezigate-tls", level: "warn", listen: "127.0.0.1:" + strconv.Itoa(port),
+			metrics: "127.0.0.1:" + strconv.Itoa(mport), extra: map[string]any{"tls": map[string]any{"cert_file": certFile, "key_file": keyFile}}}
+		tlsRG.base = "https://" + tlsRG.listen
+		redirects = append(redirects, tlsRG.base+"/oauth2/callback")
+	}
 	sec := secrets{clientSecret: randomHex(24), reziKey: randomHex(24), password: randomHex(12)}
 	if e.stubs, err = helper(roleStubs, redirectURIsEnv+"="+strings.Join(redirects, ","),
 		clientSecretEnv+"="+sec.clientSecret, reziKeyEnv+"="+sec.reziKey, passwordEnv+"="+sec.password); err != nil {
@@ -295,6 +323,34 @@ func (e *env) start(ctx context.Context, bin string) ([]*target, error) {
 		return nil, fmt.Errorf("bench: first /rezi: %w (rezigate log: %s)", err, rgs[0].proc.logPath)
 	}
 	targets = append(targets, hit)
+	if tlsRG != nil {
+		if err := e.startRezigate(ctx, bin, base, tlsRG, upURL, sec); err != nil {
+			return nil, err
+		}
+		if tlsRG.cookie, err = signInWith(ctx, e.ctl.Transport, tlsRG.base, issuer, cookieName, benchEmail, sec.password); err != nil {
+			return nil, fmt.Errorf("%w (rezigate log: %s)", err, tlsRG.proc.logPath)
+		}
+		for _, v := range []struct {
+			bare, rezigate string
+			h2             bool
+		}{{targetBareTLS1, targetRezigateTLS1, false}, {targetBareTLS2, targetRezigateTLS2, true}} {
+			b := mk(v.bare, bareTLS, "https://"+bareTLS.ready["addr"]+"/", tlsRG.cookie, ok200)
+			b.upstream, b.gcURL = true, "http://"+bareTLS.ready["ctl"]+"/"
+			r := mk(v.rezigate, tlsRG.proc, tlsRG.base+"/", tlsRG.cookie, ok200)
+			r.upstream, r.identified, r.gcURL = true, true, "http://"+tlsRG.metrics+"/metrics"
+			major := 1
+			if v.h2 {
+				major = 2
+			}
+			for _, t := range []*target{b, r} {
+				t.client = tlsLoadClient(e.o.c, pool, v.h2)
+				if err := checkProto(ctx, t, major); err != nil {
+					return nil, err
+				}
+			}
+			targets = append(targets, b, r)
+		}
+	}
 	if e.redis != nil {
 		t, err := e.startRedisTarget(ctx, bin, base, upURL, sec)
 		if err != nil {

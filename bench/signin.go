@@ -17,11 +17,17 @@ import (
 // header value ("name=value"). Redirects are followed by hand, so a step
 // that goes wrong is named.
 func signIn(ctx context.Context, base, issuer, cookieName, email, password string) (string, error) {
+	return signInWith(ctx, nil, base, issuer, cookieName, email, password)
+}
+
+// signInWith is signIn through tr; nil means http.DefaultTransport.
+func signInWith(ctx context.Context, tr http.RoundTripper, base, issuer, cookieName, email, password string) (string, error) {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		return "", fmt.Errorf("bench: sign in: %w", err)
 	}
 	c := &http.Client{
+		Transport:     tr,
 		Jar:           jar,
 		Timeout:       15 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

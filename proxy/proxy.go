@@ -2,12 +2,15 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -502,6 +505,22 @@ type TransportOptions struct {
 	// DefaultTLSHandshakeTimeout and DefaultResponseHeaderTimeout;
 	// negative is an error.
 	DialTimeout, TLSHandshakeTimeout, ResponseHeaderTimeout time.Duration
+	// RootCAs are the certificate authorities an https upstream's
+	// certificate must chain to. Nil means the system roots. An upstream
+	// whose certificate does not verify gets no request: the client sees
+	// the 502 page, and the cause goes only to the log.
+	RootCAs *x509.CertPool
+	// ClientCertificate returns the certificate presented to an upstream
+	// that asks for one (mTLS), on each new connection; a source that
+	// re-reads its files when they change rotates it without a restart.
+	// Nil presents none.
+	ClientCertificate func(*tls.CertificateRequestInfo) (*tls.Certificate, error)
+	// ServerName is the name the upstream's certificate is verified
+	// against and sent as SNI, when it differs from the Upstream URL's
+	// host (an upstream reached by IP address, or by a name its
+	// certificate does not hold). Empty means the URL's host. It must be
+	// a host name or IP address, without port.
+	ServerName string
 }
 
 // Validate reports every problem with o at once, as Options.Validate
@@ -520,12 +539,38 @@ func (o TransportOptions) Validate() error {
 			errs = append(errs, optionerr.New("proxy", f.name, "must not be negative"))
 		}
 	}
+	if o.ServerName != "" && !validServerName(o.ServerName) {
+		errs = append(errs, optionerr.New("proxy", "ServerName", "must be a host name or IP address, without scheme or port"))
+	}
 	return errors.Join(errs...)
 }
 
+// validServerName reports whether s is an IP address or a DNS name of
+// letters, digits, "-" and ".", as a certificate holds.
+func validServerName(s string) bool {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+	if len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range []byte(label) {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // NewTransport returns an upstream Transport with a keep-alive pool sized
-// for concurrency, HTTP/2 to TLS upstreams that offer it, and timeouts on
-// every phase. It ignores HTTP_PROXY: upstream traffic goes direct.
+// for concurrency, HTTP/2 to TLS upstreams that offer it, timeouts on
+// every phase, and o's trust, client certificate and server name for
+// https upstreams. It ignores HTTP_PROXY: upstream traffic goes direct.
 // NewTransport does not fail: check o with Validate first, since a
 // negative timeout, which Validate refuses, is taken here as its default.
 func NewTransport(o TransportOptions) *http.Transport {
@@ -542,7 +587,12 @@ func NewTransport(o TransportOptions) *http.Transport {
 	if o.ResponseHeaderTimeout <= 0 {
 		o.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
 	}
+	var tc *tls.Config
+	if o.RootCAs != nil || o.ClientCertificate != nil || o.ServerName != "" {
+		tc = &tls.Config{RootCAs: o.RootCAs, GetClientCertificate: o.ClientCertificate, ServerName: o.ServerName}
+	}
 	return &http.Transport{
+		TLSClientConfig:       tc,
 		DialContext:           (&net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          o.MaxIdleConns,

@@ -388,6 +388,10 @@ func TestTransportOptionsValidate(t *testing.T) {
 		{"every negative", TransportOptions{DialTimeout: -1, TLSHandshakeTimeout: -1, ResponseHeaderTimeout: -time.Second}, []string{
 			"proxy: DialTimeout: must not be negative", "proxy: TLSHandshakeTimeout: must not be negative", "proxy: ResponseHeaderTimeout: must not be negative",
 		}},
+		{"server name", TransportOptions{ServerName: "upstream.internal"}, nil},
+		{"server name IP", TransportOptions{ServerName: "10.0.0.1"}, nil},
+		{"server name with port", TransportOptions{ServerName: "upstream.internal:443"}, []string{"proxy: ServerName: must be a host name or IP address, without scheme or port"}},
+		{"server name URL", TransportOptions{ServerName: "https://upstream"}, []string{"proxy: ServerName: must be a host name or IP address, without scheme or port"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,6 +30,7 @@ import (
 	"github.com/rezigate/rezigate/proxy"
 	"github.com/rezigate/rezigate/rezi"
 	"github.com/rezigate/rezigate/sessions"
+	"github.com/rezigate/rezigate/tlsserve"
 )
 
 // Defaults of the keys only the command has; every other default is the
@@ -54,7 +55,19 @@ type Config struct {
 	UpstreamMaxIdleConns yamlenv.ZeroOff  `yaml:"upstream_max_idle_conns" opt:"proxy.MaxIdleConns"`
 	ShutdownTimeout      yamlenv.Duration `yaml:"shutdown_timeout"`
 	MetricsListen        string           `yaml:"metrics_listen"`
-	OIDC                 struct {
+	TLS                  struct {
+		CertFile       string `yaml:"cert_file" opt:"tlsserve.CertFile"`
+		KeyFile        string `yaml:"key_file" opt:"tlsserve.KeyFile"`
+		MinVersion     string `yaml:"min_version" opt:"tlsserve.MinVersion"` // "1.2" or "1.3"
+		RedirectListen string `yaml:"redirect_listen"`
+	} `yaml:"tls"`
+	UpstreamTLS struct {
+		CAFile         string `yaml:"ca_file" opt:"proxy.RootCAs"`
+		ClientCertFile string `yaml:"client_cert_file" opt:"proxy.ClientCertificate"`
+		ClientKeyFile  string `yaml:"client_key_file"`
+		ServerName     string `yaml:"server_name" opt:"proxy.ServerName"`
+	} `yaml:"upstream_tls"`
+	OIDC struct {
 		Provider             string         `yaml:"provider" opt:"oidc.Profile policy.Provider"`
 		IssuerURL            string         `yaml:"issuer_url" opt:"oidc.IssuerURL"`
 		ClientID             string         `yaml:"client_id" opt:"oidc.ClientID"`
@@ -143,6 +156,7 @@ func (l Log) SlogLevel() slog.Level {
 func Defaults() Config {
 	var c Config
 	c.Listen, c.ShutdownTimeout, c.UpstreamMaxIdleConns = DefaultListen, yamlenv.Duration(DefaultShutdownTimeout), proxy.DefaultMaxIdleConns
+	c.TLS.MinVersion = tlsVersionNames[tlsserve.DefaultMinVersion]
 	c.OIDC.Provider = string(oidc.ProfileGeneric)
 	c.OIDC.Scopes, c.OIDC.RequireEmailVerified, c.OIDC.ProviderSignOut = slices.Clone(oidc.DefaultScopes), true, true
 	c.Session.CookieName, c.Session.MaxAge, c.Session.Secure = sessions.DefaultCookieName, yamlenv.Duration(sessions.DefaultMaxAge), true

@@ -2,10 +2,12 @@ package config
 
 import (
 	"crypto/ecdsa"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"reflect"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/handoff"
+	"github.com/rezigate/rezigate/internal/certfile"
 	"github.com/rezigate/rezigate/internal/loopback"
 	"github.com/rezigate/rezigate/internal/yamlenv"
 	"github.com/rezigate/rezigate/metrics"
@@ -27,6 +30,7 @@ import (
 	"github.com/rezigate/rezigate/rezi"
 	"github.com/rezigate/rezigate/sessions"
 	"github.com/rezigate/rezigate/sessions/redisstore"
+	"github.com/rezigate/rezigate/tlsserve"
 )
 
 // redisPlaceholder stands in for the Redis store, which Validate cannot
@@ -101,18 +105,69 @@ func (c *Config) SessionSettings() sessions.Settings {
 }
 
 // ProxyOptions returns the proxy's Options, for a file with an upstream.
+// The caller sets Transport, from UpstreamTransport.
 func (c *Config) ProxyOptions(log *slog.Logger) proxy.Options {
 	up, _ := url.Parse(c.Upstream)
 	public, _ := url.Parse(c.PublicURL)
 	return proxy.Options{
 		Upstream: up, PublicURL: public, Logger: log, AssertionHeader: c.Assertion.Header,
 		StripHeaders: c.Proxy.StripHeaders,
-		Transport:    proxy.NewTransport(c.transportOptions()),
 	}
 }
 
+// UpstreamTransport returns the Transport to the upstream: its idle pool,
+// and upstream_tls's CA, client certificate (re-read when its files
+// change; log receives the reloads) and server name. It fails when a file
+// does not load; the error never holds a key's text.
+func (c *Config) UpstreamTransport(log *slog.Logger) (*http.Transport, error) {
+	o := c.transportOptions()
+	var err error
+	if f := c.UpstreamTLS.CAFile; f != "" {
+		if o.RootCAs, err = certfile.CertPool(f); err != nil {
+			return nil, fmt.Errorf("upstream_tls.ca_file: %w", err)
+		}
+	}
+	if c.UpstreamTLS.ClientCertFile != "" {
+		p, err := certfile.Load(c.UpstreamTLS.ClientCertFile, c.UpstreamTLS.ClientKeyFile, log)
+		if err != nil {
+			return nil, fmt.Errorf("upstream_tls.client_cert_file: %w", err)
+		}
+		o.ClientCertificate = p.GetClientCertificate
+	}
+	return proxy.NewTransport(o), nil
+}
+
 func (c *Config) transportOptions() proxy.TransportOptions {
-	return proxy.TransportOptions{MaxIdleConns: c.UpstreamMaxIdleConns.Option()}
+	return proxy.TransportOptions{MaxIdleConns: c.UpstreamMaxIdleConns.Option(), ServerName: c.UpstreamTLS.ServerName}
+}
+
+// TLSEnabled reports whether listen serves HTTPS: tls.cert_file or
+// tls.key_file is set.
+func (c *Config) TLSEnabled() bool { return c.TLS.CertFile != "" || c.TLS.KeyFile != "" }
+
+// TLSOptions returns the server TLS options of the file, for TLSEnabled.
+func (c *Config) TLSOptions(log *slog.Logger) tlsserve.Options {
+	return tlsserve.Options{CertFile: c.TLS.CertFile, KeyFile: c.TLS.KeyFile, MinVersion: tlsVersion(c.TLS.MinVersion), Logger: log}
+}
+
+// tlsVersionNames are the spellings of tls.min_version: the versions
+// tlsserve accepts, and the older ones it refuses by name.
+var tlsVersionNames = map[uint16]string{
+	tls.VersionTLS10: "1.0", tls.VersionTLS11: "1.1", tls.VersionTLS12: "1.2", tls.VersionTLS13: "1.3",
+}
+
+// tlsVersion returns the TLS version named s; "" is zero (the default),
+// and any other name a value tlsserve refuses.
+func tlsVersion(s string) uint16 {
+	if s == "" {
+		return 0
+	}
+	for v, name := range tlsVersionNames {
+		if s == name {
+			return v
+		}
+	}
+	return 1
 }
 
 // PolicyOptions returns the policy package's Options, routes with lines,
@@ -245,6 +300,7 @@ func (c *Config) problems() []*yamlenv.Problem {
 	if c.Upstream != "" {
 		errs = append(errs, c.ProxyOptions(nil).Validate())
 	}
+	errs = append(errs, c.tlsProblems(add))
 	if ao, err := c.AssertionOptions(); c.AssertionEnabled() && err != nil {
 		add("assertion.signing_keys", strings.TrimPrefix(err.Error(), "assertion: "))
 	} else if c.AssertionEnabled() {
@@ -259,6 +315,66 @@ func (c *Config) problems() []*yamlenv.Problem {
 	})
 	slices.SortStableFunc(probs, func(a, b *yamlenv.Problem) int { return strings.Compare(a.Where, b.Where) })
 	return probs
+}
+
+// tlsProblems checks the tls and upstream_tls keys: their options by
+// their packages' Validate (the returned error), and that their files
+// load (reported through add), so -check names the key of a bad file.
+func (c *Config) tlsProblems(add func(path, msg string)) error {
+	to := c.TLSOptions(nil)
+	if !c.TLSEnabled() { // only min_version to check
+		to.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return nil, nil }
+	}
+	err := to.Validate()
+	if c.TLSEnabled() && err == nil {
+		certErr, keyErr := certfile.Check(c.TLS.CertFile, c.TLS.KeyFile)
+		if certErr != nil {
+			add("tls.cert_file", certErr.Error())
+		}
+		if keyErr != nil {
+			add("tls.key_file", keyErr.Error())
+		}
+	}
+	if r := c.TLS.RedirectListen; r != "" {
+		u, uerr := url.Parse(c.PublicURL)
+		if _, _, err := net.SplitHostPort(r); err != nil {
+			add("tls.redirect_listen", `must be host:port, such as ":80"`)
+		} else if r == c.Listen || r == c.MetricsListen {
+			add("tls.redirect_listen", "must differ from listen and metrics_listen")
+		} else if uerr != nil || u.Scheme != "https" {
+			add("tls.redirect_listen", "needs an https public_url to redirect to")
+		}
+	}
+	ut := c.UpstreamTLS
+	switch {
+	case ut.ClientCertFile == "" && ut.ClientKeyFile != "":
+		add("upstream_tls.client_cert_file", "required with upstream_tls.client_key_file")
+	case ut.ClientKeyFile == "" && ut.ClientCertFile != "":
+		add("upstream_tls.client_key_file", "required with upstream_tls.client_cert_file")
+	case ut.ClientCertFile != "":
+		certErr, keyErr := certfile.Check(ut.ClientCertFile, ut.ClientKeyFile)
+		if certErr != nil {
+			add("upstream_tls.client_cert_file", certErr.Error())
+		}
+		if keyErr != nil {
+			add("upstream_tls.client_key_file", keyErr.Error())
+		}
+	}
+	if ut.CAFile != "" {
+		if _, err := certfile.CertPool(ut.CAFile); err != nil {
+			add("upstream_tls.ca_file", strings.TrimPrefix(err.Error(), "certfile: "))
+		}
+	}
+	if u, uerr := url.Parse(c.Upstream); uerr != nil || u.Scheme != "https" {
+		for _, k := range []struct{ path, v string }{
+			{"upstream_tls.ca_file", ut.CAFile}, {"upstream_tls.client_cert_file", ut.ClientCertFile}, {"upstream_tls.server_name", ut.ServerName},
+		} {
+			if k.v != "" {
+				add(k.path, "needs an https upstream")
+			}
+		}
+	}
+	return err
 }
 
 // problem names the key at path as the operator set it, and says which
