@@ -239,7 +239,7 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, ready func(
 	if err != nil {
 		return err
 	}
-	handler, closeParts, err := build(ctx, cfg, log, m)
+	handler, acm, closeParts, err := build(ctx, cfg, log, m)
 	if err != nil {
 		return err
 	}
@@ -257,7 +257,12 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, ready func(
 		go func() { errc <- msrv.Serve(mln) }()
 		log.Info("metrics listening", "addr", mln.Addr().String())
 	}
-	go func() { errc <- srv.Serve(ln) }()
+	serveLn := srv.Serve
+	if acm != nil { // HTTPS (HTTP/2 and HTTP/1.1) with the ACME certificates; TLS-ALPN-01 answered here
+		srv.TLSConfig = acm.TLSConfig()
+		serveLn = func(ln net.Listener) error { return srv.ServeTLS(ln, "", "") }
+	}
+	go func() { errc <- serveLn(ln) }()
 	log.Info("rezigate listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "upstream", cfg.Upstream)
 	if ready != nil {
 		ready()

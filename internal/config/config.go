@@ -21,6 +21,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/rezigate/rezigate/acme"
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/internal/yamlenv"
@@ -110,6 +111,17 @@ type Config struct {
 		SigningKeys []yamlenv.Secret `yaml:"signing_keys" opt:"assertion.Keys"` // PEM; empty: a fresh key
 	} `yaml:"assertion"`
 
+	TLS struct {
+		// ACME: certificates from an ACME CA for listen (package acme).
+		ACME struct {
+			Domains      []string `yaml:"domains" opt:"acme.Domains"` // empty: no ACME
+			DirectoryURL string   `yaml:"directory_url" opt:"acme.DirectoryURL"`
+			Email        string   `yaml:"email" opt:"acme.Email"`
+			CAFile       string   `yaml:"ca_file" opt:"acme.CAFile"`
+			CacheDir     string   `yaml:"cache_dir" opt:"acme.CacheDir"` // with session.store redis: unused, Redis keeps them
+		} `yaml:"acme"`
+	} `yaml:"tls"`
+
 	origin yamlenv.Origin // where each value came from
 }
 
@@ -156,6 +168,7 @@ func Defaults() Config {
 	c.TrustedProxies, c.OIDC.AllowedEmailDomains, c.Session.Secrets = []string{}, []string{}, []yamlenv.Secret{}
 	c.Policy.AllowGroups, c.Policy.Routes, c.Assertion.SigningKeys = []string{}, []Route{}, []yamlenv.Secret{}
 	c.Proxy.StripHeaders = []string{}
+	c.TLS.ACME.Domains, c.TLS.ACME.DirectoryURL = []string{}, acme.DefaultDirectoryURL
 	return c
 }
 

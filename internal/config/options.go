@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rezigate/rezigate/acme"
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/internal/loopback"
@@ -160,6 +161,22 @@ func (c *Config) trustedProxies() []netip.Prefix {
 	return out
 }
 
+// ACMEEnabled reports whether tls.acme.domains turns ACME on: listen
+// then serves HTTPS with certificates from the CA.
+func (c *Config) ACMEEnabled() bool { return len(c.TLS.ACME.Domains) > 0 }
+
+// ACMEOptions returns the acme package's Options for the file: the
+// TLS-ALPN-01 challenge is answered on listen. The caller sets Storage
+// (with session.store redis, an acme.RedisStorage on the store's Redis;
+// nil means cache_dir).
+func (c *Config) ACMEOptions(log *slog.Logger) acme.Options {
+	a := c.TLS.ACME
+	return acme.Options{
+		Domains: a.Domains, DirectoryURL: a.DirectoryURL, Email: a.Email, CAFile: a.CAFile, CacheDir: a.CacheDir,
+		TLSAddr: c.Listen, Logger: log,
+	}
+}
+
 // AssertionEnabled reports whether assertion.header turns the assertion on.
 func (c *Config) AssertionEnabled() bool { return c.Assertion.Header != "" }
 
@@ -244,6 +261,15 @@ func (c *Config) problems() []*yamlenv.Problem {
 	}
 	if c.Upstream != "" {
 		errs = append(errs, c.ProxyOptions(nil).Validate())
+	}
+	if c.ACMEEnabled() {
+		ao := c.ACMEOptions(nil)
+		if c.Session.Store == StoreRedis {
+			ao.Storage = new(acme.RedisStorage) // placeholder: Validate only checks it is there
+		} else if strings.TrimSpace(ao.CacheDir) == "" {
+			add("tls.acme.cache_dir", "required unless session.store is redis: the account key and certificates must outlive a restart")
+		}
+		errs = append(errs, ao.Validate())
 	}
 	if ao, err := c.AssertionOptions(); c.AssertionEnabled() && err != nil {
 		add("assertion.signing_keys", strings.TrimPrefix(err.Error(), "assertion: "))
