@@ -283,7 +283,7 @@ rezi:
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	h, closeParts, err := build(ctx, cfg, slog.New(ps.logs), nil)
+	h, _, closeParts, err := build(ctx, cfg, slog.New(ps.logs), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -241,16 +241,27 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, ready func(
 	if err != nil {
 		return err
 	}
-	handler, closeParts, err := build(ctx, cfg, log, m)
+	handler, acm, closeParts, err := build(ctx, cfg, log, m)
 	if err != nil {
 		return err
 	}
 	defer closeParts()
 	srv := newServer(handler, log)
-	if cfg.TLSEnabled() {
+	switch {
+	case cfg.TLSEnabled():
 		if srv.TLSConfig, err = tlsserve.NewConfig(cfg.TLSOptions(log)); err != nil {
 			return err
 		}
+	case acm != nil:
+		// The ACME certificates, under tls.min_version; acme-tls/1 lets
+		// the CA's TLS-ALPN-01 validation reach them on this listener.
+		ac := acm.TLSConfig()
+		to := cfg.TLSOptions(log)
+		to.GetCertificate = ac.GetCertificate
+		if srv.TLSConfig, err = tlsserve.NewConfig(to); err != nil {
+			return err
+		}
+		srv.TLSConfig.NextProtos = ac.NextProtos
 	}
 	servers := []*http.Server{srv}
 	errc := make(chan error, 3)
@@ -270,7 +281,11 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, ready func(
 			return fmt.Errorf("redirect listen: %w", err)
 		}
 		public, _ := url.Parse(cfg.PublicURL) // validated
-		rsrv := newServer(tlsserve.Redirect(public, nil), log)
+		var challenge http.Handler            // HTTP-01: answered only with tls.acme
+		if acm != nil {
+			challenge = acm.HTTPHandler(http.NotFoundHandler())
+		}
+		rsrv := newServer(tlsserve.Redirect(public, challenge), log)
 		servers = append(servers, rsrv)
 		go func() { errc <- rsrv.Serve(rln) }()
 		log.Info("redirect listening", "addr", rln.Addr().String(), "to", public.Scheme+"://"+public.Host)

@@ -4,11 +4,13 @@
 # rezigate's assertions), redis-server (the replica tests start their own),
 # tomcat10 (the policy's servlet-container upstream; the tests start it), and
 # three OpenID providers built from the Go module proxy at pinned versions:
-# Dex, the example provider of github.com/zitadel/oidc and Ory Hydra. Safe to
+# Dex, the example provider of github.com/zitadel/oidc and Ory Hydra, and
+# Pebble, an ACME CA. Safe to
 # run again: each part is skipped when it is already there. The last line
 # printed is the path of the Dex binary; it is also written to
 # $CACHE/dex-path, the zitadel example's path to $CACHE/zitadel-path and
-# Hydra's to $CACHE/hydra-path.
+# Hydra's to $CACHE/hydra-path, and Pebble's (its certs/ beside it) to
+# $CACHE/pebble-path.
 set -euo pipefail
 
 DEX_MODULE=github.com/dexidp/dex
@@ -32,11 +34,17 @@ HYDRA_MODULE=github.com/ory/hydra/v2
 HYDRA_VERSION=v2.3.0
 HYDRA_CLIENT_MODULE=github.com/ory/hydra-client-go/v2
 HYDRA_CLIENT_VERSION=v2.2.1
+# Pebble, Let's Encrypt's small ACME test CA, for the ACME journey. Its
+# module ships the certificate of its own HTTPS directory (test/certs),
+# copied beside the binary.
+PEBBLE_MODULE=github.com/letsencrypt/pebble/v2
+PEBBLE_VERSION=v2.10.3
 
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/rezigate-e2e"
 DEX_BIN="$CACHE/dex-$DEX_VERSION/dex"
 ZITADEL_BIN="$CACHE/zitadel-oidc-$ZITADEL_VERSION/server"
 HYDRA_BIN="$CACHE/hydra-$HYDRA_VERSION/hydra"
+PEBBLE_BIN="$CACHE/pebble-$PEBBLE_VERSION/pebble"
 
 log() { printf 'install.sh: %s\n' "$*" >&2; }
 # shellcheck source=../.ci/apt-install.sh
@@ -159,12 +167,35 @@ build_hydra() {
 	log "built $HYDRA_BIN"
 }
 
+build_pebble() {
+	if [[ -x $PEBBLE_BIN && -f $(dirname "$PEBBLE_BIN")/certs/pebble.minica.pem ]]; then
+		log "pebble $PEBBLE_VERSION already built at $PEBBLE_BIN"
+		return
+	fi
+	local gobin dir
+	gobin=$(mktemp -d)
+	log "go install $PEBBLE_MODULE/cmd/pebble@$PEBBLE_VERSION"
+	if ! (cd "$gobin" && GOFLAGS= GOBIN="$gobin" CGO_ENABLED=0 go install -trimpath "$PEBBLE_MODULE/cmd/pebble@$PEBBLE_VERSION"); then
+		rm -rf "$gobin"
+		exit 1
+	fi
+	dir=$(cd "$gobin" && GOFLAGS= go mod download -json "$PEBBLE_MODULE@$PEBBLE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	mkdir -p "$(dirname "$PEBBLE_BIN")/certs"
+	cp "$dir/test/certs/pebble.minica.pem" "$dir/test/certs/localhost/cert.pem" "$dir/test/certs/localhost/key.pem" "$(dirname "$PEBBLE_BIN")/certs/"
+	chmod u+w "$(dirname "$PEBBLE_BIN")"/certs/*
+	mv "$gobin/pebble" "$PEBBLE_BIN"
+	rm -rf "$gobin"
+	log "built $PEBBLE_BIN"
+}
+
 install_debs
 build_dex
 build_zitadel
 build_hydra
+build_pebble
 mkdir -p "$CACHE"
 printf '%s\n' "$DEX_BIN" >"$CACHE/dex-path"
 printf '%s\n' "$ZITADEL_BIN" >"$CACHE/zitadel-path"
 printf '%s\n' "$HYDRA_BIN" >"$CACHE/hydra-path"
+printf '%s\n' "$PEBBLE_BIN" >"$CACHE/pebble-path"
 echo "$DEX_BIN"

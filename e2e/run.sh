@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the end-to-end tests: installs Dex, the zitadel oidc example, Ory
-# Hydra, Chromium and nginx if needed (e2e/install.sh), then the tests, and lists
+# Hydra, Pebble, Chromium and nginx if needed (e2e/install.sh), then the tests, and lists
 # the browser screenshots.
 # Extra arguments go to `go test`, e.g. e2e/run.sh -v -run TestNginx.
 set -euo pipefail
@@ -14,6 +14,8 @@ REZIGATE_E2E_ZITADEL=$(cat "${XDG_CACHE_HOME:-$HOME/.cache}/rezigate-e2e/zitadel
 export REZIGATE_E2E_ZITADEL
 REZIGATE_E2E_HYDRA=$(cat "${XDG_CACHE_HOME:-$HOME/.cache}/rezigate-e2e/hydra-path")
 export REZIGATE_E2E_HYDRA
+REZIGATE_E2E_PEBBLE=$(cat "${XDG_CACHE_HOME:-$HOME/.cache}/rezigate-e2e/pebble-path")
+export REZIGATE_E2E_PEBBLE
 export REZIGATE_E2E_SHOTS="${REZIGATE_E2E_SHOTS:-${TMPDIR:-/tmp}/rezigate-e2e-shots}"
 mkdir -p "$REZIGATE_E2E_SHOTS"
 rm -f "$REZIGATE_E2E_SHOTS"/*.png

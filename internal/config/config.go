@@ -21,6 +21,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/rezigate/rezigate/acme"
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/internal/yamlenv"
@@ -60,6 +61,14 @@ type Config struct {
 		KeyFile        string `yaml:"key_file" opt:"tlsserve.KeyFile"`
 		MinVersion     string `yaml:"min_version" opt:"tlsserve.MinVersion"` // "1.2" or "1.3"
 		RedirectListen string `yaml:"redirect_listen"`
+		// ACME: certificates from an ACME CA for listen (package acme).
+		ACME struct {
+			Domains      []string `yaml:"domains" opt:"acme.Domains"` // empty: no ACME
+			DirectoryURL string   `yaml:"directory_url" opt:"acme.DirectoryURL"`
+			Email        string   `yaml:"email" opt:"acme.Email"`
+			CAFile       string   `yaml:"ca_file" opt:"acme.CAFile"`
+			CacheDir     string   `yaml:"cache_dir" opt:"acme.CacheDir"` // with session.store redis: unused, Redis keeps them
+		} `yaml:"acme"`
 	} `yaml:"tls"`
 	UpstreamTLS struct {
 		CAFile         string `yaml:"ca_file" opt:"proxy.RootCAs"`
@@ -170,6 +179,7 @@ func Defaults() Config {
 	c.TrustedProxies, c.OIDC.AllowedEmailDomains, c.Session.Secrets = []string{}, []string{}, []yamlenv.Secret{}
 	c.Policy.AllowGroups, c.Policy.Routes, c.Assertion.SigningKeys = []string{}, []Route{}, []yamlenv.Secret{}
 	c.Proxy.StripHeaders = []string{}
+	c.TLS.ACME.Domains, c.TLS.ACME.DirectoryURL = []string{}, acme.DefaultDirectoryURL
 	return c
 }
 

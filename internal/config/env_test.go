@@ -78,8 +78,8 @@ func TestEnvErrors(t *testing.T) {
 
 func TestSettings(t *testing.T) {
 	all := schema().Keys()
-	if len(all) != 55 {
-		t.Errorf("len(schema().Keys()) = %d; want 55 (update this count, config.example.yaml and docs/configuration.md when adding a key)", len(all))
+	if len(all) != 60 {
+		t.Errorf("len(schema().Keys()) = %d; want 60 (update this count, config.example.yaml and docs/configuration.md when adding a key)", len(all))
 	}
 	envs := map[string]string{}
 	for _, s := range all {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rezigate/rezigate/acme"
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/internal/certfile"
@@ -215,6 +216,23 @@ func (c *Config) trustedProxies() []netip.Prefix {
 	return out
 }
 
+// ACMEEnabled reports whether tls.acme.domains turns ACME on: listen
+// then serves HTTPS with certificates from the CA.
+func (c *Config) ACMEEnabled() bool { return len(c.TLS.ACME.Domains) > 0 }
+
+// ACMEOptions returns the acme package's Options for the file: the
+// TLS-ALPN-01 challenge is answered on listen, and HTTP-01 on
+// tls.redirect_listen when it is set. The caller sets Storage
+// (with session.store redis, an acme.RedisStorage on the store's Redis;
+// nil means cache_dir).
+func (c *Config) ACMEOptions(log *slog.Logger) acme.Options {
+	a := c.TLS.ACME
+	return acme.Options{
+		Domains: a.Domains, DirectoryURL: a.DirectoryURL, Email: a.Email, CAFile: a.CAFile, CacheDir: a.CacheDir,
+		TLSAddr: c.Listen, HTTPAddr: c.TLS.RedirectListen, Logger: log,
+	}
+}
+
 // AssertionEnabled reports whether assertion.header turns the assertion on.
 func (c *Config) AssertionEnabled() bool { return c.Assertion.Header != "" }
 
@@ -301,6 +319,15 @@ func (c *Config) problems() []*yamlenv.Problem {
 		errs = append(errs, c.ProxyOptions(nil).Validate())
 	}
 	errs = append(errs, c.tlsProblems(add))
+	if c.ACMEEnabled() {
+		ao := c.ACMEOptions(nil)
+		if c.Session.Store == StoreRedis {
+			ao.Storage = new(acme.RedisStorage) // placeholder: Validate only checks it is there
+		} else if strings.TrimSpace(ao.CacheDir) == "" {
+			add("tls.acme.cache_dir", "required unless session.store is redis: the account key and certificates must outlive a restart")
+		}
+		errs = append(errs, ao.Validate())
+	}
 	if ao, err := c.AssertionOptions(); c.AssertionEnabled() && err != nil {
 		add("assertion.signing_keys", strings.TrimPrefix(err.Error(), "assertion: "))
 	} else if c.AssertionEnabled() {
@@ -334,6 +361,9 @@ func (c *Config) tlsProblems(add func(path, msg string)) error {
 		if keyErr != nil {
 			add("tls.key_file", keyErr.Error())
 		}
+	}
+	if c.TLSEnabled() && c.ACMEEnabled() {
+		add("tls.acme.domains", "set either tls.cert_file and tls.key_file or tls.acme, not both")
 	}
 	if r := c.TLS.RedirectListen; r != "" {
 		u, uerr := url.Parse(c.PublicURL)

@@ -80,8 +80,10 @@
 //	PREFIX j:<hmac(jti)>                    logout token ID seen, TTL as given (<= MaxAge)
 //	PREFIX t:<hmac(email, uid)>             Rezi user token, AES-256-GCM, TTL = its exp - margin (<= 1h)
 //	PREFIX r:<hmac(uid)>                    rate-limit counter, TTL = the window
+//	PREFIX a:…                              kept by other parts through Store.Client (the ACME certificates), encrypted by them
 //
-// Every key has a TTL no longer than MaxAge. Encryption and HMAC keys are
+// Every key but the a: ones (certificates outlive sessions) has a TTL no
+// longer than MaxAge. Encryption and HMAC keys are
 // derived with HKDF-SHA256 from each secret and the Settings.Deployment, one
 // key per purpose, so deployments that share secrets, Redis and prefix
 // share no cookie, session, index or logout token ID. The first secret

@@ -54,6 +54,10 @@ const (
 	kindJTI     = "j:" // a logout token ID already used
 	kindToken   = "t:" // a cached, encrypted Rezi user token
 	kindRate    = "r:" // a rate-limit window of one uid
+	// KindShared starts the keys of the parts that keep data of their
+	// own beside the sessions through Client (the ACME certificate
+	// storage): Prefix() + KindShared + a name of the part's own.
+	KindShared = "a:"
 )
 
 // New checks opts with Validate, connects to Redis, and checks that it
@@ -116,6 +120,16 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 // Close closes the connections to Redis and stops the client's
 // goroutines. Calls after Close fail with sessions.ErrUnavailable.
 func (s *Store) Close() { s.client.Close() }
+
+// Client returns the store's connection to Redis, for a part of the
+// deployment that keeps data of its own in the same Redis (the ACME
+// certificate storage, acme.RedisStorage). Such a part writes only under
+// Prefix() + KindShared, encrypts what it stores with keys of its own,
+// and reads without the local cache (Do, not DoCache). Close closes it.
+func (s *Store) Client() rueidis.Client { return s.client }
+
+// Prefix returns Options.Prefix, the default filled in.
+func (s *Store) Prefix() string { return s.prefix }
 
 // Settings returns Options.Settings, defaults filled in.
 func (s *Store) Settings() sessions.Settings { return s.settings.WithDefaults() }
