@@ -182,10 +182,11 @@ type replicaSet struct {
 
 const replicaCookie = "_rezigate"
 
-// startReplicaSet starts n rezigate replicas with session.store redis, the
+// startReplicaSet starts n rezigate replicas with session.store redis at
+// redisURL (REZIGATE_REDIS_URL: one server, Sentinel or Cluster), the
 // demo provider (as the OpenID provider, so it can send back-channel
 // logouts), the Rezi stand-in and RMS, and nginx balancing over them.
-func startReplicaSet(t *testing.T, redis *redisServer, users []string, n int) *replicaSet {
+func startReplicaSet(t *testing.T, redisURL string, users []string, n int) *replicaSet {
 	t.Helper()
 	nginx := nginxBinary(t)
 	bin := rezigateBinary(t)
@@ -228,7 +229,7 @@ func startReplicaSet(t *testing.T, redis *redisServer, users []string, n int) *r
 		"REZIGATE_SESSION_SECRETS="+randomHex(t, 32)+","+randomHex(t, 32),
 		"REZIGATE_IDENTITY_UID_SECRET="+randomHex(t, 32),
 		"REZIGATE_REZI_PRIVATE_KEY="+rs.parts.PrivateKey,
-		"REZIGATE_REDIS_URL="+redis.URL(),
+		"REZIGATE_REDIS_URL="+redisURL,
 	)
 	dir := t.TempDir()
 	for i := range n {
@@ -492,7 +493,7 @@ func TestReplicasWithRedis(t *testing.T) {
 	redisPort := freePorts(t, 1)[0]
 	redisPassword := randomHex(t, 24)
 	redis := startRedis(t, redisPort, redisPassword)
-	rs := startReplicaSet(t, redis, []string{alice, bob, carol, dave, erin}, 2)
+	rs := startReplicaSet(t, redis.URL(), []string{alice, bob, carol, dave, erin}, 2)
 
 	erinB := newBrowser(t, "erin")
 	erinCookie := rs.signIn(t, erinB, erin)

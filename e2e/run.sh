@@ -20,10 +20,18 @@ export REZIGATE_E2E_SHOTS="${REZIGATE_E2E_SHOTS:-${TMPDIR:-/tmp}/rezigate-e2e-sh
 mkdir -p "$REZIGATE_E2E_SHOTS"
 rm -f "$REZIGATE_E2E_SHOTS"/*.png
 
+# The failover stage (TestRedisFailover) appends its measurements here.
+export REZIGATE_E2E_FIGURES="${REZIGATE_E2E_FIGURES:-${TMPDIR:-/tmp}/rezigate-e2e-figures.txt}"
+rm -f "$REZIGATE_E2E_FIGURES"
+
 status=0
 # e2e/ is its own module (e2e/go.mod), so its tests run from inside it.
 (cd e2e && go test -tags e2e -count=1 -timeout 8m "$@" ./...) || status=$?
 
+if [[ -s $REZIGATE_E2E_FIGURES ]]; then
+	echo "measured ($REZIGATE_E2E_FIGURES):"
+	sed 's/^/  /' "$REZIGATE_E2E_FIGURES"
+fi
 echo "screenshots in $REZIGATE_E2E_SHOTS:"
 shopt -s nullglob
 shots=("$REZIGATE_E2E_SHOTS"/*.png)
