@@ -319,13 +319,15 @@ type clusterTopology struct {
 
 func startCluster(t *testing.T) *clusterTopology {
 	t.Helper()
-	ports := freePorts(t, 6)
+	// Six for clients, six for the cluster bus (by default port+10000,
+	// which freeport does not check).
+	ports := freePorts(t, 12)
 	c := &clusterTopology{password: randomHex(t, 24)}
 	conf := fmt.Sprintf("requirepass %s\nmasterauth %s\ncluster-enabled yes\ncluster-config-file nodes.conf\ncluster-node-timeout %d\nappendonly yes\nappendfsync everysec\nsave \"\"\nmaxmemory-policy noeviction\nrepl-diskless-sync-delay 0\n",
 		c.password, c.password, downAfter.Milliseconds())
 	var addrs []string
-	for i, p := range ports {
-		c.nodes = append(c.nodes, startRedisNode(t, fmt.Sprintf("cluster-%d", i+1), p, conf))
+	for i, p := range ports[:6] {
+		c.nodes = append(c.nodes, startRedisNode(t, fmt.Sprintf("cluster-%d", i+1), p, conf+fmt.Sprintf("cluster-port %d\n", ports[6+i])))
 		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", p))
 	}
 	for _, n := range c.nodes {
