@@ -315,6 +315,9 @@ func (s *sentinelTopology) waitRejoined(t *testing.T, old, primary *redisNode) {
 type clusterTopology struct {
 	password string
 	nodes    []*redisNode
+	// heir is the replica of the primary primary chose, as the cluster
+	// knew it before that primary was lost.
+	heir *redisNode
 }
 
 func startCluster(t *testing.T) *clusterTopology {
@@ -448,39 +451,27 @@ func (c *clusterTopology) primary(t *testing.T) *redisNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cn := range nodes {
-		if strings.Contains(cn.flags, "master") && cn.slots {
-			return c.node(cn.port)
+	c.heir = nil
+	for _, p := range nodes {
+		if !strings.Contains(p.flags, "master") || !p.slots {
+			continue
+		}
+		for _, r := range nodes {
+			if r.master == p.id {
+				c.heir = c.node(r.port)
+				return c.node(p.port)
+			}
 		}
 	}
-	t.Fatal("no primary with slots")
+	t.Fatalf("no primary with slots and a replica in the view of %s", c.nodes[0].name)
 	return nil
 }
 
 func (c *clusterTopology) waitFailedOver(t *testing.T, old *redisNode) *redisNode {
 	t.Helper()
-	// Its replica, as the cluster knew it before the failure.
-	nodes, _, err := c.view(c.nodes[0])
-	if c.nodes[0] == old {
-		nodes, _, err = c.view(c.nodes[1])
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var oldID string
-	for _, cn := range nodes {
-		if cn.port == old.Port {
-			oldID = cn.id
-		}
-	}
-	var replica *redisNode
-	for _, cn := range nodes {
-		if cn.master == oldID {
-			replica = c.node(cn.port)
-		}
-	}
+	replica := c.heir
 	if replica == nil {
-		t.Fatalf("no replica of %s in the cluster's view", old.name)
+		t.Fatalf("no replica of %s known", old.name)
 	}
 	poll(t, "the cluster promotes "+replica.name, 30*time.Second, func() (bool, string) {
 		nodes, state, err := c.view(replica)
