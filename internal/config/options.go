@@ -487,3 +487,14 @@ func ProfileRules(provider string) string {
 	}
 	return "standard claims: uid from sub, email and email_verified, groups from policy.groups_claim"
 }
+
+// RedisProblem names where redis.url came from (its variable,
+// REZIGATE_REDIS_URL, or the key) in err, an error of redisstore.New or
+// Connect, when it wraps redisstore.ErrMisconfigured: Redis refused the
+// URL, which no retry mends. Other errors come back as they are.
+func (c *Config) RedisProblem(err error) error {
+	if !errors.Is(err, redisstore.ErrMisconfigured) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", c.origin.Where("redis.url"), err)
+}

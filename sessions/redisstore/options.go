@@ -187,8 +187,12 @@ func checkURL(raw string) string {
 			return "has an unsupported query parameter (supported: addr, master_set, db, client_name)"
 		}
 	}
-	if _, err := rueidis.ParseURL(raw); err != nil {
+	co, err := rueidis.ParseURL(raw)
+	if err != nil {
 		return "is not a valid Redis URL (bad port, database number or path)"
+	}
+	if len(co.InitAddress) > 1 && co.Sentinel.MasterSet == "" && co.SelectDB != 0 {
+		return "names several addresses (?addr=), a Redis Cluster, which has only database 0: remove the database number (/N or ?db=)"
 	}
 	return ""
 }

@@ -10,10 +10,15 @@ import (
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	if err := s.client.Do(ctx, s.client.B().Ping().Build()).Error(); err != nil {
+	if err := s.ping(ctx); err != nil {
 		return unavailable("ping", err)
 	}
 	return nil
+}
+
+// ping sends PING.
+func (s *Store) ping(ctx context.Context) error {
+	return s.client.Do(ctx, s.client.B().Ping().Build()).Error()
 }
 
 // TryLockSession is LockSession with the lock's Release handed back as a

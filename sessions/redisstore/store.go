@@ -91,6 +91,9 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	}
 	client, err := rueidis.NewClient(co)
 	if err != nil {
+		if merr := misconfigured(err, &co); merr != nil {
+			return nil, merr
+		}
 		return nil, fmt.Errorf("redisstore: connect: %w", err)
 	}
 	s := &Store{
@@ -110,8 +113,15 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	}
 	pctx, cancel := s.op(ctx)
 	defer cancel()
-	if err := client.Do(pctx, client.B().Ping().Build()).Error(); err != nil {
+	err = s.ping(pctx)
+	if err == nil {
+		err = checkRole(pctx, client)
+	}
+	if err != nil {
 		client.Close()
+		if merr := misconfigured(err, &co); merr != nil {
+			return nil, merr
+		}
 		return nil, fmt.Errorf("redisstore: connect: %w", err)
 	}
 	return s, nil
