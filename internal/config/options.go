@@ -198,7 +198,10 @@ func (c *Config) policyOptions() policy.Options {
 // redis: the file's session settings, given to the store, from which the
 // middleware reads them.
 func (c *Config) RedisOptions() redisstore.Options {
-	return redisstore.Options{Settings: c.SessionSettings(), URL: string(c.Redis.URL)}
+	return redisstore.Options{
+		Settings: c.SessionSettings(), URL: string(c.Redis.URL),
+		SentinelUsername: c.Redis.SentinelUsername, SentinelPassword: string(c.Redis.SentinelPassword),
+	}
 }
 
 // trustedProxies parses trusted_proxies: CIDRs, or single addresses
@@ -310,6 +313,9 @@ func (c *Config) problems() []*yamlenv.Problem {
 		u, err := url.Parse(string(c.Redis.URL))
 		if c.inFileOnly("redis.url") && (err != nil || u.User.String() != u.User.Username()) {
 			add("redis.url", "must not hold a password in the file; set REZIGATE_REDIS_URL in the environment")
+		}
+		if c.inFileOnly("redis.sentinel_password") && c.Redis.SentinelPassword != "" {
+			add("redis.sentinel_password", "must not be written in the file; set REZIGATE_REDIS_SENTINEL_PASSWORD in the environment")
 		}
 		errs = append(errs, c.RedisOptions().Validate())
 	default:

@@ -61,11 +61,18 @@ type Options struct {
 	// printed. Use rediss:// for any Redis beyond loopback: redis:// sends
 	// the password and every session in the clear.
 	URL string
-	// Password authenticates to Redis (with Sentinel: to the primary; the
-	// Sentinels themselves are asked without one). Empty means the URL's
-	// password, or none; setting both is an error. Take it from the
+	// Password authenticates to Redis (with Sentinel: to the primary and
+	// replicas; the Sentinels take SentinelPassword). Empty means the
+	// URL's password, or none; setting both is an error. Take it from the
 	// environment.
 	Password string
+	// SentinelUsername and SentinelPassword authenticate to the Sentinels
+	// of a Sentinel URL (?master_set=), for Sentinels that require a
+	// password (their requirepass) or an ACL user; empty means none. They
+	// are an error without ?master_set=. With rediss:// the Sentinels are
+	// reached over TLS too, so the password never travels in the clear.
+	// Take the password from the environment.
+	SentinelUsername, SentinelPassword string
 	// Prefix starts every key the store writes, so one Redis can serve
 	// several deployments. Empty means DefaultPrefix. At most 64
 	// printable ASCII bytes without spaces.
@@ -106,6 +113,17 @@ func (o Options) Validate() error {
 		add("URL", "%s", msg)
 	} else if o.Password != "" && urlPassword(o.URL) != "" {
 		add("Password", "set both here and in URL; keep one")
+	}
+	if o.SentinelUsername != "" || o.SentinelPassword != "" {
+		field := "SentinelPassword"
+		if o.SentinelPassword == "" {
+			field = "SentinelUsername"
+		}
+		if co, err := rueidis.ParseURL(o.URL); err == nil && co.Sentinel.MasterSet == "" {
+			add(field, "is set, but the URL names no Sentinels (?master_set=)")
+		} else if !printable(o.SentinelUsername) {
+			add("SentinelUsername", "must be printable ASCII without spaces")
+		}
 	}
 	if len(o.Prefix) > maxPrefixLen {
 		add("Prefix", "must be at most %d bytes", maxPrefixLen)
@@ -244,8 +262,8 @@ func redactedOrUnset(s string) string {
 // String formats o with the URL's password, Password and Secrets shown as
 // REDACTED, so %v and %+v never print them.
 func (o Options) String() string {
-	return fmt.Sprintf("redisstore.Options{Settings:%v URL:%q Password:%s Prefix:%q LocalCacheTTL:%v LocalCacheSize:%d DialTimeout:%v ReadTimeout:%v}",
-		o.Settings, safeURL(o.URL), redactedOrUnset(o.Password), o.Prefix,
+	return fmt.Sprintf("redisstore.Options{Settings:%v URL:%q Password:%s SentinelUsername:%q SentinelPassword:%s Prefix:%q LocalCacheTTL:%v LocalCacheSize:%d DialTimeout:%v ReadTimeout:%v}",
+		o.Settings, safeURL(o.URL), redactedOrUnset(o.Password), o.SentinelUsername, redactedOrUnset(o.SentinelPassword), o.Prefix,
 		o.LocalCacheTTL, o.LocalCacheSize, o.DialTimeout, o.ReadTimeout)
 }
 
@@ -258,6 +276,8 @@ func (o Options) LogValue() slog.Value {
 		slog.Any("settings", o.Settings),
 		slog.String("url", safeURL(o.URL)),
 		slog.String("password", redactedOrUnset(o.Password)),
+		slog.String("sentinel_username", o.SentinelUsername),
+		slog.String("sentinel_password", redactedOrUnset(o.SentinelPassword)),
 		slog.String("prefix", o.Prefix),
 		slog.Duration("local_cache_ttl", o.LocalCacheTTL),
 		slog.Int("local_cache_size", o.LocalCacheSize),

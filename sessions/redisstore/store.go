@@ -77,6 +77,10 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	}
 	co.Dialer.Timeout = opts.DialTimeout
 	co.Sentinel.Dialer.Timeout = opts.DialTimeout
+	co.Sentinel.Username, co.Sentinel.Password = opts.SentinelUsername, opts.SentinelPassword
+	if co.TLSConfig != nil && co.Sentinel.MasterSet != "" { // rediss://: the Sentinels too
+		co.Sentinel.TLSConfig = co.TLSConfig.Clone()
+	}
 	co.ConnWriteTimeout = opts.ReadTimeout
 	co.CacheSizeEachConn = opts.LocalCacheSize
 	co.DisableCache = false
