@@ -30,6 +30,9 @@ const (
 	DefaultDialTimeout = 2 * time.Second
 	// DefaultReadTimeout is Options.ReadTimeout when it is zero.
 	DefaultReadTimeout = time.Second
+	// DefaultReplicaAckTimeout is Options.ReplicaAckTimeout when it is
+	// zero.
+	DefaultReplicaAckTimeout = 500 * time.Millisecond
 	// MaxTimeout is the longest DialTimeout or ReadTimeout accepted.
 	MaxTimeout = 30 * time.Second
 
@@ -95,6 +98,20 @@ type Options struct {
 	// the call fails with sessions.ErrUnavailable. Zero means
 	// DefaultReadTimeout; at most MaxTimeout.
 	ReadTimeout time.Duration
+	// ReplicaAckTimeout bounds how long a revocation (Delete, DeleteUser,
+	// DeleteSID, SeenJTI) waits, when Redis has replicas, for one of them
+	// to acknowledge it (Redis WAIT), so that a failover right after
+	// cannot bring a signed-out session back: replication is
+	// asynchronous. When no replica acknowledges in time the call fails
+	// with sessions.ErrUnavailable (the middleware answers 503, never
+	// "signed out"). A Redis without replicas is never waited for; whether
+	// there are any is asked (INFO replication) at most every few seconds.
+	// Sessions themselves (Put, Update) never wait. Zero means
+	// DefaultReplicaAckTimeout, or half of ReadTimeout if that is less;
+	// it must be shorter than ReadTimeout;
+	// negative turns the wait off (an acknowledged revocation may then be
+	// lost in a failover).
+	ReplicaAckTimeout time.Duration
 }
 
 // Validate reports every problem with o at once: errors.Join of
@@ -145,6 +162,9 @@ func (o Options) Validate() error {
 		} else if d.v > MaxTimeout {
 			add(d.field, "must be at most %v", MaxTimeout)
 		}
+	}
+	if d := o.withDefaults(); o.ReadTimeout >= 0 && o.ReadTimeout <= MaxTimeout && o.ReplicaAckTimeout > 0 && o.ReplicaAckTimeout >= d.ReadTimeout {
+		add("ReplicaAckTimeout", "must be shorter than ReadTimeout (%v), which bounds the whole call", d.ReadTimeout)
 	}
 	return errors.Join(errs...)
 }
@@ -262,9 +282,9 @@ func redactedOrUnset(s string) string {
 // String formats o with the URL's password, Password and Secrets shown as
 // REDACTED, so %v and %+v never print them.
 func (o Options) String() string {
-	return fmt.Sprintf("redisstore.Options{Settings:%v URL:%q Password:%s SentinelUsername:%q SentinelPassword:%s Prefix:%q LocalCacheTTL:%v LocalCacheSize:%d DialTimeout:%v ReadTimeout:%v}",
+	return fmt.Sprintf("redisstore.Options{Settings:%v URL:%q Password:%s SentinelUsername:%q SentinelPassword:%s Prefix:%q LocalCacheTTL:%v LocalCacheSize:%d DialTimeout:%v ReadTimeout:%v ReplicaAckTimeout:%v}",
 		o.Settings, safeURL(o.URL), redactedOrUnset(o.Password), o.SentinelUsername, redactedOrUnset(o.SentinelPassword), o.Prefix,
-		o.LocalCacheTTL, o.LocalCacheSize, o.DialTimeout, o.ReadTimeout)
+		o.LocalCacheTTL, o.LocalCacheSize, o.DialTimeout, o.ReadTimeout, o.ReplicaAckTimeout)
 }
 
 // GoString makes %#v as safe as %v.
@@ -283,6 +303,7 @@ func (o Options) LogValue() slog.Value {
 		slog.Int("local_cache_size", o.LocalCacheSize),
 		slog.Duration("dial_timeout", o.DialTimeout),
 		slog.Duration("read_timeout", o.ReadTimeout),
+		slog.Duration("replica_ack_timeout", o.ReplicaAckTimeout),
 	)
 }
 
@@ -303,6 +324,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ReadTimeout == 0 {
 		o.ReadTimeout = DefaultReadTimeout
+	}
+	if o.ReplicaAckTimeout == 0 {
+		o.ReplicaAckTimeout = min(DefaultReplicaAckTimeout, o.ReadTimeout/2)
 	}
 	return o
 }

@@ -40,6 +40,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"no host", func(o *Options) { o.URL = "redis://:6379" }, []string{"URL"}},
 		{"unparsable", func(o *Options) { o.URL = "redis://:" + testPassword + "%zz@host" }, []string{"URL"}},
 		{"bad db", func(o *Options) { o.URL = "redis://127.0.0.1:6379/x" }, []string{"URL"}},
+		{"replica wait as long as a call", func(o *Options) { o.ReadTimeout, o.ReplicaAckTimeout = time.Second, time.Second }, []string{"ReplicaAckTimeout"}},
+		{"replica wait off", func(o *Options) { o.ReplicaAckTimeout = -1 }, nil},
 		{"cluster with a database", func(o *Options) { o.URL = "redis://10.0.0.1:7000/1?addr=10.0.0.2:7000" }, []string{"URL"}},
 		{"cluster with ?db=", func(o *Options) { o.URL = "redis://10.0.0.1:7000?addr=10.0.0.2:7000&db=2" }, []string{"URL"}},
 		{"sentinel with a database", func(o *Options) { o.URL = "redis://s1:26379/1?addr=s2:26379&master_set=mymaster" }, nil},
