@@ -35,7 +35,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, m *metrics
 	if cfg.Session.Store == config.StoreRedis { // replicas share sessions, Rezi tokens and the /rezi limit
 		var store *redisstore.Store
 		if store, err = redisstore.Connect(ctx, cfg.RedisOptions(), log); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, cfg.RedisProblem(err)
 		}
 		defer func() {
 			if err != nil {

@@ -35,6 +35,7 @@ import (
 	"github.com/rezigate/rezigate/internal/config"
 	"github.com/rezigate/rezigate/internal/logwriter"
 	"github.com/rezigate/rezigate/metrics"
+	"github.com/rezigate/rezigate/sessions/redisstore"
 	"github.com/rezigate/rezigate/tlsserve"
 )
 
@@ -190,6 +191,10 @@ func run(ctx context.Context, path string, check, demoMode, demoRedis bool) erro
 		for _, w := range cfg.Warnings() {
 			fmt.Fprintln(os.Stderr, "warning:", w)
 		}
+		if err := checkRedis(ctx, cfg); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: configuration is invalid:\n%v\n", path, err)
+			return errors.New("invalid configuration")
+		}
 		fmt.Fprintf(os.Stderr, "%s: oidc.provider %s: %s\n", path, cfg.OIDC.Provider, config.ProfileRules(cfg.OIDC.Provider))
 		fmt.Fprintf(os.Stderr, "%s: configuration is valid\n", path)
 		return nil
@@ -199,6 +204,31 @@ func run(ctx context.Context, path string, check, demoMode, demoRedis bool) erro
 		return fmt.Errorf("listen: %w", err)
 	}
 	return serve(ctx, cfg, ln, nil)
+}
+
+// checkRedisTimeout bounds how long -check waits for Redis.
+const checkRedisTimeout = 5 * time.Second
+
+// checkRedis connects to Redis, with session.store redis, for -check: a
+// URL that Redis refuses (redisstore.ErrMisconfigured) is an error naming
+// its variable; a Redis that does not answer within checkRedisTimeout is
+// only a warning, as it may be down for now.
+func checkRedis(ctx context.Context, cfg *config.Config) error {
+	if cfg.Session.Store != config.StoreRedis {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, checkRedisTimeout)
+	defer cancel()
+	store, err := redisstore.New(ctx, cfg.RedisOptions())
+	switch {
+	case errors.Is(err, redisstore.ErrMisconfigured):
+		return cfg.RedisProblem(err)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "warning: redis.url: not checked against Redis, which did not answer:", err)
+		return nil
+	}
+	store.Close()
+	return nil
 }
 
 // newLogger logs to stderr through a buffer flushed every 100 ms, so

@@ -82,7 +82,7 @@ func runRevoke(args, environ []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	store, err := redisstore.New(ctx, cfg.RedisOptions())
 	if err != nil {
-		fmt.Fprintln(stderr, "rezigate revoke:", err)
+		fmt.Fprintln(stderr, "rezigate revoke:", cfg.RedisProblem(err))
 		return 1
 	}
 	defer store.Close()

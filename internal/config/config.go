@@ -112,7 +112,9 @@ type Config struct {
 	} `yaml:"rezi"`
 	Log   Log `yaml:"log"`
 	Redis struct {
-		URL yamlenv.Secret `yaml:"url" opt:"redisstore.URL redisstore.Password"` // may hold a password
+		URL              yamlenv.Secret `yaml:"url" opt:"redisstore.URL redisstore.Password"` // may hold a password
+		SentinelUsername string         `yaml:"sentinel_username" opt:"redisstore.SentinelUsername"`
+		SentinelPassword yamlenv.Secret `yaml:"sentinel_password" opt:"redisstore.SentinelPassword"` // only from the environment
 	} `yaml:"redis"`
 	TrustedProxies []string `yaml:"trusted_proxies" opt:"middleware.TrustedProxies"`
 	Policy         struct {

@@ -78,8 +78,8 @@ func TestEnvErrors(t *testing.T) {
 
 func TestSettings(t *testing.T) {
 	all := schema().Keys()
-	if len(all) != 60 {
-		t.Errorf("len(schema().Keys()) = %d; want 60 (update this count, config.example.yaml and docs/configuration.md when adding a key)", len(all))
+	if len(all) != 62 {
+		t.Errorf("len(schema().Keys()) = %d; want 62 (update this count, config.example.yaml and docs/configuration.md when adding a key)", len(all))
 	}
 	envs := map[string]string{}
 	for _, s := range all {
@@ -104,7 +104,7 @@ func TestSettings(t *testing.T) {
 			secrets = append(secrets, s.Path)
 		}
 	}
-	wantSecrets := []string{"oidc.client_secret", "session.secrets", "identity.uid_secret", "rezi.private_key", "redis.url", "assertion.signing_keys"}
+	wantSecrets := []string{"oidc.client_secret", "session.secrets", "identity.uid_secret", "rezi.private_key", "redis.url", "redis.sentinel_password", "assertion.signing_keys"}
 	if !reflect.DeepEqual(secrets, wantSecrets) {
 		t.Errorf("secret settings = %q; want %q", secrets, wantSecrets)
 	}

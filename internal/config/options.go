@@ -198,7 +198,10 @@ func (c *Config) policyOptions() policy.Options {
 // redis: the file's session settings, given to the store, from which the
 // middleware reads them.
 func (c *Config) RedisOptions() redisstore.Options {
-	return redisstore.Options{Settings: c.SessionSettings(), URL: string(c.Redis.URL)}
+	return redisstore.Options{
+		Settings: c.SessionSettings(), URL: string(c.Redis.URL),
+		SentinelUsername: c.Redis.SentinelUsername, SentinelPassword: string(c.Redis.SentinelPassword),
+	}
 }
 
 // trustedProxies parses trusted_proxies: CIDRs, or single addresses
@@ -310,6 +313,9 @@ func (c *Config) problems() []*yamlenv.Problem {
 		u, err := url.Parse(string(c.Redis.URL))
 		if c.inFileOnly("redis.url") && (err != nil || u.User.String() != u.User.Username()) {
 			add("redis.url", "must not hold a password in the file; set REZIGATE_REDIS_URL in the environment")
+		}
+		if c.inFileOnly("redis.sentinel_password") && c.Redis.SentinelPassword != "" {
+			add("redis.sentinel_password", "must not be written in the file; set REZIGATE_REDIS_SENTINEL_PASSWORD in the environment")
 		}
 		errs = append(errs, c.RedisOptions().Validate())
 	default:
@@ -486,4 +492,15 @@ func ProfileRules(provider string) string {
 		return `groups as full paths without the leading "/" ("/rms/admins" is "rms/admins")`
 	}
 	return "standard claims: uid from sub, email and email_verified, groups from policy.groups_claim"
+}
+
+// RedisProblem names where redis.url came from (its variable,
+// REZIGATE_REDIS_URL, or the key) in err, an error of redisstore.New or
+// Connect, when it wraps redisstore.ErrMisconfigured: Redis refused the
+// URL, which no retry mends. Other errors come back as they are.
+func (c *Config) RedisProblem(err error) error {
+	if !errors.Is(err, redisstore.ErrMisconfigured) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", c.origin.Where("redis.url"), err)
 }

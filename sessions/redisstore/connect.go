@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -16,7 +17,10 @@ const (
 // Connect is New retried, with backoff capped at ten seconds, while Redis
 // does not answer, until it does or ctx ends: a server that keeps its
 // sessions in Redis waits for it at start rather than serve without it.
-// Invalid options fail at once. Each failed attempt is logged at warn
+// Invalid options fail at once, and so does a configuration that Redis
+// refuses (an error wrapping ErrMisconfigured: a Sentinel URL naming data
+// nodes, a database number on a Cluster, a wrong password), which no
+// retry can mend; only a Redis that does not answer is waited for. Each failed attempt is logged at warn
 // level on log (nil means slog.Default()); the URL is never logged.
 func Connect(ctx context.Context, opts Options, log *slog.Logger) (*Store, error) {
 	if err := opts.Validate(); err != nil {
@@ -27,8 +31,8 @@ func Connect(ctx context.Context, opts Options, log *slog.Logger) (*Store, error
 	}
 	for wait := connectRetryMin; ; wait = min(2*wait, connectRetryMax) {
 		s, err := New(ctx, opts)
-		if err == nil {
-			return s, nil
+		if err == nil || errors.Is(err, ErrMisconfigured) {
+			return s, err
 		}
 		log.Warn("redisstore: not reachable yet; retrying", "err", err, "retry_in", wait)
 		t := time.NewTimer(wait)

@@ -30,6 +30,9 @@ const (
 	DefaultDialTimeout = 2 * time.Second
 	// DefaultReadTimeout is Options.ReadTimeout when it is zero.
 	DefaultReadTimeout = time.Second
+	// DefaultReplicaAckTimeout is Options.ReplicaAckTimeout when it is
+	// zero.
+	DefaultReplicaAckTimeout = 500 * time.Millisecond
 	// MaxTimeout is the longest DialTimeout or ReadTimeout accepted.
 	MaxTimeout = 30 * time.Second
 
@@ -61,11 +64,18 @@ type Options struct {
 	// printed. Use rediss:// for any Redis beyond loopback: redis:// sends
 	// the password and every session in the clear.
 	URL string
-	// Password authenticates to Redis (with Sentinel: to the primary; the
-	// Sentinels themselves are asked without one). Empty means the URL's
-	// password, or none; setting both is an error. Take it from the
+	// Password authenticates to Redis (with Sentinel: to the primary and
+	// replicas; the Sentinels take SentinelPassword). Empty means the
+	// URL's password, or none; setting both is an error. Take it from the
 	// environment.
 	Password string
+	// SentinelUsername and SentinelPassword authenticate to the Sentinels
+	// of a Sentinel URL (?master_set=), for Sentinels that require a
+	// password (their requirepass) or an ACL user; empty means none. They
+	// are an error without ?master_set=. With rediss:// the Sentinels are
+	// reached over TLS too, so the password never travels in the clear.
+	// Take the password from the environment.
+	SentinelUsername, SentinelPassword string
 	// Prefix starts every key the store writes, so one Redis can serve
 	// several deployments. Empty means DefaultPrefix. At most 64
 	// printable ASCII bytes without spaces.
@@ -88,6 +98,20 @@ type Options struct {
 	// the call fails with sessions.ErrUnavailable. Zero means
 	// DefaultReadTimeout; at most MaxTimeout.
 	ReadTimeout time.Duration
+	// ReplicaAckTimeout bounds how long a revocation (Delete, DeleteUser,
+	// DeleteSID, SeenJTI) waits, when Redis has replicas, for one of them
+	// to acknowledge it (Redis WAIT), so that a failover right after
+	// cannot bring a signed-out session back: replication is
+	// asynchronous. When no replica acknowledges in time the call fails
+	// with sessions.ErrUnavailable (the middleware answers 503, never
+	// "signed out"). A Redis without replicas is never waited for; whether
+	// there are any is asked (INFO replication) at most every few seconds.
+	// Sessions themselves (Put, Update) never wait. Zero means
+	// DefaultReplicaAckTimeout, or half of ReadTimeout if that is less;
+	// it must be shorter than ReadTimeout;
+	// negative turns the wait off (an acknowledged revocation may then be
+	// lost in a failover).
+	ReplicaAckTimeout time.Duration
 }
 
 // Validate reports every problem with o at once: errors.Join of
@@ -106,6 +130,17 @@ func (o Options) Validate() error {
 		add("URL", "%s", msg)
 	} else if o.Password != "" && urlPassword(o.URL) != "" {
 		add("Password", "set both here and in URL; keep one")
+	}
+	if o.SentinelUsername != "" || o.SentinelPassword != "" {
+		field := "SentinelPassword"
+		if o.SentinelPassword == "" {
+			field = "SentinelUsername"
+		}
+		if co, err := rueidis.ParseURL(o.URL); err == nil && co.Sentinel.MasterSet == "" {
+			add(field, "is set, but the URL names no Sentinels (?master_set=)")
+		} else if !printable(o.SentinelUsername) {
+			add("SentinelUsername", "must be printable ASCII without spaces")
+		}
 	}
 	if len(o.Prefix) > maxPrefixLen {
 		add("Prefix", "must be at most %d bytes", maxPrefixLen)
@@ -127,6 +162,9 @@ func (o Options) Validate() error {
 		} else if d.v > MaxTimeout {
 			add(d.field, "must be at most %v", MaxTimeout)
 		}
+	}
+	if d := o.withDefaults(); o.ReadTimeout >= 0 && o.ReadTimeout <= MaxTimeout && o.ReplicaAckTimeout > 0 && o.ReplicaAckTimeout >= d.ReadTimeout {
+		add("ReplicaAckTimeout", "must be shorter than ReadTimeout (%v), which bounds the whole call", d.ReadTimeout)
 	}
 	return errors.Join(errs...)
 }
@@ -187,8 +225,12 @@ func checkURL(raw string) string {
 			return "has an unsupported query parameter (supported: addr, master_set, db, client_name)"
 		}
 	}
-	if _, err := rueidis.ParseURL(raw); err != nil {
+	co, err := rueidis.ParseURL(raw)
+	if err != nil {
 		return "is not a valid Redis URL (bad port, database number or path)"
+	}
+	if len(co.InitAddress) > 1 && co.Sentinel.MasterSet == "" && co.SelectDB != 0 {
+		return "names several addresses (?addr=), a Redis Cluster, which has only database 0: remove the database number (/N or ?db=)"
 	}
 	return ""
 }
@@ -240,9 +282,9 @@ func redactedOrUnset(s string) string {
 // String formats o with the URL's password, Password and Secrets shown as
 // REDACTED, so %v and %+v never print them.
 func (o Options) String() string {
-	return fmt.Sprintf("redisstore.Options{Settings:%v URL:%q Password:%s Prefix:%q LocalCacheTTL:%v LocalCacheSize:%d DialTimeout:%v ReadTimeout:%v}",
-		o.Settings, safeURL(o.URL), redactedOrUnset(o.Password), o.Prefix,
-		o.LocalCacheTTL, o.LocalCacheSize, o.DialTimeout, o.ReadTimeout)
+	return fmt.Sprintf("redisstore.Options{Settings:%v URL:%q Password:%s SentinelUsername:%q SentinelPassword:%s Prefix:%q LocalCacheTTL:%v LocalCacheSize:%d DialTimeout:%v ReadTimeout:%v ReplicaAckTimeout:%v}",
+		o.Settings, safeURL(o.URL), redactedOrUnset(o.Password), o.SentinelUsername, redactedOrUnset(o.SentinelPassword), o.Prefix,
+		o.LocalCacheTTL, o.LocalCacheSize, o.DialTimeout, o.ReadTimeout, o.ReplicaAckTimeout)
 }
 
 // GoString makes %#v as safe as %v.
@@ -254,11 +296,14 @@ func (o Options) LogValue() slog.Value {
 		slog.Any("settings", o.Settings),
 		slog.String("url", safeURL(o.URL)),
 		slog.String("password", redactedOrUnset(o.Password)),
+		slog.String("sentinel_username", o.SentinelUsername),
+		slog.String("sentinel_password", redactedOrUnset(o.SentinelPassword)),
 		slog.String("prefix", o.Prefix),
 		slog.Duration("local_cache_ttl", o.LocalCacheTTL),
 		slog.Int("local_cache_size", o.LocalCacheSize),
 		slog.Duration("dial_timeout", o.DialTimeout),
 		slog.Duration("read_timeout", o.ReadTimeout),
+		slog.Duration("replica_ack_timeout", o.ReplicaAckTimeout),
 	)
 }
 
@@ -279,6 +324,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ReadTimeout == 0 {
 		o.ReadTimeout = DefaultReadTimeout
+	}
+	if o.ReplicaAckTimeout == 0 {
+		o.ReplicaAckTimeout = min(DefaultReplicaAckTimeout, o.ReadTimeout/2)
 	}
 	return o
 }

@@ -17,8 +17,13 @@ import (
 // The client's goroutines must all be gone when the tests end: every
 // store is closed by its test.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, ignoreDelayedRefresh)
+	goleak.VerifyTestMain(m, ignoreDelayedRefresh, ignoreDelayedClose)
 }
+
+// ignoreDelayedClose: when a Cluster's topology drops a connection (a
+// dead address of the URL), rueidis closes it five seconds later from a
+// goroutine of its own, which then ends by itself.
+var ignoreDelayedClose = goleak.IgnoreAnyFunction("github.com/redis/rueidis.(*clusterClient)._refresh.func2")
 
 // ignoreDelayedRefresh: when rueidis.NewClient fails to connect, it leaves
 // one goroutine asleep for a random delay of under a second before a last

@@ -33,6 +33,8 @@ type Store struct {
 	recent                  *recentWrites
 	opened                  *openedCookies
 	timeout                 time.Duration
+	ackTimeout              time.Duration // <= 0: revocations never wait for a replica
+	replicas                replicas
 	now                     func() time.Time
 }
 
@@ -77,6 +79,10 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	}
 	co.Dialer.Timeout = opts.DialTimeout
 	co.Sentinel.Dialer.Timeout = opts.DialTimeout
+	co.Sentinel.Username, co.Sentinel.Password = opts.SentinelUsername, opts.SentinelPassword
+	if co.TLSConfig != nil && co.Sentinel.MasterSet != "" { // rediss://: the Sentinels too
+		co.Sentinel.TLSConfig = co.TLSConfig.Clone()
+	}
 	co.ConnWriteTimeout = opts.ReadTimeout
 	co.CacheSizeEachConn = opts.LocalCacheSize
 	co.DisableCache = false
@@ -91,6 +97,9 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	}
 	client, err := rueidis.NewClient(co)
 	if err != nil {
+		if merr := misconfigured(err, &co); merr != nil {
+			return nil, merr
+		}
 		return nil, fmt.Errorf("redisstore: connect: %w", err)
 	}
 	s := &Store{
@@ -106,13 +115,24 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		recent:       newRecentWrites(opts.LocalCacheTTL),
 		opened:       newOpenedCookies(),
 		timeout:      opts.ReadTimeout,
+		ackTimeout:   opts.ReplicaAckTimeout,
 		now:          time.Now,
 	}
 	pctx, cancel := s.op(ctx)
 	defer cancel()
-	if err := client.Do(pctx, client.B().Ping().Build()).Error(); err != nil {
+	err = s.ping(pctx)
+	if err == nil {
+		err = checkRole(pctx, client)
+	}
+	if err != nil {
 		client.Close()
+		if merr := misconfigured(err, &co); merr != nil {
+			return nil, merr
+		}
 		return nil, fmt.Errorf("redisstore: connect: %w", err)
+	}
+	if s.ackTimeout > 0 {
+		s.replicated(pctx) // learnt now, so that the first revocation need not ask
 	}
 	return s, nil
 }
@@ -374,7 +394,11 @@ func (s *Store) decodeSession(key string, res rueidis.RedisResult, now time.Time
 
 // Delete deletes the session of a cookie value. Redis then tells every
 // replica that cached it to forget it. A cookie that does not open names
-// no session, which is not an error.
+// no session, which is not an error. When Redis has replicas, Delete
+// returns only once one has the deletion (see Options.ReplicaAckTimeout);
+// otherwise it fails with sessions.ErrUnavailable, the session perhaps
+// gone on the primary but not yet safe from a failover: never report the
+// sign-out done.
 func (s *Store) Delete(ctx context.Context, cookie string) error {
 	h, ok := s.keys.openHandle(s.name, cookie)
 	if !ok {
@@ -384,14 +408,20 @@ func (s *Store) Delete(ctx context.Context, cookie string) error {
 	s.recent.add(s.now(), key)
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	if err := s.client.Do(ctx, s.client.B().Del().Key(key).Build()).Error(); err != nil {
+	res, ackErr := s.doAcked(ctx, s.client.B().Del().Key(key).Build())
+	if err := res[0].Error(); err != nil {
 		return unavailable("delete", err)
+	}
+	if ackErr != nil {
+		return unavailable("delete", ackErr)
 	}
 	return nil
 }
 
 // DeleteUser deletes every session of uid and its index, and reports how
-// many live sessions it deleted.
+// many live sessions it deleted. Like Delete, it waits for a replica to
+// have the deletions when Redis has replicas, and fails with
+// sessions.ErrUnavailable when none has them in time.
 func (s *Store) DeleteUser(ctx context.Context, uid string) (int, error) {
 	if uid == "" {
 		return 0, errors.New("redisstore: delete user: uid is empty")
@@ -400,7 +430,8 @@ func (s *Store) DeleteUser(ctx context.Context, uid string) (int, error) {
 }
 
 // DeleteSID deletes every session whose SIDHash is sidHash and its index,
-// and reports how many live sessions it deleted.
+// and reports how many live sessions it deleted, waiting for a replica
+// like DeleteUser.
 func (s *Store) DeleteSID(ctx context.Context, sidHash string) (int, error) {
 	if sidHash == "" {
 		return 0, errors.New("redisstore: delete sid: sid hash is empty")
@@ -447,12 +478,16 @@ func (s *Store) deleteIndexed(ctx context.Context, kind string, names []string, 
 		cmds = append(cmds, s.client.B().Del().Key(k).Build())
 	}
 	n := 0
-	for _, r := range s.client.DoMulti(ctx, cmds...) {
+	res, ackErr := s.doAcked(ctx, cmds...)
+	for _, r := range res {
 		d, err := r.AsInt64()
 		if err != nil {
 			return n, unavailable(doing, err)
 		}
 		n += int(d)
+	}
+	if ackErr != nil {
+		return n, unavailable(doing, ackErr)
 	}
 	cmds = cmds[:0]
 	for i, m := range listed {

@@ -147,7 +147,9 @@ func (l *Lock) Release(ctx context.Context) (bool, error) {
 // Record a token only once the sessions it names are gone (ask LookupJTI
 // first): a token recorded before a deletion that then failed would be
 // refused as a replay when the provider delivers it again, and the
-// sessions would live on.
+// sessions would live on. With replicas, the record waits for one like
+// Delete; when none has it in time, the error wraps
+// sessions.ErrUnavailable.
 func (s *Store) SeenJTI(ctx context.Context, jti string, ttl time.Duration) (seen bool, err error) {
 	if jti == "" {
 		return false, errors.New("redisstore: seen jti: jti is empty")
@@ -163,7 +165,7 @@ func (s *Store) SeenJTI(ctx context.Context, jti string, ttl time.Duration) (see
 	}
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	res := s.client.DoMulti(ctx, cmds...)
+	res, ackErr := s.doAcked(ctx, cmds...)
 	if err := res[0].Error(); rueidis.IsRedisNil(err) {
 		seen = true
 	} else if err != nil {
@@ -175,6 +177,9 @@ func (s *Store) SeenJTI(ctx context.Context, jti string, ttl time.Duration) (see
 			return false, unavailable("seen jti", err)
 		}
 		seen = seen || n > 0
+	}
+	if ackErr != nil {
+		return false, unavailable("seen jti", ackErr)
 	}
 	return seen, nil
 }

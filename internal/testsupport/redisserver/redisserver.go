@@ -10,7 +10,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +33,9 @@ const startAttempts = 3
 // readyLine is what redis-server prints once it accepts connections.
 const readyLine = "Ready to accept connections"
 
+// sentinelReadyLine is what a Sentinel prints once it accepts connections.
+const sentinelReadyLine = "Sentinel ID is"
+
 // ErrNotRunning is returned by Signal when the server has been stopped.
 var ErrNotRunning = errors.New("redisserver: redis-server is not running")
 
@@ -49,6 +54,17 @@ type Options struct {
 	// Port is the loopback port to listen on; 0 means a free one, tried
 	// again on another free port, a few times, if it is taken first.
 	Port int
+	// NoPassword runs the server without requirepass (Password is then
+	// ignored), as Sentinels often are.
+	NoPassword bool
+	// Config holds more redis.conf lines, such as "replicaof 127.0.0.1
+	// 6380" or "cluster-enabled yes". They reach the server like the
+	// password, never on its command line.
+	Config []string
+	// Sentinel runs redis-server --sentinel. A Sentinel rewrites its
+	// configuration, so it is written to Dir/sentinel.conf (mode 0600),
+	// and it is ready once it prints its ID.
+	Sentinel bool
 }
 
 // Server is a running (or stopped) redis-server. Its methods are safe
@@ -56,6 +72,8 @@ type Options struct {
 type Server struct {
 	bin, dir, pass string
 	port           int
+	config         []string
+	sentinel       bool
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd     // nil when stopped
@@ -83,8 +101,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("redisserver: redis-server is not on PATH: %w", err)
 		}
 	}
-	s := &Server{bin: bin, dir: opts.Dir, pass: opts.Password, port: opts.Port}
-	if s.pass == "" {
+	s := &Server{bin: bin, dir: opts.Dir, pass: opts.Password, port: opts.Port, config: opts.Config, sentinel: opts.Sentinel}
+	for _, l := range opts.Config {
+		if strings.ContainsAny(l, "\r\n") {
+			return nil, errors.New("redisserver: Options.Config lines must not hold line breaks")
+		}
+	}
+	if opts.NoPassword {
+		s.pass = ""
+	} else if s.pass == "" {
 		var p [16]byte
 		_, _ = rand.Read(p[:])
 		s.pass = hex.EncodeToString(p[:])
@@ -133,12 +158,31 @@ func (s *Server) start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisserver: start redis-server: %w", err)
 	}
-	cmd := exec.Command(s.bin, "-",
-		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+	var conf strings.Builder
+	if s.pass != "" {
+		conf.WriteString("requirepass " + s.pass + "\n")
+	}
+	for _, l := range s.config {
+		conf.WriteString(l + "\n")
+	}
+	args := []string{"-", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir,
-		"--daemonize", "no", "--logfile", "")
-	cmd.Stdin = strings.NewReader("requirepass " + s.pass + "\n")
-	out := &readyWriter{ready: make(chan struct{})}
+		"--daemonize", "no", "--logfile", ""}
+	ready := readyLine
+	if s.sentinel {
+		file := filepath.Join(s.dir, "sentinel.conf")
+		if err := os.WriteFile(file, []byte(conf.String()), 0o600); err != nil {
+			return fmt.Errorf("redisserver: write sentinel configuration: %w", err)
+		}
+		args = []string{file, "--sentinel", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+			"--dir", s.dir, "--daemonize", "no", "--logfile", ""}
+		ready = sentinelReadyLine
+	}
+	cmd := exec.Command(s.bin, args...)
+	if !s.sentinel {
+		cmd.Stdin = strings.NewReader(conf.String())
+	}
+	out := &readyWriter{ready: make(chan struct{}), line: []byte(ready)}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("redisserver: start redis-server: %w", err)
@@ -170,8 +214,15 @@ func (s *Server) start(ctx context.Context) error {
 // URL returns the redis:// URL of the server, password included, for a
 // client; it is the only place the password is given out.
 func (s *Server) URL() string {
+	if s.pass == "" {
+		return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port)
+	}
 	return fmt.Sprintf("redis://:%s@127.0.0.1:%d/0", s.pass, s.port)
 }
+
+// Password returns the password the server requires ("" with
+// NoPassword), for the configuration of its replicas and Sentinels.
+func (s *Server) Password() string { return s.pass }
 
 // Port returns the loopback port the server listens on; Restart keeps it.
 func (s *Server) Port() int { return s.port }
@@ -234,6 +285,7 @@ const tailBytes = 2 << 10
 // readyWriter collects the start of a server's output and closes ready at
 // the line saying it accepts connections.
 type readyWriter struct {
+	line  []byte
 	mu    sync.Mutex
 	buf   []byte
 	ready chan struct{}
@@ -246,7 +298,7 @@ func (w *readyWriter) Write(p []byte) (int, error) {
 	if len(w.buf) < maxOutput {
 		w.buf = append(w.buf, p...)
 	}
-	if !w.done && bytes.Contains(w.buf, []byte(readyLine)) {
+	if !w.done && bytes.Contains(w.buf, w.line) {
 		w.done = true
 		close(w.ready)
 	}
