@@ -6,7 +6,8 @@
 //	go run ./bench -n 20000 -rounds 5 -json results.json
 //	go run ./bench -policy=false             leave out the policy and assertion target
 //	go run ./bench -redis                    add the Redis session store and its revocation latency
-//	go run ./bench -tls                      add HTTPS over HTTP/1.1 and HTTP/2: rezigate's TLS next to Go's
+//	go run ./bench -tls                      add HTTPS over HTTP/1.1 and HTTP/2: rezigate's TLS next to Go's,
+//	                                         and full handshakes on new connections, nginx as a reference
 //
 // Every part runs in a process of its own on 127.0.0.1, so that each one's
 // CPU time can be read from /proc/PID/stat and nothing the load client or
@@ -61,6 +62,8 @@ type options struct {
 	policy               bool
 	redis                bool
 	tls                  bool
+	handshakes           int
+	nginx                string
 	revocations          int
 	barePool             bool
 	jsonPath             string
@@ -83,6 +86,8 @@ func main() {
 	flag.BoolVar(&o.policy, "policy", true, "also measure a rezigate with a policy of 20 routes and the signed identity assertion on, and the session cookie of a user in 200 groups")
 	flag.BoolVar(&o.redis, "redis", false, "also measure a rezigate with session.store redis against a local redis-server (in PATH), and how fast a sign-out reaches a second replica")
 	flag.BoolVar(&o.tls, "tls", false, "also measure HTTPS: the bare proxy behind Go's TLS server and a rezigate with tls.cert_file, each over HTTP/1.1 and HTTP/2")
+	flag.IntVar(&o.handshakes, "handshakes", 5000, "with -tls: new connections (full TLS handshakes, one GET each) per handshake target and round")
+	flag.StringVar(&o.nginx, "nginx", "", "with -tls: nginx binary for the reference column (nginx terminating TLS in front of the bare proxy); empty means nginx in PATH or /usr/sbin/nginx")
 	flag.IntVar(&o.revocations, "revocations", 200, "with -redis: sign-outs timed from one replica to the other")
 	flag.BoolVar(&o.barePool, "bare-buffer-pool", false, "give the bare proxy a pool of copy buffers (httputil.ReverseProxy.BufferPool), for when rezigate's proxy has one")
 	flag.StringVar(&o.jsonPath, "json", "", "also write every measurement and the summary as JSON to this file")
@@ -179,6 +184,9 @@ func (o *options) check() error {
 	}
 	if o.redis && o.revocations < 1 {
 		errs = append(errs, errors.New("-revocations must be at least 1 with -redis"))
+	}
+	if o.tls && o.handshakes < 1 {
+		errs = append(errs, errors.New("-handshakes must be at least 1 with -tls"))
 	}
 	if o.timeout <= 0 {
 		errs = append(errs, errors.New("-timeout must be positive"))

@@ -51,7 +51,7 @@ func startChild(ctx context.Context, name, path string, args, env []string, logP
 		return nil, fmt.Errorf("bench: %s: %w", name, err)
 	}
 	cmd := exec.Command(path, args...)
-	if proxyCPU != "" && (name == roleBare || name == roleBareTLS || strings.HasPrefix(name, targetRezigate)) {
+	if proxyCPU != "" && (name == roleBare || name == roleBareTLS || name == nginxName || strings.HasPrefix(name, targetRezigate)) {
 		if taskset, err := exec.LookPath("taskset"); err == nil {
 			cmd = exec.Command(taskset, append([]string{"-c", proxyCPU, path}, args...)...)
 		}

@@ -63,6 +63,9 @@ type measurement struct {
 	// StoreCPUMicros is the session store's (redis-server's) CPU time per
 	// request, for a target that has one.
 	StoreCPUMicros *float64 `json:"store_cpu_us_per_request,omitempty"`
+	// BackCPUMicros is the CPU time per request of the proxy behind a
+	// TLS front (the bare proxy behind nginx), for a target that has one.
+	BackCPUMicros *float64 `json:"back_cpu_us_per_request,omitempty"`
 }
 
 // summary is a target's medians over rounds, with totals of requests and
@@ -80,6 +83,13 @@ type summary struct {
 	UpstreamConnsPer1k *float64 `json:"new_upstream_conns_per_1k,omitempty"`
 	ReziCalls          *int64   `json:"rezi_calls,omitempty"`
 	StoreCPUMicros     *float64 `json:"store_cpu_us_per_request,omitempty"`
+	BackCPUMicros      *float64 `json:"back_cpu_us_per_request,omitempty"`
+	// KeyExchange, for a handshake target, lists the key exchange groups
+	// its handshakes used.
+	KeyExchange string `json:"key_exchange,omitempty"`
+	// noGC is set for a target without a Go runtime, whose GC column is
+	// empty.
+	noGC bool
 }
 
 // ratio compares two targets: the median of the ratios measured in each
@@ -93,6 +103,9 @@ type ratio struct {
 	Target float64 `json:"target"`
 	AtMost bool    `json:"at_most"`
 	Met    bool    `json:"met"`
+	// Reference is set for a comparison with no target (nginx); Met is
+	// then false.
+	Reference bool `json:"reference,omitempty"`
 }
 
 // summarize fills Summary and Ratios from Runs.
@@ -106,8 +119,8 @@ func (r *results) summarize(targets []*target, peakMiB map[string]float64) {
 	}
 	r.Summary = nil
 	for _, t := range targets {
-		s := summary{Target: t.name, PeakRSSMiB: peakMiB[t.name]}
-		var rps, p50, p99, cpu, gc, conns, store []float64
+		s := summary{Target: t.name, PeakRSSMiB: peakMiB[t.name], KeyExchange: t.kex.String(), noGC: t.gcURL == ""}
+		var rps, p50, p99, cpu, gc, conns, store, back []float64
 		for _, m := range r.Runs {
 			if m.Target != t.name {
 				continue
@@ -124,6 +137,9 @@ func (r *results) summarize(targets []*target, peakMiB map[string]float64) {
 			}
 			if m.StoreCPUMicros != nil {
 				store = append(store, *m.StoreCPUMicros)
+			}
+			if m.BackCPUMicros != nil {
+				back = append(back, *m.BackCPUMicros)
 			}
 			if m.ReziCalls != nil {
 				n := *m.ReziCalls
@@ -142,6 +158,10 @@ func (r *results) summarize(targets []*target, peakMiB map[string]float64) {
 			v := median(store)
 			s.StoreCPUMicros = &v
 		}
+		if len(back) > 0 {
+			v := median(back)
+			s.BackCPUMicros = &v
+		}
 		r.Summary = append(r.Summary, s)
 	}
 
@@ -150,7 +170,7 @@ func (r *results) summarize(targets []*target, peakMiB map[string]float64) {
 		rounds = append(rounds, k)
 	}
 	slices.Sort(rounds)
-	add := func(name, num, den string, field func(measurement) float64, target float64, atMost bool) {
+	add := func(name, num, den string, field func(measurement) float64, target float64, atMost bool) *ratio {
 		var per []float64
 		for _, k := range rounds {
 			a, okA := byRound[k][num]
@@ -160,11 +180,17 @@ func (r *results) summarize(targets []*target, peakMiB map[string]float64) {
 			}
 		}
 		if len(per) == 0 {
-			return
+			return nil
 		}
 		q := ratio{Name: name, Median: median(per), PerRound: per, Target: target, AtMost: atMost}
 		q.Met = (atMost && q.Median <= target) || (!atMost && q.Median >= target)
 		r.Ratios = append(r.Ratios, q)
+		return &r.Ratios[len(r.Ratios)-1]
+	}
+	reference := func(name, num, den string, field func(measurement) float64) {
+		if q := add(name, num, den, field, 0, true); q != nil {
+			q.Target, q.Met, q.Reference = 0, false, true
+		}
 	}
 	cpu := func(m measurement) float64 { return m.CPUMicros }
 	rps := func(m measurement) float64 { return m.RPS }
@@ -177,6 +203,13 @@ func (r *results) summarize(targets []*target, peakMiB map[string]float64) {
 	add("rezigate-redis req/s ÷ rezigate req/s (cookie store)", targetRedis, targetRezigate, rps, 0.9, false)
 	add("rezigate-tls-h1 CPU/req ÷ bare-tls-h1 CPU/req (HTTPS, HTTP/1.1)", targetRezigateTLS1, targetBareTLS1, cpu, 1.05, true)
 	add("rezigate-tls-h2 CPU/req ÷ bare-tls-h2 CPU/req (HTTPS, HTTP/2)", targetRezigateTLS2, targetBareTLS2, cpu, 1.05, true)
+	// A handshake target's CPU per request is its CPU per handshake: one
+	// request per new connection.
+	add("rezigate-tls-hs CPU/handshake ÷ bare-tls-hs CPU/handshake (new connections)", targetRezigateHS, targetBareHS, cpu, 1.05, true)
+	add("rezigate-tls-hs handshakes/s ÷ bare-tls-hs handshakes/s (new connections)", targetRezigateHS, targetBareHS, rps, 1/1.05, false)
+	withBack := func(m measurement) float64 { return m.CPUMicros + backCPU(m) }
+	reference("nginx-tls-hs + bare CPU/handshake ÷ bare-tls-hs CPU/handshake (reference)", targetNginxHS, targetBareHS, withBack)
+	reference("nginx-tls-hs handshakes/s ÷ bare-tls-hs handshakes/s (reference)", targetNginxHS, targetBareHS, rps)
 	add("rezigate-info CPU/req ÷ bare CPU/req (access logs on)", targetInfo, targetBare, cpu, 1.15, true)
 	add("rezigate-info req/s ÷ bare req/s (access logs on)", targetInfo, targetBare, rps, 0.9, false)
 }
@@ -213,8 +246,12 @@ func (r *results) writeTable(w io.Writer) {
 		if t.UpstreamConnsPer1k != nil {
 			conns = fmt.Sprintf("%.2f", *t.UpstreamConnsPer1k)
 		}
-		fmt.Fprintf(w, "| %s | %d | %d | %.0f | %s | %s | %.1f | %.1f | %s | %.1f |\n",
-			t.Target, t.Requests, t.Errors, t.RPS, latency(t.P50Micros), latency(t.P99Micros), t.CPUMicros, t.PeakRSSMiB, conns, t.GCPer1k)
+		gc := fmt.Sprintf("%.1f", t.GCPer1k)
+		if t.noGC {
+			gc = "–"
+		}
+		fmt.Fprintf(w, "| %s | %d | %d | %.0f | %s | %s | %.1f | %.1f | %s | %s |\n",
+			t.Target, t.Requests, t.Errors, t.RPS, latency(t.P50Micros), latency(t.P99Micros), t.CPUMicros, t.PeakRSSMiB, conns, gc)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| ratio | median | per round | target | met |")
@@ -228,11 +265,14 @@ func (r *results) writeTable(w io.Writer) {
 		if q.AtMost {
 			op = "≤"
 		}
-		met := "yes"
-		if !q.Met {
+		met, goal := "yes", fmt.Sprintf("%s %.2f", op, q.Target)
+		switch {
+		case q.Reference:
+			met, goal = "reference", "–"
+		case !q.Met:
 			met = "**no**"
 		}
-		fmt.Fprintf(w, "| %s | %.3f | %s | %s %.2f | %s |\n", q.Name, q.Median, strings.Join(per, " "), op, q.Target, met)
+		fmt.Fprintf(w, "| %s | %.3f | %s | %s | %s |\n", q.Name, q.Median, strings.Join(per, " "), goal, met)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "requests and errors are totals over rounds; every other column is the median of the rounds, and each ratio the median of per-round ratios.")
@@ -243,6 +283,7 @@ func (r *results) writeTable(w io.Writer) {
 	}
 	r.writeCookies(w)
 	r.writeRedis(w)
+	r.writeHandshakes(w)
 	if s.InfoLogBytes > 0 {
 		fmt.Fprintf(w, "rezigate-info wrote %.1f MiB of access log to a file.\n", float64(s.InfoLogBytes)/(1<<20))
 	}

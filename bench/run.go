@@ -50,6 +50,13 @@ type target struct {
 	// storePID, when not 0, is a session store process (redis-server)
 	// whose CPU time is measured beside the target's.
 	storePID int
+	// backPID, when not 0, is the proxy behind a TLS front (the bare
+	// proxy behind nginx), whose CPU time is measured beside the front's.
+	backPID int
+	// warmup, when not 0, replaces the run's warm-up request count.
+	warmup int
+	// kex, for a handshake target, collects its key exchange groups.
+	kex *kexSeen
 	// reziCalls is set when the Rezi stand-in's calls are counted, to prove
 	// the answers came from rezigate's cache.
 	reziCalls bool
@@ -70,6 +77,7 @@ type env struct {
 	ctl      *http.Client
 	cookies  []cookieSize // filled by start
 	redis    *redisSetup  // with -redis: redis-server and two replicas
+	logw     io.Writer    // progress and notes
 }
 
 // run starts everything, measures and prints the table to out; progress
@@ -79,7 +87,7 @@ func run(ctx context.Context, o options, out, logw io.Writer) (res *results, err
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	e := &env{o: o, dir: dir, ticks: clockTicks(), ctl: &http.Client{Timeout: 10 * time.Second}}
+	e := &env{o: o, dir: dir, ticks: clockTicks(), ctl: &http.Client{Timeout: 10 * time.Second}, logw: logw}
 	defer func() {
 		for i := len(e.children) - 1; i >= 0; i-- {
 			e.children[i].stop()
@@ -114,8 +122,11 @@ func run(ctx context.Context, o options, out, logw io.Writer) (res *results, err
 	for _, t := range targets {
 		spec := t.spec
 		spec.n = o.warmup
+		if t.warmup != 0 {
+			spec.n = t.warmup
+		}
 		if r := runLoad(ctx, t.client, spec); r.errors > 0 {
-			return nil, fmt.Errorf("bench: warm-up of %s: %d of %d requests failed, the first with: %s", t.name, r.errors, o.warmup, r.firstError)
+			return nil, fmt.Errorf("bench: warm-up of %s: %d of %d requests failed, the first with: %s", t.name, r.errors, spec.n, r.firstError)
 		}
 	}
 	for round := 1; round <= o.rounds; round++ {
@@ -128,7 +139,7 @@ func run(ctx context.Context, o options, out, logw io.Writer) (res *results, err
 			}
 			res.Runs = append(res.Runs, m)
 			res.Errors += m.Errors
-			fmt.Fprintf(logw, "round %d/%d %-13s %6d requests %4d errors %8.0f req/s %7.1f µs CPU/req\n",
+			fmt.Fprintf(logw, "round %d/%d %-15s %6d requests %4d errors %8.0f req/s %7.1f µs CPU/req\n",
 				round, o.rounds, t.name, m.Requests, m.Errors, m.RPS, m.CPUMicros)
 			if m.FirstError != "" {
 				fmt.Fprintf(logw, "  first error: %s\n", m.FirstError)
@@ -244,8 +255,8 @@ func (e *env) start(ctx context.Context, bin string) ([]*target, error) {
 	var tlsRG *rezigateInstance
 	var bareTLS *child
 	var pool *x509.CertPool
+	var certFile, keyFile string
 	if e.o.tls {
-		var certFile, keyFile string
 		if certFile, keyFile, pool, err = benchCert(e.dir); err != nil {
 			return nil, err
 		}
@@ -350,6 +361,11 @@ func (e *env) start(ctx context.Context, bin string) ([]*target, error) {
 			}
 			targets = append(targets, b, r)
 		}
+		hs, err := e.handshakeTargets(ctx, bare, bareTLS, tlsRG, pool, certFile, keyFile)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, hs...)
 	}
 	if e.redis != nil {
 		t, err := e.startRedisTarget(ctx, bin, base, upURL, sec)
@@ -461,9 +477,14 @@ func (e *env) measure(ctx context.Context, round int, t *target) (measurement, e
 	if err != nil {
 		return m, err
 	}
-	var store0, store1 int64
+	var store0, store1, back0, back1 int64
 	if t.storePID != 0 {
 		if store0, err = procCPU(t.storePID); err != nil {
+			return m, err
+		}
+	}
+	if t.backPID != 0 {
+		if back0, err = procCPU(t.backPID); err != nil {
 			return m, err
 		}
 	}
@@ -478,6 +499,11 @@ func (e *env) measure(ctx context.Context, round int, t *target) (measurement, e
 	}
 	if t.storePID != 0 {
 		if store1, err = procCPU(t.storePID); err != nil {
+			return m, err
+		}
+	}
+	if t.backPID != 0 {
+		if back1, err = procCPU(t.backPID); err != nil {
 			return m, err
 		}
 	}
@@ -509,6 +535,10 @@ func (e *env) measure(ctx context.Context, round int, t *target) (measurement, e
 	if t.storePID != 0 && r.requests > 0 {
 		v := float64(store1-store0) * 1e6 / float64(e.ticks) / float64(r.requests)
 		m.StoreCPUMicros = &v
+	}
+	if t.backPID != 0 && r.requests > 0 {
+		v := float64(back1-back0) * 1e6 / float64(e.ticks) / float64(r.requests)
+		m.BackCPUMicros = &v
 	}
 	served := up1.Requests - up0.Requests
 	if t.upstream && r.requests > 0 {
@@ -552,8 +582,12 @@ func (e *env) upstreamStats(ctx context.Context) (upstreamStats, error) {
 	return s, nil
 }
 
-// gcCount reads a target's completed garbage collections.
+// gcCount reads a target's completed garbage collections; 0 for a target
+// without a Go runtime (nginx), whose url is empty.
 func (e *env) gcCount(ctx context.Context, url string) (int64, error) {
+	if url == "" {
+		return 0, nil
+	}
 	b, err := e.get(ctx, url)
 	if err != nil {
 		return 0, err

@@ -137,6 +137,27 @@ func (p *pebble) root(t *testing.T) *x509.CertPool {
 // issued counts the certificates Pebble has issued, from its log.
 func (p *pebble) issued() int { return strings.Count(p.proc.out.String(), "Issued certificate serial") }
 
+// startACMEProvider runs the demo OpenID provider for a rezigate at
+// publicURL and returns it with its client secret.
+func startACMEProvider(t *testing.T, publicURL string) (*demo.Provider, string) {
+	t.Helper()
+	provSrv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(provSrv.Close)
+	clientSecret := "acme-" + randomHex(t, 16)
+	provider, err := demo.NewProvider(demo.ProviderOptions{
+		Issuer: "http://" + provSrv.Listener.Addr().String(), ClientID: "rezigate", ClientSecret: clientSecret,
+		RedirectURIs: []string{publicURL + "/oauth2/callback"},
+		Users:        []demo.User{{Email: "ann@example.com", Password: randomHex(t, 8), Subject: "ann", Name: "ann", EmailVerified: true}},
+		Logger:       slog.New(slog.NewTextHandler(t.Output(), nil)),
+	})
+	if err != nil {
+		t.Fatalf("demo.NewProvider: %v", err)
+	}
+	provSrv.Config.Handler = provider
+	provSrv.Start()
+	return provider, clientSecret
+}
+
 // TestACMEWithPebble: two replicas sharing one Redis (session.store
 // redis) start with tls.acme for "localhost" from Pebble, which checks
 // control of the name for real: its VA reaches replica 1's listen port
@@ -152,21 +173,8 @@ func TestACMEWithPebble(t *testing.T) {
 	// HTTP-01 is off (no redirect listener): the VA's HTTP port is unused.
 	pb := startPebble(t, ports[3], replicaPorts[0])
 
-	provSrv := httptest.NewUnstartedServer(nil)
-	t.Cleanup(provSrv.Close)
 	publicURL := fmt.Sprintf("https://localhost:%d", replicaPorts[0])
-	clientSecret := "acme-" + randomHex(t, 16)
-	provider, err := demo.NewProvider(demo.ProviderOptions{
-		Issuer: "http://" + provSrv.Listener.Addr().String(), ClientID: "rezigate", ClientSecret: clientSecret,
-		RedirectURIs: []string{publicURL + "/oauth2/callback"},
-		Users:        []demo.User{{Email: "ann@example.com", Password: randomHex(t, 8), Subject: "ann", Name: "ann", EmailVerified: true}},
-		Logger:       slog.New(slog.NewTextHandler(t.Output(), nil)),
-	})
-	if err != nil {
-		t.Fatalf("demo.NewProvider: %v", err)
-	}
-	provSrv.Config.Handler = provider
-	provSrv.Start()
+	provider, clientSecret := startACMEProvider(t, publicURL)
 	parts := startDemoParts(t)
 	env := append(baseEnv(),
 		"REZIGATE_OIDC_CLIENT_SECRET="+clientSecret,
@@ -234,5 +242,112 @@ func TestACMEWithPebble(t *testing.T) {
 	}
 	if n := pb.issued(); n != 1 {
 		t.Errorf("Pebble issued %d certificates; want 1 for two replicas sharing Redis", n)
+	}
+}
+
+// TestACMEHTTP01WithPebble: one rezigate with tls.acme and a redirect
+// listener (tls.redirect_listen) gets its certificate from Pebble by
+// HTTP-01, answered on the redirect listener: Pebble's VA reaches that
+// port for HTTP-01, and its TLS-ALPN-01 port is one nobody listens on, so
+// no other challenge can succeed. Then listen serves the certificate,
+// verified against Pebble's root, and the redirect listener still sends
+// every other path to public_url with 308.
+func TestACMEHTTP01WithPebble(t *testing.T) {
+	bin := rezigateBinary(t)
+	ports := freePorts(t, 3)
+	listenPort, redirectPort, closedPort := ports[0], ports[1], ports[2]
+	pb := startPebble(t, redirectPort, closedPort)
+
+	publicURL := fmt.Sprintf("https://localhost:%d", listenPort)
+	provider, clientSecret := startACMEProvider(t, publicURL)
+	parts := startDemoParts(t)
+	env := append(baseEnv(),
+		"REZIGATE_OIDC_CLIENT_SECRET="+clientSecret,
+		"REZIGATE_SESSION_SECRETS="+randomHex(t, 32),
+		"REZIGATE_IDENTITY_UID_SECRET="+randomHex(t, 32),
+		"REZIGATE_REZI_PRIVATE_KEY="+parts.PrivateKey,
+	)
+	dir := t.TempDir()
+	cfg := map[string]any{
+		"listen":           "127.0.0.1:" + strconv.Itoa(listenPort),
+		"public_url":       publicURL,
+		"upstream":         parts.RMSURL,
+		"shutdown_timeout": "2s",
+		"oidc":             map[string]any{"issuer_url": provider.Issuer(), "client_id": "rezigate", "allowed_email_domains": []string{"example.com"}},
+		"rezi":             map[string]any{"api_url": parts.ReziURL + "/v1", "login_url": parts.RMSURL + "/login/"},
+		"tls": map[string]any{
+			"redirect_listen": "127.0.0.1:" + strconv.Itoa(redirectPort),
+			"acme": map[string]any{
+				"domains": []string{"localhost"}, "directory_url": pb.Directory, "ca_file": pb.CAFile, "email": "ops@example.com",
+				"cache_dir": filepath.Join(dir, "acme"),
+			},
+		},
+	}
+	data, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "rezigate.yaml")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	proc := startProcess(t, "rezigate", bin, []string{"-config", path}, env)
+
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: pb.root(t), ServerName: "localhost"},
+		ForceAttemptHTTP2: true,
+	}}
+	url := publicURL + "/healthz"
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if done, err := proc.exited(); done {
+			t.Fatalf("rezigate exited: %v", err)
+		}
+		resp, err := c.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+				t.Fatalf("GET %s = %s over %s; want 200 over HTTP/2", url, resp.Status, resp.Proto)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no certificate from Pebble verified within 90s: last %v", err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	log := pb.proc.out.String()
+	challengeURL := fmt.Sprintf("http://localhost:%d%s", redirectPort, "/.well-known/acme-challenge/")
+	if !strings.Contains(log, "Attempting to validate w/ HTTP: "+challengeURL) {
+		t.Errorf("Pebble's log shows no HTTP-01 validation at %s:\n%s", challengeURL, log)
+	}
+	if n := pb.issued(); n != 1 {
+		t.Errorf("Pebble issued %d certificates; want 1", n)
+	}
+
+	noFollow := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	redirectBase := fmt.Sprintf("http://127.0.0.1:%d", redirectPort)
+	tests := []struct {
+		name, method, target, wantLocation string
+	}{
+		{"GET with a query", http.MethodGet, "/app/page?x=1&y=two", publicURL + "/app/page?x=1&y=two"},
+		{"POST stays a POST", http.MethodPost, "/oauth2/sign_out", publicURL + "/oauth2/sign_out"},
+		{"root", http.MethodGet, "/", publicURL + "/"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, redirectBase+tc.target, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := noFollow.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != tc.wantLocation {
+				t.Errorf("%s %s on the redirect listener = %s to %q; want 308 to %q", tc.method, tc.target, resp.Status, resp.Header.Get("Location"), tc.wantLocation)
+			}
+		})
 	}
 }
