@@ -40,7 +40,7 @@ func runRevoke(args, environ []string, stdout, stderr io.Writer) int {
 	}
 	path := fs.String("config", "config.yaml", "configuration `file` (YAML)")
 	uid := fs.String("uid", "", "the `uid` whose sessions end, as in X-Forwarded-User")
-	sub := fs.String("sub", "", "the provider's `subject` of the person whose sessions end")
+	sub := fs.String("sub", "", "the provider's `subject` of the person whose sessions end (with oidc.provider entra: their object id, oid, from which entra uids are derived)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
