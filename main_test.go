@@ -137,27 +137,18 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(binary, "-config", tc.path, "-check")
-			cmd.Env = tc.env
-			out, err := cmd.CombinedOutput()
-			code := 0
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
+			code, out := runCheck(t, tc.path, tc.env)
 			if code != tc.wantCode {
 				t.Errorf("-check exit code = %d; want %d\n%s", code, tc.wantCode, out)
 			}
 			for _, w := range tc.wantOut {
-				if !strings.Contains(string(out), w) {
+				if !strings.Contains(out, w) {
 					t.Errorf("-check output lacks %q:\n%s", w, out)
 				}
 			}
 			// Every problem says where: its line, its variable, or that
 			// the file leaves the key out.
-			if _, problems, ok := strings.Cut(string(out), "configuration is invalid:\n"); ok {
+			if _, problems, ok := strings.Cut(out, "configuration is invalid:\n"); ok {
 				for _, line := range strings.Split(strings.TrimSpace(problems), "\n") {
 					if line == "rezigate: invalid configuration" {
 						continue
@@ -168,7 +159,7 @@ func TestCheck(t *testing.T) {
 				}
 			}
 			for _, s := range []string{clientSecret, privateKey, sessionKey, uidSecret} {
-				if strings.Contains(string(out), s) {
+				if strings.Contains(out, s) {
 					t.Errorf("-check output leaks a secret:\n%s", out)
 				}
 			}
@@ -217,21 +208,12 @@ func TestCheckProviderProfile(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(binary, "-config", tc.path, "-check")
-			cmd.Env = secretEnv()
-			out, err := cmd.CombinedOutput()
-			code := 0
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
+			code, out := runCheck(t, tc.path, secretEnv())
 			if code != tc.wantCode {
 				t.Errorf("-check exit code = %d; want %d\n%s", code, tc.wantCode, out)
 			}
 			for _, w := range tc.wantOut {
-				if !strings.Contains(string(out), w) {
+				if !strings.Contains(out, w) {
 					t.Errorf("-check output lacks %q:\n%s", w, out)
 				}
 			}
@@ -780,4 +762,18 @@ func TestServerLimits(t *testing.T) {
 	if s.MaxHeaderBytes <= 0 || s.MaxHeaderBytes > 1<<20 {
 		t.Errorf("MaxHeaderBytes = %d; want a bound of at most 1 MiB", s.MaxHeaderBytes)
 	}
+}
+
+// runCheck runs the built binary's -config path -check with env and
+// returns its exit code and combined output.
+func runCheck(t *testing.T, path string, env []string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(binary, "-config", path, "-check")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), string(out)
 }

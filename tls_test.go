@@ -14,7 +14,6 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"strings"
@@ -356,14 +355,12 @@ func TestCheckTLS(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := writeConfig(t, "127.0.0.1:4180", "https://login.example.com", "https://app.example.com", fmt.Sprintf(tc.extra, dir))
-			cmd := exec.Command(binary, "-config", cfg, "-check")
-			cmd.Env = secretEnv()
-			out, _ := cmd.CombinedOutput()
-			if code := cmd.ProcessState.ExitCode(); code != tc.wantCode || !strings.Contains(string(out), tc.want) {
+			code, out := runCheck(t, cfg, secretEnv())
+			if code != tc.wantCode || !strings.Contains(out, tc.want) {
 				t.Errorf("-check = %d:\n%s\nwant %d and %q", code, out, tc.wantCode, tc.want)
 			}
 			for _, k := range [][]byte{a.KeyPEM, b.KeyPEM} {
-				if strings.Contains(string(out), string(k[30:70])) || strings.Contains(string(out), "PRIVATE KEY") {
+				if strings.Contains(out, string(k[30:70])) || strings.Contains(out, "PRIVATE KEY") {
 					t.Errorf("-check prints a key:\n%s", out)
 				}
 			}
