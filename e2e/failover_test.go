@@ -819,32 +819,10 @@ func failoverPhase(t *testing.T, kind string, topo topology, rs *replicaSet, ste
 		t.Errorf("%d requests got no answer at all; want 503 when the store cannot answer", noAnswer)
 	}
 
-	kept := 0
-	for _, c := range steady {
-		ok := true
-		for _, base := range rs.Replicas {
-			if s := sessionStatus(base, c); s != http.StatusOK {
-				ok = false
-				t.Errorf("a session from before the failover: GET %s/headers = %d; want 200 (sessions must survive a failover)", base, s)
-			}
-		}
-		if ok {
-			kept++
-		}
-	}
-	revokedKept := 0
-	for _, c := range before {
-		ok := true
-		for _, base := range rs.Replicas {
-			if s := sessionStatus(base, c); s != http.StatusUnauthorized {
-				ok = false
-				t.Errorf("a sign-out acknowledged just before the failover: GET %s/headers = %d; want 401 (an acknowledged revocation must not come back)", base, s)
-			}
-		}
-		if ok {
-			revokedKept++
-		}
-	}
+	kept := countOnEveryReplica(t, rs.Replicas, steady, http.StatusOK,
+		"a session from before the failover: GET %s/headers = %d; want 200 (sessions must survive a failover)")
+	revokedKept := countOnEveryReplica(t, rs.Replicas, before, http.StatusUnauthorized,
+		"a sign-out acknowledged just before the failover: GET %s/headers = %d; want 401 (an acknowledged revocation must not come back)")
 	var applied, refusedRev, lostRev, stillIn int
 	for i, c := range during {
 		statuses := []int{}
@@ -872,4 +850,25 @@ func failoverPhase(t *testing.T, kind string, topo topology, rs *replicaSet, ste
 	figures(t, "failover %s: primary replaced after %s; error window %s (first non-200 %s, last %s after the loss), back to 200 on both replicas after %s; requests %d, refused %d (503), no answer %d; sessions kept %d/%d; sign-outs acknowledged before the loss kept %d/%d; sign-outs during the window: %d applied, %d refused (%d of those sessions still signed in), %d acknowledged then lost; stale 200s for revoked sessions %d; old primary rejoined as a replica %s after it came back",
 		kind, ms(failedOver), ms(window), ms(first.Sub(lost)), ms(last.Sub(lost)), ms(recovered),
 		requests, refused, noAnswer, kept, len(steady), revokedKept, len(before), applied, refusedRev, stillIn, lostRev, stale, ms(rejoined))
+}
+
+// countOnEveryReplica returns how many of the session cookies answer want
+// on every replica, and reports each answer that differs with msg (which
+// takes the replica's base URL and the status).
+func countOnEveryReplica(t *testing.T, replicas, cookies []string, want int, msg string) int {
+	t.Helper()
+	n := 0
+	for _, c := range cookies {
+		ok := true
+		for _, base := range replicas {
+			if s := sessionStatus(base, c); s != want {
+				ok = false
+				t.Errorf(msg, base, s)
+			}
+		}
+		if ok {
+			n++
+		}
+	}
+	return n
 }
