@@ -235,7 +235,7 @@ func (s *sentinelTopology) tilt() string {
 
 func (s *sentinelTopology) waitHealthy(t *testing.T) {
 	t.Helper()
-	poll(t, "sentinel topology healthy", 45*time.Second, func() (bool, string) {
+	poll(t, "sentinel topology healthy", 60*time.Second, func() (bool, string) {
 		if tilt := s.tilt(); tilt != "" {
 			return false, tilt
 		}
@@ -286,7 +286,7 @@ func (s *sentinelTopology) primary(t *testing.T) *redisNode {
 func (s *sentinelTopology) waitFailedOver(t *testing.T, old *redisNode) *redisNode {
 	t.Helper()
 	var now *redisNode
-	poll(t, "sentinels promote the replica", 30*time.Second, func() (bool, string) {
+	poll(t, "sentinels promote the replica", 60*time.Second, func() (bool, string) {
 		m, err := s.master(s.sentinels[0])
 		if err != nil {
 			return false, err.Error()
@@ -306,7 +306,7 @@ func (s *sentinelTopology) waitFailedOver(t *testing.T, old *redisNode) *redisNo
 
 func (s *sentinelTopology) waitRejoined(t *testing.T, old, primary *redisNode) {
 	t.Helper()
-	poll(t, "the old primary rejoins as a replica", 40*time.Second, func() (bool, string) {
+	poll(t, "the old primary rejoins as a replica", 60*time.Second, func() (bool, string) {
 		return replicaOf(old.Port, primary.Port, s.password)
 	})
 }
@@ -430,7 +430,7 @@ func (c *clusterTopology) healthyFrom(n *redisNode) (bool, string) {
 
 func (c *clusterTopology) waitHealthy(t *testing.T) {
 	t.Helper()
-	poll(t, "cluster healthy", 30*time.Second, func() (bool, string) {
+	poll(t, "cluster healthy", 60*time.Second, func() (bool, string) {
 		for _, n := range c.nodes {
 			if ok, msg := c.healthyFrom(n); !ok {
 				return false, msg
@@ -473,7 +473,7 @@ func (c *clusterTopology) waitFailedOver(t *testing.T, old *redisNode) *redisNod
 	if replica == nil {
 		t.Fatalf("no replica of %s known", old.name)
 	}
-	poll(t, "the cluster promotes "+replica.name, 30*time.Second, func() (bool, string) {
+	poll(t, "the cluster promotes "+replica.name, 60*time.Second, func() (bool, string) {
 		nodes, state, err := c.view(replica)
 		if err != nil {
 			return false, err.Error()
@@ -490,7 +490,7 @@ func (c *clusterTopology) waitFailedOver(t *testing.T, old *redisNode) *redisNod
 
 func (c *clusterTopology) waitRejoined(t *testing.T, old, primary *redisNode) {
 	t.Helper()
-	poll(t, "the old primary rejoins as a replica", 40*time.Second, func() (bool, string) {
+	poll(t, "the old primary rejoins as a replica", 60*time.Second, func() (bool, string) {
 		if ok, msg := replicaOf(old.Port, primary.Port, c.password); !ok {
 			return false, msg
 		}
@@ -757,7 +757,7 @@ func failoverPhase(t *testing.T, kind string, topo topology, rs *replicaSet, ste
 
 	// rezigate follows by itself: both replicas ready, every steady
 	// session answered on each.
-	recovered := poll(t, "rezigate serves again", 30*time.Second, func() (bool, string) {
+	recovered := poll(t, "rezigate serves again", 45*time.Second, func() (bool, string) {
 		for _, base := range rs.Replicas {
 			for _, c := range steady {
 				if s := sessionStatus(base, c); s != http.StatusOK {

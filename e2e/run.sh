@@ -25,8 +25,10 @@ export REZIGATE_E2E_FIGURES="${REZIGATE_E2E_FIGURES:-${TMPDIR:-/tmp}/rezigate-e2
 rm -f "$REZIGATE_E2E_FIGURES"
 
 status=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 # e2e/ is its own module (e2e/go.mod), so its tests run from inside it.
-(cd e2e && go test -tags e2e -count=1 -timeout 8m "$@" ./...) || status=$?
+(cd e2e && go test -tags e2e -count=1 -timeout 8m "$@" ./...) 2>&1 | tee "$log" || status=$?
 
 if [[ -s $REZIGATE_E2E_FIGURES ]]; then
 	echo "measured ($REZIGATE_E2E_FIGURES):"
@@ -41,4 +43,11 @@ fi
 for f in "${shots[@]}"; do
 	echo "  $f"
 done
+if ((status != 0)); then
+	# A failing test dumps the output of every process it started, which
+	# can bury its own messages: repeat them, and which tests failed, last.
+	echo "== e2e failures (each test's own messages, without the dumped process output):"
+	awk '/^[[:space:]]*--- FAIL/ { print; next }
+		/_test\.go:[0-9]+: / && !/---- .* output ----/ { print substr($0, 1, 600) }' "$log"
+fi
 exit "$status"
