@@ -38,7 +38,8 @@ func internalLayers(t *testing.T) map[string]string {
 // TestInternalLayers: every package under internal/ is in one layer of
 // internal/README.md, leaf helpers import neither the command's packages,
 // nor test support, nor a public package, no non-test code outside
-// internal/ but the command's imports test support, and the binary links
+// internal/ but the command's imports test support, no public package but
+// middleware imports middleware or internal/config, and the binary links
 // only the test support that -demo-redis needs.
 func TestInternalLayers(t *testing.T) {
 	const (
@@ -90,8 +91,10 @@ func TestInternalLayers(t *testing.T) {
 		}
 	}
 
-	// Public packages' non-test code never imports test support.
-	for _, dir := range []string{"assertion", "middleware", "oidc", "policy", "proxy", "rezi", "sessions", "sessions/redisstore"} {
+	// Public packages' non-test code never imports test support, and the
+	// packages the middleware wires (every one but middleware) import
+	// neither it nor the command's configuration.
+	for _, dir := range []string{"assertion", "handoff", "logout", "middleware", "oidc", "policy", "proxy", "rezi", "sessions", "sessions/redisstore"} {
 		p, err := gobuild.ImportDir(dir, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -99,6 +102,9 @@ func TestInternalLayers(t *testing.T) {
 		for _, imp := range p.Imports {
 			if strings.HasPrefix(imp, modulePath+"/internal/testsupport/") {
 				t.Errorf("%s imports test support %s outside its tests", dir, imp)
+			}
+			if dir != "middleware" && (imp == modulePath+"/middleware" || imp == modulePath+"/internal/config") {
+				t.Errorf("leaf package %s imports %s", dir, imp)
 			}
 		}
 	}

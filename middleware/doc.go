@@ -24,11 +24,13 @@
 //	/oauth2/auth        forward-auth check for nginx, Traefik and Caddy: 202, 401, or 403
 //	                    when the policy refuses the original request
 //	/oauth2/userinfo    the signed-in user as JSON
-//	/oauth2/backchannel_logout  OpenID Connect Back-Channel Logout (POST logout_token),
-//	                    served only with a server-side Store that records token ids
+//	/oauth2/backchannel_logout  OpenID Connect Back-Channel Logout (POST logout_token;
+//	                    package logout, at logout.BackchannelPath), served only with a
+//	                    server-side Store that records token ids
 //	/oauth2/frontchannel_logout  OpenID Connect Front-Channel Logout (GET ?iss=…&sid=…,
-//	                    loaded by the provider in an iframe), served only with a
-//	                    server-side Store (a sessions.Revoker)
+//	                    loaded by the provider in an iframe; package logout, at
+//	                    logout.FrontchannelPath), served only with a server-side
+//	                    Store (a sessions.Revoker)
 //	/rezi               the hand-off (package handoff, mounted at handoff.Path behind
 //	                    the session and the policy): mint a Rezi user token and
 //	                    redirect into the RMS; 404 without Options.Handoff.Rezi

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rezigate/rezigate/assertion"
 	"github.com/rezigate/rezigate/handoff"
+	"github.com/rezigate/rezigate/logout"
 )
 
 // TestDocListsEveryEndpoint: every path the wrapped handler answers
@@ -52,8 +53,8 @@ func TestDocListsEveryEndpoint(t *testing.T) {
 		{"/oauth2/signed_out", true},
 		{"/oauth2/auth", true},
 		{"/oauth2/userinfo", true},
-		{"/oauth2/backchannel_logout", false},
-		{"/oauth2/frontchannel_logout", false},
+		{logout.BackchannelPath, false},
+		{logout.FrontchannelPath, false},
 		{handoff.Path, true},
 		{"/healthz", true},
 		{"/readyz", true},

@@ -17,6 +17,7 @@ import (
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/internal/session"
 	"github.com/rezigate/rezigate/internal/statuswriter"
+	"github.com/rezigate/rezigate/logout"
 	"github.com/rezigate/rezigate/metrics"
 	"github.com/rezigate/rezigate/sessions"
 )
@@ -74,6 +75,7 @@ type Auth struct {
 	session   sessions.Settings
 	publicURL *url.URL
 	handoff   *handoff.Handler // nil: /rezi answers 404
+	logout    *logout.Handler  // nil: no revoker, the logout endpoints answer 404
 	metrics   *metrics.Metrics
 	sessions  *sessionCache
 	// csrf decides which sign-out requests came from this site.
@@ -120,6 +122,9 @@ func New(opts Options) (*Auth, error) {
 		return nil, fmt.Errorf("middleware: session secrets: %w", err)
 	}
 	if err := a.initHandoff(); err != nil {
+		return nil, err
+	}
+	if err := a.initLogout(); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -234,14 +239,14 @@ func (a *Auth) serveOAuth2(w http.ResponseWriter, r *http.Request) (string, *Use
 		return "auth", a.serveForwardAuth(w, r)
 	case "/oauth2/userinfo":
 		return "userinfo", a.serveUserInfo(w, r)
-	case "/oauth2/backchannel_logout":
+	case logout.BackchannelPath:
 		if a.jtis != nil {
-			a.serveBackchannelLogout(w, r)
+			a.logout.ServeHTTP(w, r)
 			return "backchannel_logout", nil
 		}
-	case "/oauth2/frontchannel_logout":
-		if a.revoker != nil {
-			a.serveFrontchannelLogout(w, r)
+	case logout.FrontchannelPath:
+		if a.logout != nil {
+			a.logout.ServeHTTP(w, r)
 			return "frontchannel_logout", nil
 		}
 	}

@@ -1,4 +1,4 @@
-package middleware
+package logout
 
 import (
 	"context"
@@ -16,27 +16,17 @@ import (
 // signed token.
 const (
 	backchannelMaxBody = 64 << 10
+	// backchannelReadTimeout bounds the reading of the request body.
+	backchannelReadTimeout = 5 * time.Second
 	// jtiLeeway keeps a logout token's id a little past the token's exp,
 	// for clocks that disagree.
 	jtiLeeway = 5 * time.Minute
 )
 
-var backchannelReadTimeout = 5 * time.Second
-
-// serveBackchannelLogout implements OpenID Connect Back-Channel Logout
-// 1.0: the provider POSTs a logout_token (form-encoded), and the sessions
-// it names end on every replica: those of one provider session when it
-// names a sid, else every session of its subject's uid. The answer is 200
-// with Cache-Control: no-store, or 400 with a small JSON body that says
-// nothing about why (the log does); 503 when the store cannot answer, so
-// a provider that retries may try again. A token is refused as a replay
-// only once a delivery of it has ended its sessions: the retry of a
-// delivery that got 503 is served like the first. With the entra profile
-// a token's user is its oid (oidc.Logout.Subject), and a token naming its
-// user by the pairwise sub alone is refused (400, and a log line that
-// says why) rather than answered 200 having ended nothing; Entra ID
-// itself uses front-channel logout, by sid.
-func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
+// serveBackchannel implements OpenID Connect Back-Channel Logout 1.0, as
+// the package documentation says: 200, 400, 405 or 503; the jti looked up,
+// then the sessions deleted, then the jti recorded.
+func (h *Handler) serveBackchannel(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
@@ -45,7 +35,7 @@ func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	id := requestid.FromContext(r.Context())
 	refuse := func(why string, err error) {
-		a.log.Warn("back-channel logout refused", "request_id", id, "reason", why, "err", err)
+		h.log.Warn("back-channel logout refused", "request_id", id, "reason", why, "err", err)
 		backchannelError(w, http.StatusBadRequest, "invalid_request")
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
@@ -63,12 +53,12 @@ func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 		refuse("not exactly one logout_token", nil)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), exchangeTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
-	l, err := a.opts.Provider.VerifyLogoutToken(ctx, raw[0])
+	l, err := h.opts.Provider.VerifyLogoutToken(ctx, raw[0])
 	if err != nil {
 		if errors.Is(err, oidc.ErrNotReady) {
-			a.log.Warn("back-channel logout: provider not ready", "request_id", id)
+			h.log.Warn("back-channel logout: provider not ready", "request_id", id)
 			backchannelError(w, http.StatusServiceUnavailable, "temporarily_unavailable")
 			return
 		}
@@ -85,7 +75,7 @@ func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 	// little longer: until exp, or for a token without exp (accepted
 	// only within oidc.MaxLogoutTokenAge of its iat) until iat plus that.
 	ttl := time.Until(l.Expiry) + jtiLeeway
-	if time.Until(l.Expiry) > a.session.MaxAge {
+	if time.Until(l.Expiry) > h.opts.MaxAge {
 		refuse("exp further away than the session max age", nil)
 		return
 	}
@@ -95,10 +85,10 @@ func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 	// deliveries of one token at the same moment may both delete, which
 	// ends nothing more than one would.
 	unavailable := func(doing string, err error) {
-		a.log.Error("back-channel logout: "+doing, "request_id", id, "err", err)
+		h.log.Error("back-channel logout: "+doing, "request_id", id, "err", err)
 		backchannelError(w, http.StatusServiceUnavailable, "temporarily_unavailable")
 	}
-	seen, err := a.jtis.LookupJTI(ctx, l.JTI)
+	seen, err := h.opts.JTIs.LookupJTI(ctx, l.JTI)
 	switch {
 	case errors.Is(err, sessions.ErrUnavailable):
 		unavailable("session store unavailable", err)
@@ -113,16 +103,16 @@ func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 	var n int
 	uid := ""
 	if l.SID != "" {
-		n, err = a.revoker.DeleteSID(ctx, sessions.HashSID(l.SID))
+		n, err = h.opts.Revoker.DeleteSID(ctx, sessions.HashSID(l.SID))
 	} else {
-		uid = a.uid(l.Issuer, l.Subject)
-		n, err = a.revoker.DeleteUser(ctx, uid)
+		uid = h.opts.UID(l.Issuer, l.Subject)
+		n, err = h.opts.Revoker.DeleteUser(ctx, uid)
 	}
 	if err != nil {
 		unavailable("sessions not deleted", err)
 		return
 	}
-	seen, err = a.jtis.SeenJTI(ctx, l.JTI, min(ttl, a.session.MaxAge))
+	seen, err = h.opts.JTIs.SeenJTI(ctx, l.JTI, min(ttl, h.opts.MaxAge))
 	switch {
 	case errors.Is(err, sessions.ErrUnavailable):
 		// The sessions are gone; a retry deletes nothing more and records it.
@@ -132,7 +122,7 @@ func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 		refuse("jti not recorded", err)
 		return
 	}
-	a.log.Info("back-channel logout", "request_id", id, "by_sid", l.SID != "", "uid", uid, "sessions", n, "concurrent_delivery", seen)
+	h.log.Info("back-channel logout", "request_id", id, "by_sid", l.SID != "", "uid", uid, "sessions", n, "concurrent_delivery", seen)
 	w.WriteHeader(http.StatusOK)
 }
 
