@@ -79,35 +79,73 @@ install_debs() {
 	apt_install "${missing[@]}"
 }
 
-build_dex() {
-	if [[ -x $DEX_BIN ]]; then
-		log "dex $DEX_VERSION already built at $DEX_BIN"
-		return
-	fi
-	work=$(mktemp -d)
-	log "go mod download $DEX_MODULE@$DEX_VERSION"
+# module_dir prints the directory of module@version in the module cache,
+# downloading it first.
+module_dir() {
 	local dir
-	dir=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "$DEX_MODULE@$DEX_VERSION" |
+	dir=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "$1@$2" |
 		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 	if [[ -z $dir || ! -d $dir ]]; then
-		log "go mod download gave no module directory"
+		log "go mod download $1@$2 gave no module directory"
 		exit 1
 	fi
-	log "copy module to $work/dex"
-	cp -r "$dir" "$work/dex"
-	chmod -R u+w "$work/dex"
-	log "go mod edit: $DEX_API_MODULE@$DEX_API_VERSION instead of the local replace"
-	mkdir -p "$(dirname "$DEX_BIN")"
+	printf '%s\n' "$dir"
+}
+
+# build_in_copy NAME MODULE VERSION REPLACED REPLACED_VERSION BIN PKG
+# [go build flags...] builds PKG of MODULE@VERSION into BIN inside a copy
+# of the module, with REPLACED required at REPLACED_VERSION instead of the
+# local replace its go.mod names (a directory its module zip lacks, so
+# `go install` refuses it). CGO_ENABLED comes from the caller.
+build_in_copy() {
+	local name=$1 module=$2 version=$3 replaced=$4 replaced_version=$5 bin=$6 pkg=$7
+	shift 7
+	if [[ -x $bin ]]; then
+		log "$name $version already built at $bin"
+		return
+	fi
+	# A directory of its own for each build: cleanup removes only the last.
+	cleanup
+	work=$(mktemp -d)
+	log "go mod download $module@$version"
+	local dir
+	dir=$(module_dir "$module" "$version")
+	log "copy module to $work/$name"
+	cp -r "$dir" "$work/$name"
+	chmod -R u+w "$work/$name"
+	log "go mod edit: $replaced@$replaced_version instead of the local replace"
+	mkdir -p "$(dirname "$bin")"
 	(
-		cd "$work/dex"
-		go mod edit -dropreplace="$DEX_API_MODULE" -require="$DEX_API_MODULE@$DEX_API_VERSION"
+		cd "$work/$name"
+		go mod edit -dropreplace="$replaced" -require="$replaced@$replaced_version"
 		log "go mod download"
 		GOFLAGS=-mod=mod go mod download
-		log "go build ./cmd/dex (a few minutes on 2 cores when nothing is cached)"
-		CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$DEX_BIN.tmp" ./cmd/dex
+		log "go build $pkg (a few minutes on 2 cores when nothing is cached)"
+		GOFLAGS=-mod=mod go build -trimpath "$@" -o "$bin.tmp" "$pkg"
 	)
-	mv "$DEX_BIN.tmp" "$DEX_BIN"
-	log "built $DEX_BIN"
+	mv "$bin.tmp" "$bin"
+	log "built $bin"
+}
+
+# go_install NAME PKG VERSION BIN builds PKG@VERSION as released (whatever
+# module the current directory is in; the caller's GOFLAGS do not apply)
+# into a fresh GOBIN, so that a failed build leaves nothing at BIN.
+go_install() {
+	local name=$1 pkg=$2 version=$3 bin=$4 gobin
+	gobin=$(mktemp -d)
+	log "go install $pkg@$version (about a minute on 2 cores when nothing is cached)"
+	if ! (cd "$gobin" && GOFLAGS= GOBIN="$gobin" CGO_ENABLED=0 go install -trimpath "$pkg@$version"); then
+		rm -rf "$gobin"
+		exit 1
+	fi
+	mkdir -p "$(dirname "$bin")"
+	mv "$gobin/$(basename "$pkg")" "$bin"
+	rm -rf "$gobin"
+	log "built $bin"
+}
+
+build_dex() {
+	CGO_ENABLED=0 build_in_copy dex "$DEX_MODULE" "$DEX_VERSION" "$DEX_API_MODULE" "$DEX_API_VERSION" "$DEX_BIN" ./cmd/dex
 }
 
 build_zitadel() {
@@ -115,77 +153,30 @@ build_zitadel() {
 		log "zitadel oidc example $ZITADEL_VERSION already built at $ZITADEL_BIN"
 		return
 	fi
-	local gobin
-	gobin=$(mktemp -d)
-	log "go install $ZITADEL_MODULE/example/server@$ZITADEL_VERSION (about a minute on 2 cores when nothing is cached)"
-	# pkg@version builds the module as released, whatever module the
-	# current directory is in; the caller's GOFLAGS do not apply. GOBIN is
-	# a fresh directory, so a failed build leaves nothing at $ZITADEL_BIN.
-	if ! (cd "$gobin" && GOFLAGS= GOBIN="$gobin" CGO_ENABLED=0 go install -trimpath "$ZITADEL_MODULE/example/server@$ZITADEL_VERSION"); then
-		rm -rf "$gobin"
-		exit 1
-	fi
-	mkdir -p "$(dirname "$ZITADEL_BIN")"
-	mv "$gobin/server" "$ZITADEL_BIN"
-	rm -rf "$gobin"
-	log "built $ZITADEL_BIN"
+	go_install "zitadel oidc example" "$ZITADEL_MODULE/example/server" "$ZITADEL_VERSION" "$ZITADEL_BIN"
 }
 
 build_hydra() {
-	if [[ -x $HYDRA_BIN ]]; then
-		log "hydra $HYDRA_VERSION already built at $HYDRA_BIN"
-		return
-	fi
-	# A directory of its own: build_dex may have used $work already, and
-	# cleanup removes only the last one.
-	cleanup
-	work=$(mktemp -d)
-	log "go mod download $HYDRA_MODULE@$HYDRA_VERSION"
-	local dir
-	dir=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "$HYDRA_MODULE@$HYDRA_VERSION" |
-		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-	if [[ -z $dir || ! -d $dir ]]; then
-		log "go mod download gave no module directory"
-		exit 1
-	fi
-	log "copy module to $work/hydra"
-	cp -r "$dir" "$work/hydra"
-	chmod -R u+w "$work/hydra"
-	log "go mod edit: $HYDRA_CLIENT_MODULE@$HYDRA_CLIENT_VERSION instead of the local replace"
-	mkdir -p "$(dirname "$HYDRA_BIN")"
-	(
-		cd "$work/hydra"
-		go mod edit -dropreplace="$HYDRA_CLIENT_MODULE" -require="$HYDRA_CLIENT_MODULE@$HYDRA_CLIENT_VERSION"
-		log "go mod download"
-		GOFLAGS=-mod=mod go mod download
-		log "go build (cgo, sqlite; about 2 minutes on 2 cores when nothing is cached)"
-		# The version Hydra reports, as its release builds set it.
-		CGO_ENABLED=1 GOFLAGS=-mod=mod go build -trimpath -tags sqlite,sqlite_omit_load_extension \
-			-ldflags "-X github.com/ory/hydra/v2/driver/config.Version=$HYDRA_VERSION" -o "$HYDRA_BIN.tmp" .
-	)
-	mv "$HYDRA_BIN.tmp" "$HYDRA_BIN"
-	log "built $HYDRA_BIN"
+	# Hydra's SQLite driver is cgo; the version it reports is set as its
+	# release builds set it.
+	CGO_ENABLED=1 build_in_copy hydra "$HYDRA_MODULE" "$HYDRA_VERSION" "$HYDRA_CLIENT_MODULE" "$HYDRA_CLIENT_VERSION" "$HYDRA_BIN" . \
+		-tags sqlite,sqlite_omit_load_extension -ldflags "-X github.com/ory/hydra/v2/driver/config.Version=$HYDRA_VERSION"
 }
 
 build_pebble() {
-	if [[ -x $PEBBLE_BIN && -f $(dirname "$PEBBLE_BIN")/certs/pebble.minica.pem ]]; then
+	local dir certs
+	certs=$(dirname "$PEBBLE_BIN")/certs
+	if [[ -x $PEBBLE_BIN && -f $certs/pebble.minica.pem ]]; then
 		log "pebble $PEBBLE_VERSION already built at $PEBBLE_BIN"
 		return
 	fi
-	local gobin dir
-	gobin=$(mktemp -d)
-	log "go install $PEBBLE_MODULE/cmd/pebble@$PEBBLE_VERSION"
-	if ! (cd "$gobin" && GOFLAGS= GOBIN="$gobin" CGO_ENABLED=0 go install -trimpath "$PEBBLE_MODULE/cmd/pebble@$PEBBLE_VERSION"); then
-		rm -rf "$gobin"
-		exit 1
-	fi
-	dir=$(cd "$gobin" && GOFLAGS= go mod download -json "$PEBBLE_MODULE@$PEBBLE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-	mkdir -p "$(dirname "$PEBBLE_BIN")/certs"
-	cp "$dir/test/certs/pebble.minica.pem" "$dir/test/certs/localhost/cert.pem" "$dir/test/certs/localhost/key.pem" "$(dirname "$PEBBLE_BIN")/certs/"
-	chmod u+w "$(dirname "$PEBBLE_BIN")"/certs/*
-	mv "$gobin/pebble" "$PEBBLE_BIN"
-	rm -rf "$gobin"
-	log "built $PEBBLE_BIN"
+	go_install pebble "$PEBBLE_MODULE/cmd/pebble" "$PEBBLE_VERSION" "$PEBBLE_BIN"
+	cleanup
+	work=$(mktemp -d)
+	dir=$(module_dir "$PEBBLE_MODULE" "$PEBBLE_VERSION")
+	mkdir -p "$certs"
+	cp "$dir/test/certs/pebble.minica.pem" "$dir/test/certs/localhost/cert.pem" "$dir/test/certs/localhost/key.pem" "$certs/"
+	chmod u+w "$certs"/*
 }
 
 install_debs
