@@ -312,7 +312,14 @@ func (p *Proxy) setIdentity(in *http.Request, h http.Header, email, uid string) 
 			p.log.Error("proxy: identity assertion not signed", "request_id", requestid.FromContext(in.Context()), "err", err)
 		}
 	}
-	vals := make([]string, 0, 4)
+	n := 2
+	if gv != "" {
+		n++
+	}
+	if tok != "" {
+		n++
+	}
+	vals := make([]string, 0, n)
 	vals = append(vals, email, uid)
 	h[p.opts.EmailHeader] = vals[0:1:1]
 	h[p.opts.UserHeader] = vals[1:2:2]
