@@ -14,9 +14,9 @@ import (
 	"github.com/rezigate/rezigate/assertion"
 )
 
-// The groups header and the assertion are rezigate's alone: client copies
-// go in every spelling, and only a signed-in request gets new ones.
-func TestGroupsAndAssertionHeaders(t *testing.T) {
+// newSigner is an assertion signer with a fresh key.
+func newSigner(t *testing.T) *assertion.Signer {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -25,6 +25,13 @@ func TestGroupsAndAssertionHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return signer
+}
+
+// The groups header and the assertion are rezigate's alone: client copies
+// go in every spelling, and only a signed-in request gets new ones.
+func TestGroupsAndAssertionHeaders(t *testing.T) {
+	signer := newSigner(t)
 	var got http.Header
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
 	defer up.Close()
@@ -87,14 +94,7 @@ func TestAssertionHeaderValidate(t *testing.T) {
 // be a slice of its own, so that adding a value to one header (as a
 // Transport or a later hook may) leaves every other header as it was.
 func TestIdentityHeaderValuesSeparate(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := assertion.NewSigner(assertion.SignerOptions{Keys: []*ecdsa.PrivateKey{key}, Issuer: "https://gate.example.com", Audience: "rms"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := newSigner(t)
 	tests := []struct {
 		name   string
 		groups []string
