@@ -7,20 +7,16 @@ import (
 	"github.com/rezigate/rezigate/internal/lru"
 )
 
-// cacheKey identifies whose assertion an entry holds. The group list is
-// represented by its hash so the key stays comparable; entries keep the
-// list itself and get compares it, so two lists that share a hash never
-// share an assertion. Looking a key up allocates nothing.
-type cacheKey struct {
-	subject, email string
-	groups         uint64
-}
-
+// cacheEntry is one cached assertion and the claims it was signed for.
+// The cache is keyed by a hash of those claims (Signer.hashClaims); get
+// compares the claims themselves, so two identities that share a hash
+// never share an assertion.
 type cacheEntry struct {
-	groups []string
-	token  string
-	iat    time.Time // the token is not handed out before this
-	until  time.Time // nor from this time on
+	subject, email string
+	groups         []string
+	token          string
+	iat            time.Time // the token is not handed out before this
+	until          time.Time // nor from this time on
 }
 
 // cache is a size-bounded LRU of signed assertions with per-entry expiry.
@@ -29,33 +25,34 @@ type cacheEntry struct {
 // caches; here also because the expirable LRU would read the wall clock
 // instead of the Signer's clock.
 type cache struct {
-	lru *lru.Cache[cacheKey, cacheEntry]
+	lru *lru.Cache[uint64, *cacheEntry] // pointers: a hit copies one word out, not the entry
 }
 
 // newCache returns a cache of at most size entries; size must be positive.
 func newCache(size int) *cache {
-	return &cache{lru: lru.New[cacheKey, cacheEntry](size)}
+	return &cache{lru: lru.New[uint64, *cacheEntry](size)}
 }
 
-// get returns the assertion cached for k and groups if it may still be
-// handed out at now. A stale entry, or one from before now (the clock
-// went back), is dropped: the caller signs afresh.
-func (c *cache) get(k cacheKey, groups []string, now time.Time) (string, bool) {
-	e, ok := c.lru.GetIf(k, func(e cacheEntry) bool { return now.Before(e.until) && !now.Before(e.iat) })
-	if !ok || !slices.Equal(e.groups, groups) {
+// get returns the assertion cached under hash h for c, if it may still
+// be handed out at now. A stale entry, or one from before now (the clock
+// went back), is dropped: the caller signs afresh. An entry for other
+// claims under the same hash is a miss.
+func (c *cache) get(h uint64, cl Claims, now time.Time) (string, bool) {
+	e, ok := c.lru.GetIf(h, func(e *cacheEntry) bool { return now.Before(e.until) && !now.Before(e.iat) })
+	if !ok || e.subject != cl.Subject || e.email != cl.Email || !slices.Equal(e.groups, cl.Groups) {
 		return "", false
 	}
 	return e.token, true
 }
 
-// put stores an assertion for k, usable from iat until until, evicting the
-// least recently used entries beyond the size bound. groups must not be
-// modified afterwards.
-func (c *cache) put(k cacheKey, groups []string, token string, iat, until time.Time) {
+// put stores under hash h an assertion for cl, whose Groups the caller
+// no longer modifies, usable from iat until until, evicting the least
+// recently used entries beyond the size bound.
+func (c *cache) put(h uint64, cl Claims, token string, iat, until time.Time) {
 	if !iat.Before(until) {
 		return // never reusable (Lifetime of a minute or less)
 	}
-	c.lru.Add(k, cacheEntry{groups: groups, token: token, iat: iat, until: until})
+	c.lru.Add(h, &cacheEntry{subject: cl.Subject, email: cl.Email, groups: cl.Groups, token: token, iat: iat, until: until})
 }
 
 // len reports the number of entries, stale or not.

@@ -257,8 +257,8 @@ func (s *Signer) Assertion(c Claims) (string, error) {
 		return "", errors.New("assertion: Subject: required")
 	}
 	now := s.now()
-	k := cacheKey{subject: c.Subject, email: c.Email, groups: s.hashGroups(c.Groups)}
-	if tok, ok := s.cache.get(k, c.Groups, now); ok {
+	h := s.hashClaims(c)
+	if tok, ok := s.cache.get(h, c, now); ok {
 		return tok, nil
 	}
 	iat := now.Truncate(time.Second)
@@ -279,17 +279,20 @@ func (s *Signer) Assertion(c Claims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("assertion: sign: %w", err)
 	}
-	s.cache.put(k, groups, tok, iat, exp.Add(-reuseMargin))
+	s.cache.put(h, Claims{Subject: c.Subject, Email: c.Email, Groups: groups}, tok, iat, exp.Add(-reuseMargin))
 	return tok, nil
 }
 
-// hashGroups hashes a group list, mixing in each name's hash in order, so
-// that ["ab"], ["a", "b"] and ["b", "a"] almost always hash differently.
-// Equal lists give equal hashes; the cache still compares the lists, so a
-// collision only costs a signature, never a wrong assertion.
-func (s *Signer) hashGroups(groups []string) uint64 {
-	h := uint64(len(groups))
-	for _, g := range groups {
+// hashClaims hashes the subject, the email and the group list, mixing
+// in each string's hash in order, so that ["ab"], ["a", "b"] and ["b",
+// "a"] almost always hash differently. Equal claims give equal hashes;
+// the cache still compares the claims, so a collision only costs a
+// signature, never a wrong assertion.
+func (s *Signer) hashClaims(c Claims) uint64 {
+	h := uint64(len(c.Groups))
+	h = (h^maphash.String(s.seed, c.Subject))*0x9E3779B97F4A7C15 + 1
+	h = (h^maphash.String(s.seed, c.Email))*0x9E3779B97F4A7C15 + 1
+	for _, g := range c.Groups {
 		h = (h^maphash.String(s.seed, g))*0x9E3779B97F4A7C15 + 1
 	}
 	return h

@@ -220,24 +220,47 @@ func TestAssertionShortLifetimeNotCached(t *testing.T) {
 func TestCacheBounded(t *testing.T) {
 	c := newCache(2)
 	until := t0.Add(time.Hour)
-	keys := []cacheKey{{subject: "a"}, {subject: "b"}, {subject: "c"}}
-	c.put(keys[0], nil, "A", t0, until)
-	c.put(keys[1], nil, "B", t0, until)
-	if _, ok := c.get(keys[0], nil, t0); !ok { // a is now the most recent
+	claims := []Claims{{Subject: "a"}, {Subject: "b"}, {Subject: "c"}}
+	c.put(1, claims[0], "A", t0, until)
+	c.put(2, claims[1], "B", t0, until)
+	if _, ok := c.get(1, claims[0], t0); !ok { // a is now the most recent
 		t.Fatal("get(a) missed")
 	}
-	c.put(keys[2], nil, "C", t0, until)
+	c.put(3, claims[2], "C", t0, until)
 	if c.len() != 2 {
 		t.Errorf("len = %d; want 2", c.len())
 	}
 	for i, want := range []bool{true, false, true} {
-		if _, ok := c.get(keys[i], nil, t0); ok != want {
-			t.Errorf("get(%s) hit = %v; want %v", keys[i].subject, ok, want)
+		if _, ok := c.get(uint64(i+1), claims[i], t0); ok != want {
+			t.Errorf("get(%s) hit = %v; want %v", claims[i].Subject, ok, want)
 		}
 	}
-	// Same key, other group list (a hash collision): a miss, not the entry.
-	if _, ok := c.get(keys[0], []string{"x"}, t0); ok {
-		t.Errorf("get with other groups hit")
+}
+
+// TestCacheCollision: claims that share a hash with a cached entry but
+// differ in any part never get its assertion.
+func TestCacheCollision(t *testing.T) {
+	c := newCache(4)
+	cached := Claims{Subject: "a", Email: "a@example.com", Groups: []string{"x", "y"}}
+	c.put(1, cached, "A", t0, t0.Add(time.Hour))
+	for _, tc := range []struct {
+		name string
+		c    Claims
+	}{
+		{"other subject", Claims{Subject: "b", Email: "a@example.com", Groups: []string{"x", "y"}}},
+		{"other email", Claims{Subject: "a", Email: "b@example.com", Groups: []string{"x", "y"}}},
+		{"no email", Claims{Subject: "a", Groups: []string{"x", "y"}}},
+		{"other groups", Claims{Subject: "a", Email: "a@example.com", Groups: []string{"x"}}},
+		{"groups reordered", Claims{Subject: "a", Email: "a@example.com", Groups: []string{"y", "x"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tok, ok := c.get(1, tc.c, t0); ok {
+				t.Errorf("get = %q, hit; want a miss", tok)
+			}
+		})
+	}
+	if tok, ok := c.get(1, cached, t0); !ok || tok != "A" {
+		t.Errorf("get of the cached claims = %q, %v; want A, hit", tok, ok)
 	}
 }
 

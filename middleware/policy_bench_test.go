@@ -31,12 +31,27 @@ func (stubTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // BenchmarkSignedInRequest is one signed-in request through Wrap and the
 // proxy (upstream stubbed): without policy or assertion, with 20 routes,
-// and with 20 routes and an assertion, the user in 3 named groups.
+// and with 20 routes and an assertion, the user in 3 named groups; then
+// the same pair shaped as the policy target of go run ./bench (its
+// policyConfig): GET / decided by the last of 20 routes, default deny,
+// two sign-in groups, the user in both.
 func BenchmarkSignedInRequest(b *testing.B) {
 	var routes []policy.Route
 	for i := 0; i < 20; i++ {
 		routes = append(routes, policy.Route{Path: fmt.Sprintf("/area-%02d/", i), Groups: []string{fmt.Sprintf("g%02d", i)}})
 	}
+	benchGroups := []string{"rms-users", "staff"}
+	var benchRoutes []policy.Route
+	for i := range 19 {
+		r := policy.Route{Path: fmt.Sprintf("/app%d/", i), Groups: []string{fmt.Sprintf("team-%03d", i), "rms-admins"}}
+		if i%2 == 1 {
+			r.Methods = []string{"GET", "HEAD"}
+			r.Emails = []string{fmt.Sprintf("lead%d@example.com", i)}
+		}
+		benchRoutes = append(benchRoutes, r)
+	}
+	benchRoutes = append(benchRoutes, policy.Route{Path: "/", Groups: []string{"staff"}})
+	benchPolicy := policy.Options{AllowGroups: benchGroups, Default: policy.Deny, Routes: benchRoutes}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		b.Fatal(err)
@@ -49,10 +64,14 @@ func BenchmarkSignedInRequest(b *testing.B) {
 		name   string
 		policy policy.Options
 		signer *assertion.Signer
+		groups []string
+		target string
 	}{
-		{"no policy", policy.Options{}, nil},
-		{"20 routes", policy.Options{Routes: routes}, nil},
-		{"20 routes and assertion", policy.Options{Routes: routes}, signer},
+		{"no policy", policy.Options{}, nil, []string{"g03", "g07", "g19"}, "/area-07/report?x=1"},
+		{"20 routes", policy.Options{Routes: routes}, nil, []string{"g03", "g07", "g19"}, "/area-07/report?x=1"},
+		{"20 routes and assertion", policy.Options{Routes: routes}, signer, []string{"g03", "g07", "g19"}, "/area-07/report?x=1"},
+		{"bench off", policy.Options{}, nil, benchGroups, "/"},
+		{"bench policy and assertion", benchPolicy, signer, benchGroups, "/"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -68,7 +87,8 @@ func BenchmarkSignedInRequest(b *testing.B) {
 				b.Fatal(err)
 			}
 			up, _ := url.Parse("http://upstream.invalid")
-			px, err := proxy.New(proxy.Options{Upstream: up, Transport: stubTransport{}, Logger: log, Assertion: bc.signer,
+			pub, _ := url.Parse("https://rms.example.com")
+			px, err := proxy.New(proxy.Options{Upstream: up, PublicURL: pub, Transport: stubTransport{}, Logger: log, Assertion: bc.signer, StripCookies: a.OwnCookie,
 				Identity: func(r *http.Request) (string, string, bool) {
 					u, ok := UserFromContext(r.Context())
 					return u.Email, u.UID, ok
@@ -78,12 +98,15 @@ func BenchmarkSignedInRequest(b *testing.B) {
 				b.Fatal(err)
 			}
 			h := a.Wrap(px)
-			v, err := a.store.Put(ctx, sessions.Session{UID: strings.Repeat("ab", 32), Email: "alice@example.com", Groups: []string{"g03", "g07", "g19"}, Expires: time.Now().Add(time.Hour)})
+			v, err := a.store.Put(ctx, sessions.Session{UID: strings.Repeat("ab", 32), Email: "alice@example.com", Groups: bc.groups, Expires: time.Now().Add(time.Hour)})
 			if err != nil {
 				b.Fatal(err)
 			}
-			r := httptest.NewRequest("GET", "/area-07/report?x=1", nil)
+			r := httptest.NewRequest("GET", bc.target, nil)
 			r.Header.Set("Cookie", a.cookieName+"="+v)
+			// What Go's client, the bench's, sends besides.
+			r.Header.Set("User-Agent", "Go-http-client/1.1")
+			r.Header.Set("Accept-Encoding", "gzip")
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, r)
 			if w.Code != 200 {

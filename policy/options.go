@@ -307,6 +307,11 @@ func checkEmail(e string) string {
 // case, or 0 when m is not a known method.
 func methodBit(m string) uint16 {
 	for i, name := range methods {
+		if m == name { // as requests spell them, without folding
+			return 1 << i
+		}
+	}
+	for i, name := range methods {
 		if asciiEqualFold(m, name) {
 			return 1 << i
 		}

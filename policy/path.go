@@ -157,14 +157,16 @@ const stackPath = 256
 // when the policy folds case. params reports whether the result has a
 // path parameter (";" or "%3B").
 func normalize(raw string, strict, fold bool) (_ string, params bool, _ error) {
-	for i := 0; i < len(raw); i++ {
-		if raw[i] == '?' || raw[i] == '#' {
-			raw = raw[:i]
-			break
-		}
-	}
+	// isNormal refuses "?" and "#", so a path it accepts as it came
+	// needs no cut: one pass over the common, normal path.
 	if normal, params := isNormal(raw, strict, fold); normal {
 		return raw, params, nil
+	}
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		raw = raw[:i]
+		if normal, params := isNormal(raw, strict, fold); normal {
+			return raw, params, nil
+		}
 	}
 	n, err := rebuild(raw, strict, fold)
 	return n, err == nil && hasParams(n), err

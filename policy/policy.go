@@ -145,14 +145,22 @@ func (r *route) covers(path string, fold bool) bool {
 // coversPath reports whether a route whose path without its trailing "/"
 // is base covers path.
 func coversPath[T string | []byte](base string, path T, fold bool) bool {
-	n := len(base)
-	if len(path) < n || (len(path) > n && path[n] != '/') {
+	if offBoundary(base, path) {
 		return false
 	}
+	n := len(base)
 	if fold {
 		return asciiEqualFold(path[:n], base)
 	}
 	return string(path[:n]) == base
+}
+
+// offBoundary reports whether path cannot be covered by a route whose
+// path without its trailing "/" is base: it is shorter, or longer without
+// a "/" right after base's length.
+func offBoundary[T string | []byte](base string, path T) bool {
+	n := len(base)
+	return len(path) < n || (len(path) > n && path[n] != '/')
 }
 
 // shadows reports whether r, earlier in the list, matches every request
@@ -180,7 +188,9 @@ func (p *Policy) Decide(method, path string, u User) Result {
 	}
 	for i := range p.routes {
 		r := &p.routes[i]
-		if r.methods&bit == 0 || !r.covers(path, p.fold) {
+		// offBoundary is covers' own first test, here without a call:
+		// it turns away most routes.
+		if r.methods&bit == 0 || offBoundary(r.base, path) || !r.covers(path, p.fold) {
 			continue
 		}
 		res := Result{Rule: i, Path: r.path, Line: r.line}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,9 +14,9 @@ import (
 	"github.com/rezigate/rezigate/assertion"
 )
 
-// The groups header and the assertion are rezigate's alone: client copies
-// go in every spelling, and only a signed-in request gets new ones.
-func TestGroupsAndAssertionHeaders(t *testing.T) {
+// newSigner is an assertion signer with a fresh key.
+func newSigner(t *testing.T) *assertion.Signer {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -24,6 +25,13 @@ func TestGroupsAndAssertionHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return signer
+}
+
+// The groups header and the assertion are rezigate's alone: client copies
+// go in every spelling, and only a signed-in request gets new ones.
+func TestGroupsAndAssertionHeaders(t *testing.T) {
+	signer := newSigner(t)
 	var got http.Header
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
 	defer up.Close()
@@ -79,5 +87,55 @@ func TestAssertionHeaderValidate(t *testing.T) {
 	}
 	if err := (Options{Upstream: u, AssertionHeader: "X-Gate-Assertion"}).Validate(); err != nil {
 		t.Errorf("Validate = %v", err)
+	}
+}
+
+// The identity headers' values share one backing array: each must still
+// be a slice of its own, so that adding a value to one header (as a
+// Transport or a later hook may) leaves every other header as it was.
+func TestIdentityHeaderValuesSeparate(t *testing.T) {
+	signer := newSigner(t)
+	tests := []struct {
+		name   string
+		groups []string
+		signer *assertion.Signer
+		want   []string // the headers set, in the order of the shared array
+	}{
+		{"email and user", nil, nil, []string{DefaultEmailHeader, DefaultUserHeader}},
+		{"with groups", []string{"a", "b"}, nil, []string{DefaultEmailHeader, DefaultUserHeader, GroupsHeader}},
+		{"with assertion", nil, signer, []string{DefaultEmailHeader, DefaultUserHeader, assertion.DefaultHeader}},
+		{"with groups and assertion", []string{"a", "b"}, signer, []string{DefaultEmailHeader, DefaultUserHeader, GroupsHeader, assertion.DefaultHeader}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			u, _ := url.Parse("http://upstream.invalid")
+			p, err := New(Options{
+				Upstream: u, Assertion: tc.signer,
+				Identity: func(*http.Request) (string, string, bool) { return "alice@example.com", "uid-1", true },
+				Groups:   func(*http.Request) []string { return tc.groups },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := httptest.NewRequest("GET", "/x", nil)
+			pr := &httputil.ProxyRequest{In: in, Out: in.Clone(in.Context())}
+			p.rewrite(pr)
+			h := pr.Out.Header
+			before := map[string]string{}
+			for _, k := range tc.want {
+				if len(h[k]) != 1 || h[k][0] == "" {
+					t.Fatalf("%s = %q; want one value", k, h[k])
+				}
+				before[k] = h[k][0]
+			}
+			for _, k := range tc.want {
+				h[k] = append(h[k], "added to "+k)
+				for _, o := range tc.want {
+					if o != k && (len(h[o]) < 1 || h[o][0] != before[o] || len(h[o]) > 1 && h[o][1] != "added to "+o) {
+						t.Errorf("appending to %s changed %s to %q", k, o, h[o])
+					}
+				}
+			}
+		})
 	}
 }

@@ -289,33 +289,48 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	}
 	if p.opts.Identity != nil {
 		if email, uid, ok := p.opts.Identity(pr.In); ok {
-			h[p.opts.EmailHeader] = []string{email}
-			h[p.opts.UserHeader] = []string{uid}
-			p.setGroupsAndAssertion(pr.In, h, email, uid)
+			p.setIdentity(pr.In, h, email, uid)
 		}
 	}
 }
 
-// setGroupsAndAssertion sets GroupsHeader and the assertion for a
-// signed-in request; with neither configured it costs one nil check.
-func (p *Proxy) setGroupsAndAssertion(in *http.Request, h http.Header, email, uid string) {
+// setIdentity sets the email and user headers, GroupsHeader and the
+// assertion for a signed-in request. The values of all of them share one
+// allocation; each header's slice has length and capacity 1, so an
+// append to one cannot reach another.
+func (p *Proxy) setIdentity(in *http.Request, h http.Header, email, uid string) {
 	var groups []string
 	if p.opts.Groups != nil {
 		groups = p.opts.Groups(in)
 	}
-	if v := groupheader.Value(groups); v != "" {
-		h[GroupsHeader] = []string{v}
+	gv := groupheader.Value(groups)
+	var tok string
+	if p.opts.Assertion != nil {
+		var err error
+		if tok, err = p.opts.Assertion.Assertion(assertion.Claims{Subject: uid, Email: email, Groups: groups}); err != nil {
+			// The upstream, missing its assertion, refuses the request.
+			p.log.Error("proxy: identity assertion not signed", "request_id", requestid.FromContext(in.Context()), "err", err)
+		}
 	}
-	if p.opts.Assertion == nil {
-		return
+	n := 2
+	if gv != "" {
+		n++
 	}
-	tok, err := p.opts.Assertion.Assertion(assertion.Claims{Subject: uid, Email: email, Groups: groups})
-	if err != nil {
-		// The upstream, missing its assertion, refuses the request.
-		p.log.Error("proxy: identity assertion not signed", "request_id", requestid.FromContext(in.Context()), "err", err)
-		return
+	if tok != "" {
+		n++
 	}
-	h[p.assertionHeader] = []string{tok}
+	vals := make([]string, 0, n)
+	vals = append(vals, email, uid)
+	h[p.opts.EmailHeader] = vals[0:1:1]
+	h[p.opts.UserHeader] = vals[1:2:2]
+	if gv != "" {
+		vals = append(vals, gv)
+		h[GroupsHeader] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	if tok != "" {
+		vals = append(vals, tok)
+		h[p.assertionHeader] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
 }
 
 // normalize folds the spellings a back end may treat as one header name:
