@@ -103,9 +103,6 @@ func (a *Auth) initStore() error {
 	if j, ok := a.store.(sessions.JTIRecorder); ok && a.revoker != nil {
 		a.jtis = j
 	}
-	if r, ok := a.store.(sessions.Updater); ok && a.opts.RefreshInterval > 0 {
-		a.refresher = r
-	}
 	if p, ok := a.store.(sessions.Pinger); ok {
 		a.probe = &storeProbe{ping: p.Ping, ttl: storeProbeTTL}
 	}
@@ -142,7 +139,7 @@ func (a *Auth) lookupSession(ctx context.Context, h http.Header) (u *User, ok bo
 		}
 		if a.refresher != nil {
 			var live bool
-			if s, live, err = a.refreshIfDue(ctx, v, s); err != nil || !live {
+			if s, live, err = a.refresher.IfDue(ctx, v, s); err != nil || !live {
 				return err != nil
 			}
 		}
