@@ -14,6 +14,7 @@ import (
 	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/identity"
 	"github.com/rezigate/rezigate/internal/localpath"
+	"github.com/rezigate/rezigate/internal/probe"
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/internal/session"
 	"github.com/rezigate/rezigate/internal/statuswriter"
@@ -65,7 +66,7 @@ type Auth struct {
 	revoker     sessions.Revoker     // nil: sessions cannot be revoked
 	jtis        sessions.JTIRecorder // nil: no back-channel logout (needs revoker too)
 	refresher   *refresh.Refresher   // nil: no refresh
-	probe       *storeProbe          // nil: the store has no readiness probe
+	probe       *probe.Probe         // nil: the store has no readiness probe
 	now         func() time.Time
 	statePrefix string
 	// baseCookieName is the session settings' CookieName, without the
