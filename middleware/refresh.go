@@ -20,7 +20,8 @@ func (a *Auth) initRefresh() error {
 		return nil
 	}
 	r, err := refresh.New(refresh.Options{Store: u, Provider: a.opts.Provider, Judge: a.judgeRefresh,
-		Interval: a.opts.RefreshInterval, Grace: a.opts.RefreshGrace, Now: func() time.Time { return a.now() }, Logger: a.log})
+		Interval: a.opts.RefreshInterval, Grace: a.opts.RefreshGrace, Logger: a.log,
+		Now: func() time.Time { return a.now() }}) // a.now read at each call: sign-in uses the same clock
 	if err != nil { // every field comes from settings New checked already
 		return err
 	}
