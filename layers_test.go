@@ -94,7 +94,7 @@ func TestInternalLayers(t *testing.T) {
 	// Public packages' non-test code never imports test support, and the
 	// packages the middleware wires (every one but middleware) import
 	// neither it nor the command's configuration.
-	for _, dir := range []string{"assertion", "handoff", "logout", "middleware", "oidc", "policy", "proxy", "rezi", "sessions", "sessions/redisstore"} {
+	for _, dir := range []string{"assertion", "handoff", "logout", "middleware", "oidc", "policy", "proxy", "refresh", "rezi", "sessions", "sessions/redisstore"} {
 		p, err := gobuild.ImportDir(dir, 0)
 		if err != nil {
 			t.Fatal(err)

@@ -48,9 +48,11 @@
 // cookie holds only a random handle), so sign-out, "sign out everywhere",
 // back-channel logout and `rezigate revoke` end sessions on every replica
 // at once, and Options.RefreshInterval re-checks each session with the
-// provider's token endpoint. When that store cannot answer, requests that
-// need a session get 503 and keep their cookie, /readyz says so, and the
-// middleware recovers by itself when the store is back.
+// provider's token endpoint (package refresh; the middleware judges the
+// provider's answer by its sign-in rules, as at the callback). When that
+// store cannot answer, requests that need a session get 503 and keep
+// their cookie, /readyz says so, and the middleware recovers by itself
+// when the store is back.
 //
 // The session settings (sessions.Settings) are given once: to a Store
 // when it is built, and the middleware reads them from it, leaving

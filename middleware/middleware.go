@@ -14,11 +14,13 @@ import (
 	"github.com/rezigate/rezigate/handoff"
 	"github.com/rezigate/rezigate/identity"
 	"github.com/rezigate/rezigate/internal/localpath"
+	"github.com/rezigate/rezigate/internal/probe"
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/internal/session"
 	"github.com/rezigate/rezigate/internal/statuswriter"
 	"github.com/rezigate/rezigate/logout"
 	"github.com/rezigate/rezigate/metrics"
+	"github.com/rezigate/rezigate/refresh"
 	"github.com/rezigate/rezigate/sessions"
 )
 
@@ -63,9 +65,8 @@ type Auth struct {
 	cookieStore bool
 	revoker     sessions.Revoker     // nil: sessions cannot be revoked
 	jtis        sessions.JTIRecorder // nil: no back-channel logout (needs revoker too)
-	refresher   sessions.Updater     // nil: no refresh
-	probe       *storeProbe          // nil: the store has no readiness probe
-	backoff     *refreshBackoff
+	refresher   *refresh.Refresher   // nil: no refresh
+	probe       *probe.Probe         // nil: the store has no readiness probe
 	now         func() time.Time
 	statePrefix string
 	// baseCookieName is the session settings' CookieName, without the
@@ -93,14 +94,11 @@ func New(opts Options) (*Auth, error) {
 	if opts.MaxStateCookies == 0 {
 		opts.MaxStateCookies = DefaultMaxStateCookies
 	}
-	if opts.RefreshGrace == 0 {
-		opts.RefreshGrace = DefaultRefreshGrace
-	}
 	// A copy, so that a caller changing its slice later changes nothing.
 	opts.UIDSecret = slices.Clone(opts.UIDSecret)
 	a := &Auth{
 		opts: opts, log: opts.Logger, metrics: opts.Metrics, sessions: newSessionCache(sessionCacheSize),
-		backoff: newRefreshBackoff(), now: time.Now,
+		now: time.Now,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -125,6 +123,9 @@ func New(opts Options) (*Auth, error) {
 		return nil, err
 	}
 	if err := a.initLogout(); err != nil {
+		return nil, err
+	}
+	if err := a.initRefresh(); err != nil {
 		return nil, err
 	}
 	return a, nil

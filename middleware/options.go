@@ -18,6 +18,7 @@ import (
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/optionerr"
 	"github.com/rezigate/rezigate/policy"
+	"github.com/rezigate/rezigate/refresh"
 	"github.com/rezigate/rezigate/sessions"
 )
 
@@ -25,7 +26,7 @@ import (
 const (
 	DefaultMaxStateCookies = 5
 	// DefaultRefreshGrace is Options.RefreshGrace when it is zero.
-	DefaultRefreshGrace = time.Hour
+	DefaultRefreshGrace = refresh.DefaultGrace
 	// MinSecretLen is the shortest UIDSecret accepted, in bytes.
 	MinSecretLen = session.MinSecretLen
 	// maxRequestID is the longest id from Options.RequestID that is used.

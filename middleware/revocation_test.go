@@ -442,7 +442,7 @@ func TestRefreshNeedsServerStore(t *testing.T) {
 func TestRedisUnavailable(t *testing.T) {
 	rs := redistest.Start(t)
 	eo := redisEnvOptions(t, rs.URL(), func(o *Options) { o.SkipProviderSignOut = true })
-	eo.tweak = func(a *Auth) { a.probe.ttl = 0 }
+	eo.tweak = func(a *Auth) { a.probe.TTL = 0 }
 	e := newEnv(t, eo)
 	_, v := e.signedInCookie("alice@example.com", alicePassword)
 	if r := e.userinfo(v); r.StatusCode != http.StatusOK {

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/rezigate/rezigate/internal/pages"
+	"github.com/rezigate/rezigate/internal/probe"
 	"github.com/rezigate/rezigate/internal/requestid"
 	"github.com/rezigate/rezigate/oidc"
 	"github.com/rezigate/rezigate/optionerr"
@@ -103,11 +103,8 @@ func (a *Auth) initStore() error {
 	if j, ok := a.store.(sessions.JTIRecorder); ok && a.revoker != nil {
 		a.jtis = j
 	}
-	if r, ok := a.store.(sessions.Updater); ok && a.opts.RefreshInterval > 0 {
-		a.refresher = r
-	}
 	if p, ok := a.store.(sessions.Pinger); ok {
-		a.probe = &storeProbe{ping: p.Ping, ttl: storeProbeTTL}
+		a.probe = &probe.Probe{Check: p.Ping, TTL: storeProbeTTL, Timeout: storeProbeTimeout}
 	}
 	return nil
 }
@@ -142,7 +139,7 @@ func (a *Auth) lookupSession(ctx context.Context, h http.Header) (u *User, ok bo
 		}
 		if a.refresher != nil {
 			var live bool
-			if s, live, err = a.refreshIfDue(ctx, v, s); err != nil || !live {
+			if s, live, err = a.refresher.IfDue(ctx, v, s); err != nil || !live {
 				return err != nil
 			}
 		}
@@ -207,49 +204,7 @@ func (a *Auth) storeReady(ctx context.Context) bool {
 	if a.probe == nil {
 		return true
 	}
-	return a.probe.ready(ctx)
-}
-
-// storeProbe runs the store's Ping at most once at a time and remembers
-// the answer for storeProbeTTL; callers that find a probe in flight use
-// the last answer rather than wait.
-type storeProbe struct {
-	ping func(context.Context) error
-	ttl  time.Duration // how long an answer is reused
-
-	running sync.Mutex // held while a Ping is in flight
-	mu      sync.Mutex
-	at      time.Time
-	ok      bool
-}
-
-func (p *storeProbe) ready(ctx context.Context) bool {
-	p.mu.Lock()
-	at, ok := p.at, p.ok
-	p.mu.Unlock()
-	if !at.IsZero() && time.Since(at) < p.ttl {
-		return ok
-	}
-	if !at.IsZero() && !p.running.TryLock() {
-		return ok
-	} else if at.IsZero() {
-		p.running.Lock()
-	}
-	defer p.running.Unlock()
-	p.mu.Lock()
-	if !p.at.IsZero() && time.Since(p.at) < p.ttl { // another caller just probed
-		ok = p.ok
-		p.mu.Unlock()
-		return ok
-	}
-	p.mu.Unlock()
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeProbeTimeout)
-	err := p.ping(pctx)
-	cancel()
-	p.mu.Lock()
-	p.at, p.ok = time.Now(), err == nil
-	p.mu.Unlock()
-	return err == nil
+	return a.probe.Ready(ctx)
 }
 
 // signedOutPage writes the page a sign-out ends on; with a server-side

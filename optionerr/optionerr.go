@@ -1,8 +1,8 @@
 // Package optionerr is the error type of every Options.Validate method in
-// rezigate (middleware, handoff, logout, oidc, policy, proxy, rezi,
-// sessions, redisstore): one invalid field, named by package and field, so
-// that a caller which maps its own configuration onto Options can name the
-// key its user wrote.
+// rezigate (middleware, handoff, logout, refresh, oidc, policy, proxy,
+// rezi, sessions, redisstore): one invalid field, named by package and
+// field, so that a caller which maps its own configuration onto Options
+// can name the key its user wrote.
 //
 // A Validate method reports every problem at once with errors.Join of
 // *Error values; Fields takes them apart again:
