@@ -19,8 +19,8 @@ const (
 // sessions in Redis waits for it at start rather than serve without it.
 // Invalid options fail at once, and so does a configuration that Redis
 // refuses (an error wrapping ErrMisconfigured: a Sentinel URL naming data
-// nodes, a database number on a Cluster, a wrong password), which no
-// retry can mend; only a Redis that does not answer is waited for. Each failed attempt is logged at warn
+// nodes, a database number on a Cluster, a wrong password, rediss:// at
+// a Redis without TLS), which no retry can mend; only a Redis that does not answer is waited for. Each failed attempt is logged at warn
 // level on log (nil means slog.Default()); the URL is never logged.
 func Connect(ctx context.Context, opts Options, log *slog.Logger) (*Store, error) {
 	if err := opts.Validate(); err != nil {

@@ -14,7 +14,8 @@ import (
 // ErrMisconfigured is wrapped by the errors of New and Connect when Redis
 // answered and refused the URL, the password or the topology it names: a
 // Sentinel URL whose hosts are not Sentinels, a database number on a
-// Cluster, a wrong password, a URL naming a replica. Trying again cannot
+// Cluster, a wrong password, a URL naming a replica, rediss:// at a Redis
+// that speaks plain TCP or redis:// at one that speaks TLS only. Trying again cannot
 // help, so Connect returns it at once instead of retrying for ever. The
 // error's text says what to check; it never holds the URL or a password.
 var ErrMisconfigured = errors.New("redisstore: URL: Redis refuses this configuration")
@@ -33,9 +34,12 @@ func misconfigured(err error, co *rueidis.ClientOption) error {
 		he   x509.HostnameError
 		ci   x509.CertificateInvalidError
 		cv   *tls.CertificateVerificationError
+		wt   *wrongTransportError
 		hint string
 	)
 	switch {
+	case errors.As(err, &wt):
+		hint = wt.hint()
 	case co.Sentinel.MasterSet != "" && rueidis.IsRedisNil(err):
 		hint = "the Sentinels watch no primary named by ?master_set=: check the name (SENTINEL MASTERS lists them)"
 	case errors.As(err, &rh), errors.As(err, &ua), errors.As(err, &he), errors.As(err, &ci), errors.As(err, &cv):

@@ -83,6 +83,9 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if co.TLSConfig != nil && co.Sentinel.MasterSet != "" { // rediss://: the Sentinels too
 		co.Sentinel.TLSConfig = co.TLSConfig.Clone()
 	}
+	if co.DialCtxFn == nil { // not unix://
+		co.DialCtxFn = dialTLS
+	}
 	co.ConnWriteTimeout = opts.ReadTimeout
 	co.CacheSizeEachConn = opts.LocalCacheSize
 	co.DisableCache = false
@@ -97,10 +100,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	}
 	client, err := rueidis.NewClient(co)
 	if err != nil {
-		if merr := misconfigured(err, &co); merr != nil {
-			return nil, merr
-		}
-		return nil, fmt.Errorf("redisstore: connect: %w", err)
+		return nil, connectError(ctx, err, &co)
 	}
 	s := &Store{
 		client:       client,
@@ -126,15 +126,26 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if err != nil {
 		client.Close()
-		if merr := misconfigured(err, &co); merr != nil {
-			return nil, merr
-		}
-		return nil, fmt.Errorf("redisstore: connect: %w", err)
+		return nil, connectError(ctx, err, &co)
 	}
 	if s.ackTimeout > 0 {
 		s.replicated(pctx) // learnt now, so that the first revocation need not ask
 	}
 	return s, nil
+}
+
+// connectError is New's error when connecting failed with err: one
+// wrapping ErrMisconfigured when the configuration cannot work (a plain
+// URL at a TLS-only server among them, which only a probe tells), else
+// err wrapped.
+func connectError(ctx context.Context, err error, co *rueidis.ClientOption) error {
+	if addr := resetAddr(err, co); addr != "" && speaksTLS(ctx, addr, co.Dialer.Timeout) {
+		err = &wrongTransportError{addr: addr, tls: true, err: err}
+	}
+	if merr := misconfigured(err, co); merr != nil {
+		return merr
+	}
+	return fmt.Errorf("redisstore: connect: %w", err)
 }
 
 // Close closes the connections to Redis and stops the client's
