@@ -15,6 +15,15 @@ import (
 	"github.com/rezigate/rezigate/sessions"
 )
 
+// privateRedis is the URL of a redis-server of t's own, for a test that
+// counts the server's GETs (getCalls): those count every client's, and
+// the Redis of REZIGATE_TEST_REDIS_URL serves other tests and packages at
+// the same time.
+func privateRedis(t *testing.T) string {
+	t.Helper()
+	return redistest.Start(t).URL()
+}
+
 // getCalls returns how many GET commands the Redis server has executed,
 // from INFO commandstats: what the server saw, not what the client says.
 func getCalls(t *testing.T, raw rueidis.Client) int {
@@ -40,7 +49,7 @@ func getCalls(t *testing.T, raw rueidis.Client) int {
 // B's memory (the server sees no GET), and when A deletes it, Redis's
 // invalidation makes B's next Get miss the cache and find nothing.
 func TestLocalCacheAndInvalidation(t *testing.T) {
-	url := redistest.URL(t)
+	url := privateRedis(t)
 	prefix := testPrefix(t, url)
 	a := newTestStore(t, testOptions(url, prefix))
 	b := newTestStore(t, testOptions(url, prefix))
@@ -83,7 +92,7 @@ func TestLocalCacheAndInvalidation(t *testing.T) {
 
 // With LocalCacheTTL negative every Get is a round trip.
 func TestLocalCacheOff(t *testing.T) {
-	url := redistest.URL(t)
+	url := privateRedis(t)
 	opts := testOptions(url, testPrefix(t, url))
 	opts.LocalCacheTTL = -1
 	s := newTestStore(t, opts)
