@@ -208,15 +208,6 @@ func (e *env) startNginx(ctx context.Context, nginx, backend, certFile, keyFile 
 	}
 }
 
-// backCPU is the CPU per request of the proxy behind a TLS front, 0 for
-// none.
-func backCPU(m measurement) float64 {
-	if m.BackCPUMicros == nil {
-		return 0
-	}
-	return *m.BackCPUMicros
-}
-
 // writeHandshakes prints the handshake targets, when the run had them.
 func (r *results) writeHandshakes(w io.Writer) {
 	var rows []summary

@@ -192,17 +192,7 @@ func TestRunTLS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds rezigate and starts seven processes")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	o := options{n: 200, c: 4, rounds: 2, warmup: 50, bodySize: 64, maxIdle: 256, tls: true, handshakes: 60, timeout: 2 * time.Minute}
-	var out bytes.Buffer
-	res, err := run(ctx, o, &out, io.Discard)
-	if err != nil {
-		t.Fatalf("run() = %v; want nil", err)
-	}
-	if res.Errors != 0 {
-		t.Fatalf("run() had %d failed requests; want 0\n%s", res.Errors, out.String())
-	}
+	res, out := runSmall(t, options{n: 200, c: 4, rounds: 2, warmup: 50, bodySize: 64, maxIdle: 256, tls: true, handshakes: 60, timeout: 2 * time.Minute})
 	hs := []string{targetBareHS, targetRezigateHS}
 	if findNginx("") != "" {
 		hs = append(hs, targetNginxHS)

@@ -275,12 +275,13 @@ func (e *env) measureRevocation(ctx context.Context, n int) revocation {
 	return rv
 }
 
-// storeCPU is the store's CPU per request of a measurement, 0 for none.
-func storeCPU(m measurement) float64 {
-	if m.StoreCPUMicros == nil {
+// orZero is the value of an optional measurement (the store's CPU per
+// request, or that of the proxy behind a TLS front), 0 for none.
+func orZero(v *float64) float64 {
+	if v == nil {
 		return 0
 	}
-	return *m.StoreCPUMicros
+	return *v
 }
 
 // writeRedis prints the Redis store's CPU split and revocation latency,

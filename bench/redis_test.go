@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"io"
 	"math"
 	"os/exec"
 	"strings"
@@ -185,17 +183,7 @@ func TestRunRedis(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatal("redis-server is not in PATH: install it (bash .ci/redis.sh install) to run the bench's Redis target")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	o := options{n: 300, c: 8, rounds: 2, warmup: 50, bodySize: 64, maxIdle: 256, redis: true, revocations: 10, timeout: 2 * time.Minute}
-	var out bytes.Buffer
-	res, err := run(ctx, o, &out, io.Discard)
-	if err != nil {
-		t.Fatalf("run() = %v; want nil", err)
-	}
-	if res.Errors != 0 {
-		t.Fatalf("run() had %d failed requests; want 0\n%s", res.Errors, out.String())
-	}
+	res, out := runSmall(t, options{n: 300, c: 8, rounds: 2, warmup: 50, bodySize: 64, maxIdle: 256, redis: true, revocations: 10, timeout: 2 * time.Minute})
 	rounds := 0
 	for _, m := range res.Runs {
 		if m.Target != targetRedis {

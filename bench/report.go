@@ -198,7 +198,7 @@ func (r *results) summarize(targets []*target, peakMiB map[string]float64) {
 	add("rezigate req/s ÷ bare req/s", targetRezigate, targetBare, rps, 0.9, false)
 	add("/rezi cache hit CPU/req ÷ rezigate proxied CPU/req", targetReziHit, targetRezigate, cpu, 1.2, true)
 	add("rezigate-policy CPU/req ÷ rezigate CPU/req (20 routes, assertion on)", targetPolicy, targetRezigate, cpu, 1.05, true)
-	withStore := func(m measurement) float64 { return m.CPUMicros + storeCPU(m) }
+	withStore := func(m measurement) float64 { return m.CPUMicros + orZero(m.StoreCPUMicros) }
 	add("rezigate-redis + redis-server CPU/req ÷ rezigate CPU/req (cookie store)", targetRedis, targetRezigate, withStore, 1.10, true)
 	add("rezigate-redis req/s ÷ rezigate req/s (cookie store)", targetRedis, targetRezigate, rps, 0.9, false)
 	add("rezigate-tls-h1 CPU/req ÷ bare-tls-h1 CPU/req (HTTPS, HTTP/1.1)", targetRezigateTLS1, targetBareTLS1, cpu, 1.05, true)
@@ -207,7 +207,7 @@ func (r *results) summarize(targets []*target, peakMiB map[string]float64) {
 	// request per new connection.
 	add("rezigate-tls-hs CPU/handshake ÷ bare-tls-hs CPU/handshake (new connections)", targetRezigateHS, targetBareHS, cpu, 1.05, true)
 	add("rezigate-tls-hs handshakes/s ÷ bare-tls-hs handshakes/s (new connections)", targetRezigateHS, targetBareHS, rps, 1/1.05, false)
-	withBack := func(m measurement) float64 { return m.CPUMicros + backCPU(m) }
+	withBack := func(m measurement) float64 { return m.CPUMicros + orZero(m.BackCPUMicros) }
 	reference("nginx-tls-hs + bare CPU/handshake ÷ bare-tls-hs CPU/handshake (reference)", targetNginxHS, targetBareHS, withBack)
 	reference("nginx-tls-hs handshakes/s ÷ bare-tls-hs handshakes/s (reference)", targetNginxHS, targetBareHS, rps)
 	add("rezigate-info CPU/req ÷ bare CPU/req (access logs on)", targetInfo, targetBare, cpu, 1.15, true)

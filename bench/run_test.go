@@ -238,14 +238,13 @@ func TestFixture(t *testing.T) {
 	}
 }
 
-// TestRun runs the whole bench, small, against the real binary.
-func TestRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds rezigate and starts six processes")
-	}
+// runSmall runs the whole bench with o, small, within three minutes, and
+// returns its results and printed table; the test fails if the run does
+// or any request did.
+func runSmall(t *testing.T, o options) (*results, *bytes.Buffer) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	o := options{n: 300, c: 8, rounds: 2, warmup: 50, bodySize: 64, maxIdle: 256, info: true, policy: true, timeout: 2 * time.Minute}
 	var out bytes.Buffer
 	res, err := run(ctx, o, &out, io.Discard)
 	if err != nil {
@@ -254,6 +253,15 @@ func TestRun(t *testing.T) {
 	if res.Errors != 0 {
 		t.Fatalf("run() had %d failed requests; want 0\n%s", res.Errors, out.String())
 	}
+	return res, &out
+}
+
+// TestRun runs the whole bench, small, against the real binary.
+func TestRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds rezigate and starts six processes")
+	}
+	res, out := runSmall(t, options{n: 300, c: 8, rounds: 2, warmup: 50, bodySize: 64, maxIdle: 256, info: true, policy: true, timeout: 2 * time.Minute})
 	if got := len(res.Runs); got != 2*5 {
 		t.Errorf("run() measured %d loads; want 10", got)
 	}
