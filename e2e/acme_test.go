@@ -137,6 +137,22 @@ func (p *pebble) root(t *testing.T) *x509.CertPool {
 // issued counts the certificates Pebble has issued, from its log.
 func (p *pebble) issued() int { return strings.Count(p.proc.out.String(), "Issued certificate serial") }
 
+// startACMEParts starts what an ACME journey's rezigate talks to (the
+// provider, the Rezi stand-in and the RMS) and returns them with the
+// environment holding rezigate's secrets for them.
+func startACMEParts(t *testing.T, publicURL string) (*demo.Provider, *demoParts, []string) {
+	t.Helper()
+	provider, clientSecret := startACMEProvider(t, publicURL)
+	parts := startDemoParts(t)
+	env := append(baseEnv(),
+		"REZIGATE_OIDC_CLIENT_SECRET="+clientSecret,
+		"REZIGATE_SESSION_SECRETS="+randomHex(t, 32),
+		"REZIGATE_IDENTITY_UID_SECRET="+randomHex(t, 32),
+		"REZIGATE_REZI_PRIVATE_KEY="+parts.PrivateKey,
+	)
+	return provider, parts, env
+}
+
 // startACMEProvider runs the demo OpenID provider for a rezigate at
 // publicURL and returns it with its client secret.
 func startACMEProvider(t *testing.T, publicURL string) (*demo.Provider, string) {
@@ -174,15 +190,8 @@ func TestACMEWithPebble(t *testing.T) {
 	pb := startPebble(t, ports[3], replicaPorts[0])
 
 	publicURL := fmt.Sprintf("https://localhost:%d", replicaPorts[0])
-	provider, clientSecret := startACMEProvider(t, publicURL)
-	parts := startDemoParts(t)
-	env := append(baseEnv(),
-		"REZIGATE_OIDC_CLIENT_SECRET="+clientSecret,
-		"REZIGATE_SESSION_SECRETS="+randomHex(t, 32),
-		"REZIGATE_IDENTITY_UID_SECRET="+randomHex(t, 32),
-		"REZIGATE_REZI_PRIVATE_KEY="+parts.PrivateKey,
-		"REZIGATE_REDIS_URL="+redis.URL(),
-	)
+	provider, parts, env := startACMEParts(t, publicURL)
+	env = append(env, "REZIGATE_REDIS_URL="+redis.URL())
 	dir := t.TempDir()
 	var procs []*process
 	for i, port := range replicaPorts {
@@ -259,14 +268,7 @@ func TestACMEHTTP01WithPebble(t *testing.T) {
 	pb := startPebble(t, redirectPort, closedPort)
 
 	publicURL := fmt.Sprintf("https://localhost:%d", listenPort)
-	provider, clientSecret := startACMEProvider(t, publicURL)
-	parts := startDemoParts(t)
-	env := append(baseEnv(),
-		"REZIGATE_OIDC_CLIENT_SECRET="+clientSecret,
-		"REZIGATE_SESSION_SECRETS="+randomHex(t, 32),
-		"REZIGATE_IDENTITY_UID_SECRET="+randomHex(t, 32),
-		"REZIGATE_REZI_PRIVATE_KEY="+parts.PrivateKey,
-	)
+	provider, parts, env := startACMEParts(t, publicURL)
 	dir := t.TempDir()
 	cfg := map[string]any{
 		"listen":           "127.0.0.1:" + strconv.Itoa(listenPort),
